@@ -1,0 +1,133 @@
+package analyze
+
+import (
+	"path/filepath"
+	"sort"
+
+	"github.com/twscope/twscope/reassembly"
+)
+
+// Options are the knobs of an analysis.
+type Options struct {
+	Profile   Profile
+	PortRange [2]int // the clients' ephemeral port range, inclusive
+	Tracker   reassembly.Config
+	Tool      string // name and version written into the report
+}
+
+// DefaultPortRange is Linux's net.ipv4.ip_local_port_range.
+var DefaultPortRange = [2]int{32768, 60999}
+
+// detector is one kind of analysis: it sees every record once, in the
+// order the tracker finishes them, and adds what it found to the result.
+type detector interface {
+	observe(r *reassembly.Record)
+	finish(res *Result)
+}
+
+// Analyzer feeds records to every detector.
+type Analyzer struct {
+	opts      Options
+	detectors []detector
+}
+
+// New returns an analyzer with every detector on.
+func New(opts Options) *Analyzer {
+	if opts.PortRange == [2]int{} {
+		opts.PortRange = DefaultPortRange
+	}
+	return &Analyzer{opts: opts, detectors: []detector{
+		newCloseSummary(),
+	}}
+}
+
+// Observe takes one finished incarnation.
+func (a *Analyzer) Observe(r *reassembly.Record) {
+	for _, d := range a.detectors {
+		d.observe(r)
+	}
+}
+
+// Run reads src to the end, calling each (when not nil) for every record
+// as it is finished, and returns the result. A fatal input error is
+// returned with the result of everything read before it.
+func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*Result, error) {
+	a := New(opts)
+	counts, stats, err := reassembly.Run(src, opts.Tracker, func(r *reassembly.Record) {
+		a.Observe(r)
+		if each != nil {
+			each(r)
+		}
+	})
+	res := a.result(src, counts, stats)
+	if err != nil {
+		res.Error = err.Error()
+	}
+	return res, err
+}
+
+func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reassembly.TrackerStats) *Result {
+	res := &Result{
+		Schema: Schema,
+		Tool:   a.opts.Tool,
+		Profile: ProfileInfo{
+			Name:      a.opts.Profile.Name,
+			TimeWaitS: a.opts.Profile.TimeWait.Seconds(),
+			Source:    a.opts.Profile.Source,
+			PortRange: a.opts.PortRange,
+		},
+		Totals: Totals{
+			Packets: n.Packets, TCPPackets: n.TCP, NonTCP: n.NonTCP, Fragments: n.Fragments,
+			Truncated: n.Truncated, Connections: st.Connections, Partial: st.Partial,
+			Evicted: st.Evicted, OldDuplicate: st.OldDuplicate,
+		},
+		Findings: []Finding{},
+		Hosts:    []Host{},
+		Warnings: []string{},
+	}
+	for _, f := range src.Files() {
+		c := Capture{File: filepath.Base(f.Name), Format: f.Format, Packets: f.Packets, LinkTypes: []string{}}
+		if f.Packets > 0 {
+			c.First, c.Last = FormatTime(f.First), FormatTime(f.Last)
+		}
+		for _, lt := range f.LinkTypes {
+			c.LinkTypes = append(c.LinkTypes, lt.String())
+		}
+		res.Captures = append(res.Captures, c)
+	}
+	for _, w := range src.Warnings() {
+		res.Warnings = append(res.Warnings, w.Error())
+	}
+	for _, d := range a.detectors {
+		d.finish(res)
+	}
+	sortFindings(res.Findings)
+	return res
+}
+
+var severityRank = map[string]int{SeverityCritical: 0, SeverityWarning: 1, SeverityInfo: 2}
+
+// sortFindings orders findings most severe first, then by kind and time,
+// so that the report is the same for the same capture.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if severityRank[a.Severity] != severityRank[b.Severity] {
+			return severityRank[a.Severity] < severityRank[b.Severity]
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		if a.at != b.at {
+			return a.at < b.at
+		}
+		return first(a.Conns) < first(b.Conns)
+	})
+}
+
+func first(ids []int) int {
+	if len(ids) == 0 {
+		return 0
+	}
+	return ids[0]
+}

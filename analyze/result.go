@@ -1,0 +1,122 @@
+package analyze
+
+import "time"
+
+// Schema is the version of the JSON report and connection records; it
+// changes only when a field is renamed or removed.
+const Schema = 1
+
+// Severities of findings, in rising order.
+const (
+	SeverityInfo     = "info"
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// Result is everything one analysis found. Every output format renders it.
+type Result struct {
+	Schema    int          `json:"schema"`
+	Tool      string       `json:"tool"`
+	Profile   ProfileInfo  `json:"profile"`
+	Captures  []Capture    `json:"captures"`
+	Totals    Totals       `json:"totals"`
+	Closes    CloseSummary `json:"closes"`
+	Endpoints []Endpoint   `json:"endpoints"`
+	Findings  []Finding    `json:"findings"`
+	Hosts     []Host       `json:"hosts"`
+	Warnings  []string     `json:"warnings"`
+	Error     string       `json:"error,omitempty"`
+}
+
+// ProfileInfo is the TIME_WAIT profile the analysis judged by.
+type ProfileInfo struct {
+	Name      string  `json:"name"`
+	TimeWaitS float64 `json:"time_wait_s"`
+	Source    string  `json:"source"`
+	PortRange [2]int  `json:"port_range"`
+}
+
+// Capture describes one input file.
+type Capture struct {
+	File      string   `json:"file"`
+	Format    string   `json:"format"`
+	Packets   int      `json:"packets"`
+	First     string   `json:"first,omitempty"`
+	Last      string   `json:"last,omitempty"`
+	LinkTypes []string `json:"link_types"`
+}
+
+// Totals counts packets and connections.
+type Totals struct {
+	Packets      int `json:"packets"`
+	TCPPackets   int `json:"tcp_packets"`
+	NonTCP       int `json:"non_tcp_packets"`
+	Fragments    int `json:"ip_fragments"`
+	Truncated    int `json:"truncated_packets"`
+	Connections  int `json:"connections"`
+	Partial      int `json:"partial_connections"`
+	Evicted      int `json:"idle_evicted"`
+	OldDuplicate int `json:"old_duplicate_segments"`
+}
+
+// CloseSummary counts incarnations by how they closed.
+type CloseSummary struct {
+	ByKind          map[string]int `json:"by_kind"`
+	ByCloser        map[string]int `json:"by_closer"`
+	TimeWaitHolders map[string]int `json:"time_wait_holders"`
+	FinalAck        map[string]int `json:"final_ack"`
+	RSTBy           map[string]int `json:"rst_by"`
+}
+
+// Endpoint is the close summary of one server endpoint (ip:port).
+type Endpoint struct {
+	Server          string         `json:"server"`
+	Connections     int            `json:"connections"`
+	Closer          map[string]int `json:"closer"`
+	Close           map[string]int `json:"close"`
+	TimeWaitHolders map[string]int `json:"time_wait_holders"`
+}
+
+// Host is one IP address's part in the closes.
+type Host struct {
+	IP              string `json:"ip"`
+	Connections     int    `json:"connections"`
+	TimeWaitHeld    int    `json:"time_wait_held"`
+	PeakTimeWait    int    `json:"time_wait_peak"`
+	PeakAt          string `json:"time_wait_peak_at,omitempty"`
+	ClosesInitiated int    `json:"closes_initiated"`
+	RSTsSent        int    `json:"rsts_sent"`
+}
+
+// Finding is one thing worth telling, with the evidence for it.
+type Finding struct {
+	Kind     string         `json:"kind"`
+	Severity string         `json:"severity"`
+	Conns    []int          `json:"conns"`
+	Time     string         `json:"time"`
+	Frames   []int          `json:"frames"`
+	Filter   string         `json:"filter"`
+	Summary  string         `json:"summary"`
+	Evidence map[string]any `json:"evidence"`
+	Advice   string         `json:"advice"`
+
+	at int64 // Time as Unix nanoseconds, for ordering
+}
+
+// FormatTime renders a capture time as RFC 3339 UTC with nanoseconds.
+func FormatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+}
+
+// Seconds converts nanoseconds to seconds, rounded to the microsecond so
+// that the JSON stays short and stable.
+func Seconds(ns int64) float64 {
+	return float64((ns+500*sign(ns))/1000) / 1e6
+}
+
+func sign(x int64) int64 {
+	if x < 0 {
+		return -1
+	}
+	return 1
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/reassembly"
+	"github.com/twscope/twscope/report"
+)
+
+// analyzeFlags are the options shared by analyze and check.
+type analyzeFlags struct {
+	profile     string
+	timeWait    time.Duration
+	portRange   string
+	filter      string
+	idleTimeout time.Duration
+}
+
+func (f *analyzeFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.profile, "profile", "linux", "TIME_WAIT length by system: "+strings.Join(analyze.ProfileNames(), ", "))
+	fl.DurationVar(&f.timeWait, "time-wait", 0, "TIME_WAIT length, overriding the profile's (e.g. 90s)")
+	fl.StringVar(&f.portRange, "port-range", "32768-60999", "the clients' ephemeral port range (ip_local_port_range)")
+	filterHelp := "tcpdump/BPF filter expression (needs a build with -tags libpcap)"
+	if reassembly.FilterAvailable {
+		filterHelp = "tcpdump/BPF filter expression, compiled by libpcap"
+	}
+	fl.StringVar(&f.filter, "filter", "", filterHelp)
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", 5*time.Minute, "close out a connection silent this long (as Zeek does)")
+}
+
+// options turns the flags into analysis options, or a usage error.
+func (f *analyzeFlags) options() (analyze.Options, error) {
+	var o analyze.Options
+	p, err := analyze.LookupProfile(f.profile, f.timeWait)
+	if err != nil {
+		return o, usageError(err)
+	}
+	if f.timeWait < 0 {
+		return o, usageError(fmt.Errorf("--time-wait must be positive"))
+	}
+	o.Profile = p
+	o.PortRange, err = parsePortRange(f.portRange)
+	if err != nil {
+		return o, usageError(err)
+	}
+	o.Tracker.IdleTimeout = f.idleTimeout
+	if f.filter != "" {
+		filter, err := reassembly.NewFilter(f.filter)
+		if err != nil {
+			return o, usageError(err)
+		}
+		o.Tracker.Filter = filter
+	}
+	o.Tool = "twscope " + version
+	return o, nil
+}
+
+func parsePortRange(s string) ([2]int, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if !ok || err1 != nil || err2 != nil || a < 1 || b > 65535 || a > b {
+		return [2]int{}, fmt.Errorf("--port-range %q: want LOW-HIGH within 1-65535", s)
+	}
+	return [2]int{a, b}, nil
+}
+
+func usageError(err error) error { return &exitError{exitBadInput, err} }
+
+func newAnalyzeCmd() *cobra.Command {
+	var (
+		flags     analyzeFlags
+		jsonPath  string
+		connsPath string
+	)
+	cmd := &cobra.Command{
+		Use:   "analyze [flags] CAPTURE...",
+		Short: "Rebuild every connection and close, and report the findings",
+		Long: `analyze reads the captures as one stream ordered by time (rotated tcpdump
+files may be given together), prints a summary of how the connections
+closed and what went wrong, and writes the JSON report and per-connection
+records on request. CAPTURE is a pcap or pcapng file, either gzipped, or -
+for standard input.`,
+		Example: `  twscope analyze testdata/demo.pcap
+  twscope analyze --json report.json --conns conns.ndjson server-*.pcap.gz
+  tcpdump -i any -w - port 8080 | twscope analyze --conns - -`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := flags.options()
+			if err != nil {
+				return err
+			}
+			if jsonPath == "-" && connsPath == "-" {
+				return usageError(fmt.Errorf("--json - and --conns - cannot both take standard output"))
+			}
+			res, err := runAnalysis(cmd, args, opts, connsPath)
+			if res == nil {
+				return err
+			}
+			if jsonPath != "" {
+				if werr := writeTo(cmd, jsonPath, func(w io.Writer) error { return report.WriteJSON(w, res) }); werr != nil {
+					return werr
+				}
+			}
+			if jsonPath != "-" && connsPath != "-" {
+				if werr := report.WriteText(cmd.OutOrStdout(), res); werr != nil {
+					return werr
+				}
+			}
+			return err
+		},
+	}
+	flags.register(cmd)
+	cmd.Flags().StringVar(&jsonPath, "json", "", "write the report as JSON to `FILE` (- for stdout)")
+	cmd.Flags().StringVar(&connsPath, "conns", "", "write one JSON object per connection incarnation to `FILE` (- for stdout)")
+	return cmd
+}
+
+// runAnalysis opens the captures and analyzes them, streaming records to
+// connsPath when set. A fatal input error comes back as an exit-2 error
+// together with the result of what was read before it (nil if nothing).
+func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, connsPath string) (*analyze.Result, error) {
+	src, err := reassembly.Open(files, cmd.InOrStdin())
+	if err != nil {
+		return nil, &exitError{exitBadInput, err}
+	}
+	defer src.Close()
+
+	var (
+		each  func(*reassembly.Record)
+		cw    *report.ConnWriter
+		werr  error
+		close func() error
+	)
+	if connsPath != "" {
+		w, c, err := create(cmd, connsPath)
+		if err != nil {
+			return nil, &exitError{exitBadInput, err}
+		}
+		close = c
+		cw = report.NewConnWriter(w)
+		each = func(r *reassembly.Record) {
+			if werr == nil {
+				werr = cw.Write(r)
+			}
+		}
+	}
+	res, err := analyze.Run(src, opts, each)
+	if cw != nil {
+		if ferr := cw.Flush(); werr == nil {
+			werr = ferr
+		}
+		if cerr := close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return nil, &exitError{exitBadInput, fmt.Errorf("writing %s: %w", connsPath, werr)}
+		}
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "twscope: warning:", w)
+	}
+	if err != nil {
+		return res, &exitError{exitBadInput, err}
+	}
+	return res, nil
+}
+
+// create opens path for writing; "-" is standard output.
+func create(cmd *cobra.Command, path string) (io.Writer, func() error, error) {
+	if path == "-" {
+		return cmd.OutOrStdout(), func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}
+
+// writeTo writes one output file (or stdout for "-").
+func writeTo(cmd *cobra.Command, path string, write func(io.Writer) error) error {
+	w, closeFn, err := create(cmd, path)
+	if err != nil {
+		return &exitError{exitBadInput, err}
+	}
+	err = write(w)
+	if cerr := closeFn(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return &exitError{exitBadInput, fmt.Errorf("writing %s: %w", path, err)}
+	}
+	return nil
+}

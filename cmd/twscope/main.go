@@ -1,0 +1,53 @@
+// Command twscope analyzes TCP connection teardown in packet captures: who
+// closes first and holds TIME_WAIT, lost final ACKs, four-tuple reuse,
+// timestamps behind NAT and sequence overlap between incarnations.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Exit codes (contract.md).
+const (
+	exitOK       = 0
+	exitFindings = 1 // check found a difference, or a threshold was passed
+	exitBadInput = 2 // bad usage, unreadable or invalid input
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// exitError carries an exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cmd := newRootCmd()
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "twscope:", ee.err)
+		}
+		return ee.code
+	}
+	// Flag and argument errors from cobra.
+	fmt.Fprintln(os.Stderr, "twscope:", err)
+	fmt.Fprintln(os.Stderr, "Run 'twscope --help' for usage.")
+	return exitBadInput
+}

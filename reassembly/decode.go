@@ -1,0 +1,198 @@
+package reassembly
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Kind is the result of decoding one packet.
+type Kind uint8
+
+const (
+	KindTCP       Kind = iota // a TCP segment; the Segment is filled
+	KindNonTCP                // decoded, and not TCP (UDP, ARP, ICMP, ...)
+	KindFragment              // an IP fragment: IP is not reassembled
+	KindTruncated             // headers cut by the snaplen before the 20 fixed TCP bytes, or malformed
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindTCP:
+		return "tcp"
+	case KindNonTCP:
+		return "non-tcp"
+	case KindFragment:
+		return "fragment"
+	case KindTruncated:
+		return "truncated"
+	}
+	return "unknown"
+}
+
+// Linux and OpenBSD values of DLT_RAW that old libpcaps wrote into files
+// instead of LINKTYPE_RAW (101); Wireshark reads both as raw IP.
+const (
+	linkTypeRaw12 layers.LinkType = 12
+	linkTypeRaw14 layers.LinkType = 14
+)
+
+// Decoder decodes link, IP and TCP headers into Segments. All its layers
+// are allocated once, so decoding allocates nothing per packet. A Decoder is
+// not safe for concurrent use.
+type Decoder struct {
+	eth   layers.Ethernet
+	dot1q layers.Dot1Q // 802.1Q and QinQ (0x88a8)
+	mpls  mplsLayer
+	sll   layers.LinuxSLL
+	sll2  layers.LinuxSLL2
+	loop  layers.Loopback // BSD Null and Loop, either byte order
+	ip4   layers.IPv4
+	ip6   ipv6Layer
+	tcp   tcpHeader
+
+	dlc gopacket.DecodingLayerContainer
+	// One parser per first layer, all sharing the layers above.
+	ethP, sllP, sll2P, loopP, ip4P, ip6P *gopacket.DecodingLayerParser
+	decoded                              []gopacket.LayerType
+}
+
+// NewDecoder returns a Decoder for every link type LinkTypeSupported accepts.
+func NewDecoder() *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 32)}
+	dlc := gopacket.DecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+	for _, l := range []gopacket.DecodingLayer{
+		&d.eth, &d.dot1q, &d.mpls, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.tcp,
+	} {
+		dlc = dlc.Put(l)
+	}
+	d.dlc = dlc
+	parser := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+		p := gopacket.NewDecodingLayerParser(first)
+		p.SetDecodingLayerContainer(dlc)
+		// Layers nobody registered (UDP, ARP, ...) end the walk quietly
+		// instead of building an UnsupportedLayerType error.
+		p.IgnoreUnsupported = true
+		return p
+	}
+	d.ethP = parser(layers.LayerTypeEthernet)
+	d.sllP = parser(layers.LayerTypeLinuxSLL)
+	d.sll2P = parser(layers.LayerTypeLinuxSLL2)
+	d.loopP = parser(layers.LayerTypeLoopback)
+	d.ip4P = parser(layers.LayerTypeIPv4)
+	d.ip6P = parser(layers.LayerTypeIPv6)
+	return d
+}
+
+func (d *Decoder) parserFor(p *Packet) *gopacket.DecodingLayerParser {
+	switch p.LinkType {
+	case layers.LinkTypeEthernet:
+		return d.ethP
+	case layers.LinkTypeLinuxSLL:
+		return d.sllP
+	case layers.LinkTypeLinuxSLL2:
+		return d.sll2P
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return d.loopP
+	case layers.LinkTypeIPv4:
+		return d.ip4P
+	case layers.LinkTypeIPv6:
+		return d.ip6P
+	case layers.LinkTypeRaw, linkTypeRaw12, linkTypeRaw14:
+		if len(p.Data) > 0 {
+			switch p.Data[0] >> 4 {
+			case 4:
+				return d.ip4P
+			case 6:
+				return d.ip6P
+			}
+		}
+	}
+	return nil
+}
+
+// Decode fills seg from p and says what p was; seg is meaningful only for
+// KindTCP, though File, Frame and Time are always set. A link type Decode
+// does not know gives KindTruncated. Decode does not allocate for any
+// well-formed packet; some malformed ones cost gopacket an error value.
+func (d *Decoder) Decode(p *Packet, seg *Segment) Kind {
+	*seg = Segment{File: p.File, Frame: p.Frame, Time: p.Time}
+	parser := d.parserFor(p)
+	if parser == nil {
+		return KindTruncated
+	}
+	err := parser.DecodeLayers(p.Data, &d.decoded)
+	n := len(d.decoded)
+	if n == 0 {
+		return KindTruncated
+	}
+	last := d.decoded[n-1]
+	if last == layers.LayerTypeTCP && n >= 2 {
+		switch d.decoded[n-2] {
+		case layers.LayerTypeIPv4:
+			d.fillIPv4(p, seg)
+		case layers.LayerTypeIPv6:
+			d.fillIPv6(p, seg)
+		default:
+			return KindTruncated
+		}
+		d.fillTCP(seg)
+		return KindTCP
+	}
+	// The walk stopped before TCP: find out why from the layer it ended on.
+	dl, ok := d.dlc.Decoder(last)
+	if !ok {
+		return KindNonTCP
+	}
+	next := dl.NextLayerType()
+	switch {
+	case next == gopacket.LayerTypeFragment:
+		return KindFragment
+	case err != nil:
+		return KindTruncated // the next layer failed to decode
+	}
+	if _, ok := d.dlc.Decoder(next); ok {
+		return KindTruncated // a layer we read was expected, but no bytes were left
+	}
+	return KindNonTCP
+}
+
+// linkOffset is where b starts within p.Data; b must be a sub-slice of it,
+// as every layer's bytes are.
+func linkOffset(p *Packet, b []byte) int { return cap(p.Data) - cap(b) }
+
+func (d *Decoder) fillIPv4(p *Packet, seg *Segment) {
+	h := d.ip4.Contents
+	seg.Src = netip.AddrFrom4([4]byte(h[12:16]))
+	seg.Dst = netip.AddrFrom4([4]byte(h[16:20]))
+	total := int(binary.BigEndian.Uint16(h[2:4]))
+	if total == 0 {
+		// TSO: the NIC fills the length in later, so the capture says 0.
+		total = p.Length - linkOffset(p, h)
+	}
+	seg.PayloadLen = max(total-len(h)-d.tcp.HeaderLen, 0)
+}
+
+func (d *Decoder) fillIPv6(p *Packet, seg *Segment) {
+	h := d.ip6.Header
+	seg.Src = netip.AddrFrom16([16]byte(h[8:24]))
+	seg.Dst = netip.AddrFrom16([16]byte(h[24:40]))
+	plen := d.ip6.PayloadLen
+	if plen < 0 {
+		plen = p.Length - linkOffset(p, h) - 40
+	}
+	seg.PayloadLen = max(plen-d.ip6.ExtLen-d.tcp.HeaderLen, 0)
+}
+
+func (d *Decoder) fillTCP(seg *Segment) {
+	t := &d.tcp
+	seg.SrcPort, seg.DstPort = t.SrcPort, t.DstPort
+	seg.Seq, seg.Ack = t.Seq, t.Ack
+	seg.Flags = t.Flags
+	seg.Window = t.Window
+	seg.OptionsKnown = t.OptionsKnown
+	seg.HasTS = t.HasTS
+	seg.TSval, seg.TSecr = t.TSval, t.TSecr
+}

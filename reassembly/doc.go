@@ -1,0 +1,10 @@
+// Package reassembly turns packet captures into TCP connection records.
+//
+// It opens captures (pcap, pcapng, either gzipped, stdin, several files merged
+// by time), decodes link, IP and TCP headers without per-packet allocation,
+// tracks every four-tuple and each of its incarnations, and reduces every
+// incarnation to one fixed-size Record the moment it is finished: its
+// handshake, its close, and the per-direction sequence and timestamp facts the
+// detectors in package analyze need. It knows TCP and nothing of findings, and
+// it never prints.
+package reassembly

@@ -1,0 +1,261 @@
+package reassembly
+
+import "net/netip"
+
+// Side names one end of a connection, or both, or neither.
+type Side uint8
+
+const (
+	SideNone Side = iota
+	SideClient
+	SideServer
+	SideBoth
+)
+
+var sideNames = [...]string{"none", "client", "server", "both"}
+
+func (s Side) String() string { return sideNames[s&3] }
+
+// Other is the opposite end: client for server and the reverse.
+func (s Side) Other() Side {
+	switch s {
+	case SideClient:
+		return SideServer
+	case SideServer:
+		return SideClient
+	}
+	return s
+}
+
+// CloseKind is how an incarnation ended, by the first rule that holds in
+// contract.md: crossed FINs, both FINs, a RST, one FIN, nothing.
+type CloseKind uint8
+
+const (
+	CloseOpen CloseKind = iota
+	CloseHalf
+	CloseRST
+	CloseFIN
+	CloseSimultaneous
+)
+
+var closeNames = [...]string{"open", "half", "rst", "fin", "simultaneous"}
+
+func (k CloseKind) String() string { return closeNames[k%5] }
+
+// FinalAck is what the capture shows of the ACK that ends a FIN close.
+type FinalAck uint8
+
+const (
+	FinalAckNA          FinalAck = iota // no close by two FINs
+	FinalAckSeen                        // the last FIN was acknowledged
+	FinalAckNotObserved                 // both FINs, no ACK of the last one in the capture
+	FinalAckLost                        // the passive closer sent its FIN again
+)
+
+var finalAckNames = [...]string{"n/a", "seen", "not_observed", "lost"}
+
+func (f FinalAck) String() string { return finalAckNames[f&3] }
+
+// Frame locates a packet as Wireshark numbers it: from 1 within its file.
+// The zero Frame means "not seen".
+type Frame struct {
+	File int // index of the capture file
+	N    int // frame number in that file, from 1
+}
+
+// Seen reports whether the frame refers to a packet.
+func (f Frame) Seen() bool { return f.N > 0 }
+
+// Event is one packet that proves something: when it was captured and where.
+type Event struct {
+	Time  int64 // Unix nanoseconds; 0 when not seen
+	Frame Frame
+}
+
+// Seen reports whether the event happened in the capture.
+func (e Event) Seen() bool { return e.Frame.N > 0 }
+
+func (e *Event) set(seg *Segment) {
+	e.Time = seg.Time
+	e.Frame = Frame{seg.File, seg.Frame}
+}
+
+func (e *Event) setOnce(seg *Segment) {
+	if !e.Seen() {
+		e.set(seg)
+	}
+}
+
+// Flow holds what one side of an incarnation sent, in its own sequence space.
+type Flow struct {
+	SYN        Event  // its SYN (client) or SYN+ACK (server)
+	ISN        uint32 // sequence number of the SYN; valid when SYN is seen
+	SYNRetrans int    // the same SYN sent again
+	SYNCount   int    // SYN segments in all
+	synAck     uint32 // ACK number of the first SYN+ACK
+
+	// FirstSeq and NextSeq bound what the side sent: NextSeq is the sequence
+	// number after its highest byte, SYN or FIN (snd_nxt), serially.
+	FirstSeq uint32
+	NextSeq  uint32
+	seqKnown bool
+	// Advance counts the sequence space the side went through, without
+	// wrapping: more than 2^32 means its sequence numbers wrapped.
+	Advance int64
+	// Wrapped is when Advance first passed 2^32 (0: never).
+	Wrapped int64
+	// Bytes is the payload sent, counting retransmitted bytes once.
+	Bytes   int64
+	Packets int
+	// DataStart is the first payload byte's time, to measure wrap speed.
+	DataStart int64
+
+	FIN        Event  // first FIN
+	FINSeq     uint32 // sequence number the FIN occupies
+	FINOnData  bool   // the FIN rode on a data segment
+	FINAck     uint32 // ACK number carried by the first FIN
+	FINHasAck  bool
+	FINRetrans int // the same FIN sent again
+	// FINRetransAfterAck is the first FIN sent again after this side had
+	// acknowledged the peer's FIN: the evidence of a lost final ACK.
+	FINRetransAfterAck Event
+	AcksOfPeerFIN      int   // segments acknowledging the peer's FIN
+	AckOfPeerFIN       Event // the first of them
+
+	RST        Event // first RST
+	RSTCount   int
+	RSTWithAck bool
+
+	// Timestamps (RFC 7323). TSKnown is false when no segment of this side
+	// had its options captured.
+	TSKnown     bool
+	HasTS       bool // the side sent the timestamp option
+	SYNHasTS    bool
+	TSFirst     uint32
+	TSFirstTime int64
+	TSLast      uint32
+	TSLastTime  int64
+
+	ZeroWindow bool
+}
+
+// Summary is what an incarnation leaves behind for the next one on the
+// same four-tuple: enough to judge reuse inside TIME_WAIT, sequence overlap
+// and old duplicates, without keeping the record.
+type Summary struct {
+	ID             int
+	Client, Server netip.AddrPort
+	Partial        bool
+	Close          CloseKind
+	Closer         Side
+	RSTBy          Side
+	TimeWaitHolder Side
+	CloseTime      int64
+	CloseFrame     Frame
+	End            int64
+	// Per side (0 client, 1 server): ISN, final sequence (snd_nxt) and the
+	// last timestamp sent.
+	ISN, Final      [2]uint32
+	SYNSeen         [2]bool
+	HasTS           [2]bool
+	TSFirst, TSLast [2]uint32
+}
+
+// Record is everything the capture shows of one incarnation of a
+// four-tuple. The tracker hands it over once the incarnation is finished;
+// it holds no pointers into tracker state.
+type Record struct {
+	ID             int
+	Client, Server netip.AddrPort
+	Start, End     int64
+	FirstFrame     Frame
+	LastFrame      Frame
+	Packets        int
+
+	// Partial is true when the client's SYN is not in the capture: the
+	// connection started before the capture or its SYN was missed.
+	Partial bool
+	// Evicted is true when the tracker closed the incarnation out because
+	// it stayed idle past the idle bound, not because the capture ended.
+	Evicted bool
+
+	C, S Flow // client and server side
+
+	Closer         Side
+	Close          CloseKind
+	RSTBy          Side
+	TimeWaitHolder Side
+	FinalAck       FinalAck
+	FINRetransmits int
+	// CloseAt is the close as contract.md defines it for reuse gaps: the
+	// first ACK of the last FIN (the later of the two when FINs crossed),
+	// else the first RST, else the last packet.
+	CloseAt Event
+
+	// LostAck describes a lost final ACK (FinalAck == FinalAckLost).
+	LostAck LostAck
+
+	// Prev is the previous incarnation of the same four-tuple, when the
+	// tracker still remembered it.
+	HasPrev bool
+	Prev    Summary
+	// ReuseGap is the time from Prev's close to this incarnation's SYN;
+	// valid when HasPrev and the client's SYN was seen.
+	ReuseGap int64
+
+	// SYNTSBehind describes this connection's SYN compared with the
+	// timestamps seen before from the client's IP address.
+	SYNTS SYNTimestamp
+
+	// OldDup is the first segment that belongs to Prev rather than to this
+	// incarnation; OldDups counts them.
+	OldDups int
+	OldDup  OldDuplicate
+
+	ZeekState string
+	History   string
+}
+
+// LostAck is the evidence of a lost final ACK: the passive closer's FIN
+// sent again after it had acknowledged the active closer's FIN.
+type LostAck struct {
+	Passive    Side  // who sent its FIN again
+	Retrans    Event // the first FIN sent again
+	FinalAck   Event // the active closer's ACK of that FIN before it was sent again, if captured
+	ReAck      Event // the active closer ACKing it again afterwards
+	RST        Event // the active closer answering it with RST
+	RSTWithAck bool
+}
+
+// SYNTimestamp compares a SYN's TSval with what the same source IP sent
+// just before it: the check Linux's tcp_tw_recycle made per peer.
+type SYNTimestamp struct {
+	Checked    bool   // the SYN had a timestamp and the IP had sent one within 60 s
+	Behind     bool   // the SYN's TSval is before the latest from the IP
+	By         uint32 // how far behind, in TSval ticks
+	Latest     uint32 // the latest TSval from the IP
+	LatestAt   int64  // when it was sent
+	LatestConn int    // the connection that sent it
+	// Recycle is true when the exact tcp_tw_recycle rule would drop the
+	// SYN: the server held a connection from this IP in TIME_WAIT whose
+	// last TSval, seen within 60 s, is ahead of the SYN's by more than 1.
+	Recycle     bool
+	RecycleTS   uint32
+	RecycleConn int
+	Answered    bool // a SYN+ACK came back
+}
+
+// OldDuplicate is one segment of a new incarnation that belongs to the
+// previous one: its sequence number, acknowledgement or timestamp lie in
+// the old incarnation's space, not the new one's.
+type OldDuplicate struct {
+	Event
+	From   Side
+	Seq    uint32
+	Ack    uint32
+	Len    int
+	TSval  uint32
+	HasTS  bool
+	Reason string // "timestamp", "ack", "seq"
+}

@@ -1,0 +1,44 @@
+package reassembly
+
+import "net/netip"
+
+// TCP flag bits, as they sit in byte 13 of the TCP header.
+const (
+	FlagFIN uint8 = 1 << iota
+	FlagSYN
+	FlagRST
+	FlagPSH
+	FlagACK
+	FlagURG
+	FlagECE
+	FlagCWR
+)
+
+// Segment is the part of one captured TCP segment that connection tracking
+// needs. The decoder fills it in place, so it holds no pointers into the
+// packet buffer and costs nothing to reuse.
+type Segment struct {
+	File  int   // index of the capture file in the order given
+	Frame int   // frame number within its file, from 1, as Wireshark counts
+	Time  int64 // capture time, Unix nanoseconds
+
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+
+	Seq, Ack uint32
+	Flags    uint8
+	Window   uint16
+
+	// PayloadLen is the TCP payload length taken from the IP header's length
+	// fields, so it stays right when the snaplen cut the payload off.
+	PayloadLen int
+
+	// OptionsKnown is false when the snaplen cut into the TCP options: then
+	// HasTS says nothing and TSval/TSecr are unknown, never guessed.
+	OptionsKnown bool
+	HasTS        bool
+	TSval, TSecr uint32
+}
+
+// Has reports whether all of the given flag bits are set.
+func (s *Segment) Has(flags uint8) bool { return s.Flags&flags == flags }

@@ -1,0 +1,697 @@
+package reassembly
+
+import (
+	"bytes"
+	"net/netip"
+	"sort"
+	"time"
+)
+
+// Config bounds what the tracker keeps, and selects packets. The zero
+// value of a field means its default.
+type Config struct {
+	// Filter, when set, keeps only the packets it returns true for (a
+	// compiled tcpdump expression, see NewFilter).
+	Filter func(*Packet) bool
+
+	// IdleTimeout closes out an incarnation that stayed silent this long,
+	// as Zeek's tcp_inactivity_timeout does (default 5 minutes).
+	IdleTimeout time.Duration
+	// CloseLinger keeps a closed incarnation (both FINs acknowledged, or a
+	// RST) this long after its last packet, so that a FIN sent again, the
+	// ACK or RST answering it and stray late segments still find it
+	// (default 20 s: a FIN retransmission backs off 0.2, 0.4, 0.8 ... s).
+	CloseLinger time.Duration
+	// ResetLinger is the same after a RST (default 5 s, Zeek's
+	// tcp_reset_delay): both ends dropped the connection, so a segment
+	// much later on the four-tuple belongs to something new.
+	ResetLinger time.Duration
+	// TupleMemory is how long a four-tuple's last incarnation is remembered
+	// to judge the next one (default 5 minutes, above any TIME_WAIT
+	// profile).
+	TupleMemory time.Duration
+}
+
+const (
+	defaultIdle   = 5 * time.Minute
+	defaultLinger = 20 * time.Second
+	defaultReset  = 5 * time.Second
+	defaultMemory = 5 * time.Minute
+	sweepEvery    = int64(time.Second)
+	// pawsMSL is TCP_PAWS_MSL: how long Linux trusts a remembered TSval.
+	pawsMSL = int64(60 * time.Second)
+	// maxSeqJump bounds how far one segment may move a side's sequence
+	// space: further is a forged or corrupt segment, not data.
+	maxSeqJump = 1 << 30
+)
+
+// TrackerStats counts what the tracker did.
+type TrackerStats struct {
+	Segments     int // TCP segments fed
+	Connections  int // incarnations started
+	Partial      int // of those, without the client's SYN
+	Evicted      int // closed out for being idle
+	OldDuplicate int // segments that belonged to a previous incarnation
+}
+
+// Tracker follows every four-tuple through its incarnations. Feed it the
+// TCP segments of a capture in time order; it calls emit once for every
+// incarnation as soon as it is finished, and for the rest at Flush.
+type Tracker struct {
+	cfg                       Config
+	idle, linger, tupleMemory int64
+	emit                      func(*Record)
+	conns                     map[flowKey]*conn
+	tuples                    map[flowKey]Summary
+	clocks                    map[netip.Addr]ipClock
+	nextID                    int
+	now, lastSweep            int64
+	free                      []*conn
+	stats                     TrackerStats
+	batch                     []*conn
+}
+
+// NewTracker returns a tracker that hands finished incarnations to emit.
+// The Record passed to emit is valid only during the call.
+func NewTracker(cfg Config, emit func(*Record)) *Tracker {
+	t := &Tracker{
+		cfg:    cfg,
+		emit:   emit,
+		conns:  make(map[flowKey]*conn),
+		tuples: make(map[flowKey]Summary),
+		clocks: make(map[netip.Addr]ipClock),
+	}
+	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
+	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
+	t.reset = durationOr(cfg.ResetLinger, defaultReset)
+	t.tupleMemory = durationOr(cfg.TupleMemory, defaultMemory)
+	return t
+}
+
+func durationOr(d, def time.Duration) int64 {
+	if d <= 0 {
+		d = def
+	}
+	return int64(d)
+}
+
+// Stats returns the counts so far.
+func (t *Tracker) Stats() TrackerStats { return t.stats }
+
+// Live is the number of incarnations held right now.
+func (t *Tracker) Live() int { return len(t.conns) }
+
+// flowKey is a four-tuple in canonical order, so both directions of a
+// connection find the same entry: lo is the smaller (address, port).
+type flowKey struct {
+	loAddr, hiAddr [16]byte
+	loPort, hiPort uint16
+}
+
+// keyOf returns the segment's four-tuple key and whether its sender is the
+// key's lo end.
+func keyOf(seg *Segment) (flowKey, bool) {
+	src, dst := seg.Src.As16(), seg.Dst.As16()
+	c := bytes.Compare(src[:], dst[:])
+	if c < 0 || (c == 0 && seg.SrcPort <= seg.DstPort) {
+		return flowKey{src, dst, seg.SrcPort, seg.DstPort}, true
+	}
+	return flowKey{dst, src, seg.DstPort, seg.SrcPort}, false
+}
+
+// ipClock is what one source address's timestamps looked like lately: the
+// per-peer memory of Linux's tcp_tw_recycle.
+type ipClock struct {
+	latest     uint32 // the last TSval the address sent
+	latestAt   int64
+	latestConn int
+	// recycle is the client's last TSval when the server last put one of
+	// the address's connections into TIME_WAIT (tcp_remember_stamp).
+	recycle     uint32
+	recycleAt   int64
+	recycleConn int
+}
+
+// conn is one live incarnation: the record being filled and the little
+// state that is not part of it.
+type conn struct {
+	Record
+	key        flowKey
+	clientIsLo bool
+	last       int64
+	closed     bool // both FINs acknowledged, or a RST: only lingers now
+	lostAckAns bool // the active closer's answer to a resent FIN was seen
+	zeek       zeekConn
+}
+
+func (c *conn) flows(fromClient bool) (sender, receiver *Flow) {
+	if fromClient {
+		return &c.C, &c.S
+	}
+	return &c.S, &c.C
+}
+
+// Feed takes the next TCP segment of the capture.
+func (t *Tracker) Feed(seg *Segment) {
+	t.stats.Segments++
+	if seg.Time > t.now {
+		t.now = seg.Time
+	}
+	if t.now-t.lastSweep >= sweepEvery {
+		t.sweep()
+	}
+	key, srcIsLo := keyOf(seg)
+	c := t.conns[key]
+	if c != nil {
+		idle := seg.Time - c.last
+		switch {
+		case idle > t.idle:
+			t.finish(c, true)
+			c = nil
+		case c.closed && idle > t.lingerOf(c) && !seg.Has(FlagSYN):
+			t.finish(c, false)
+			c = nil
+		case t.startsIncarnation(c, seg, srcIsLo == c.clientIsLo):
+			t.finish(c, false)
+			c = nil
+		}
+	}
+	if c == nil {
+		c = t.open(key, seg, srcIsLo)
+	}
+	t.update(c, seg, srcIsLo == c.clientIsLo)
+}
+
+// lingerOf is how long a closed incarnation waits for late packets.
+func (t *Tracker) lingerOf(c *conn) int64 {
+	if c.C.RST.Seen() || c.S.RST.Seen() {
+		return t.reset
+	}
+	return t.linger
+}
+
+// startsIncarnation decides whether a segment on a known four-tuple begins
+// a new incarnation: a SYN with a new ISN, a SYN after FIN or RST, or a
+// SYN+ACK with a new ISN where the SYN is missing. A SYN sent again with the
+// same ISN is a retransmission.
+func (t *Tracker) startsIncarnation(c *conn, seg *Segment, fromClient bool) bool {
+	if !seg.Has(FlagSYN) {
+		return false
+	}
+	ended := c.C.FIN.Seen() || c.S.FIN.Seen() || c.C.RST.Seen() || c.S.RST.Seen()
+	if !seg.Has(FlagACK) {
+		if !fromClient {
+			return true // the server side connects: roles turn round
+		}
+		if !c.C.SYN.Seen() {
+			// Started mid-stream or with the SYN+ACK: this is the
+			// missing SYN only if the SYN+ACK acknowledges it.
+			return !(c.S.SYN.Seen() && !ended && seg.Seq+1 == c.S.synAck)
+		}
+		return seg.Seq != c.C.ISN || ended
+	}
+	if fromClient {
+		return ended && !c.C.SYN.Seen()
+	}
+	if c.S.SYN.Seen() {
+		if seg.Seq == c.S.ISN {
+			return false
+		}
+		return !(c.C.SYN.Seen() && seg.Ack == c.C.ISN+1)
+	}
+	if c.C.SYN.Seen() {
+		return seg.Ack != c.C.ISN+1 && ended
+	}
+	return true
+}
+
+// open starts an incarnation with this segment, deciding the roles: the
+// SYN's sender is the client, the SYN+ACK's the server; without either,
+// the side with the lower (well-known) port is taken for the server.
+func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
+	var c *conn
+	if n := len(t.free); n > 0 {
+		c, t.free = t.free[n-1], t.free[:n-1]
+		*c = conn{}
+	} else {
+		c = new(conn)
+	}
+	srcIsClient := true
+	switch {
+	case seg.Has(FlagSYN) && !seg.Has(FlagACK):
+	case seg.Has(FlagSYN | FlagACK):
+		srcIsClient = false
+	default:
+		srcIsClient = seg.SrcPort >= seg.DstPort
+	}
+	c.key = key
+	c.clientIsLo = srcIsLo == srcIsClient
+	src := netip.AddrPortFrom(seg.Src, seg.SrcPort)
+	dst := netip.AddrPortFrom(seg.Dst, seg.DstPort)
+	if srcIsClient {
+		c.Client, c.Server = src, dst
+	} else {
+		c.Client, c.Server = dst, src
+	}
+	t.nextID++
+	c.ID = t.nextID
+	c.Start = seg.Time
+	c.FirstFrame = Frame{seg.File, seg.Frame}
+	if prev, ok := t.tuples[key]; ok {
+		delete(t.tuples, key)
+		if seg.Time-prev.End <= t.tupleMemory {
+			c.HasPrev, c.Prev = true, prev
+		}
+	}
+	t.conns[key] = c
+	t.stats.Connections++
+	return c
+}
+
+// update applies one segment to its incarnation.
+func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
+	s, r := c.flows(fromClient)
+	c.Packets++
+	c.End = seg.Time
+	c.LastFrame = Frame{seg.File, seg.Frame}
+	c.last = seg.Time
+	s.Packets++
+
+	syn, fin, rst, ack := seg.Has(FlagSYN), seg.Has(FlagFIN), seg.Has(FlagRST), seg.Has(FlagACK)
+	if c.HasPrev && !syn && t.oldDuplicate(c, seg, fromClient) {
+		return
+	}
+	c.zeek.observe(fromClient, seg)
+
+	if seg.OptionsKnown {
+		s.TSKnown = true
+		if seg.HasTS {
+			if !s.HasTS {
+				s.HasTS = true
+				s.TSFirst, s.TSFirstTime = seg.TSval, seg.Time
+				s.TSLast, s.TSLastTime = seg.TSval, seg.Time
+			} else if !serialBefore(seg.TSval, s.TSLast) {
+				s.TSLast, s.TSLastTime = seg.TSval, seg.Time
+			}
+		}
+	}
+	if seg.Window == 0 && !syn && !rst {
+		s.ZeroWindow = true
+	}
+
+	if syn {
+		t.syn(c, s, seg, fromClient, ack)
+	}
+	t.advance(s, seg, syn, fin)
+
+	if fin {
+		finSeq := seg.Seq + uint32(seg.PayloadLen)
+		if syn {
+			finSeq++
+		}
+		switch {
+		case !s.FIN.Seen():
+			s.FIN.set(seg)
+			s.FINSeq = finSeq
+			s.FINOnData = seg.PayloadLen > 0
+			s.FINHasAck, s.FINAck = ack, seg.Ack
+		case finSeq == s.FINSeq:
+			s.FINRetrans++
+			if s.AckOfPeerFIN.Seen() {
+				s.FINRetransAfterAck.setOnce(seg)
+			}
+		}
+	}
+
+	// What the active closer did after the passive closer sent its FIN
+	// again: ACKed it from TIME_WAIT, or answered with RST.
+	if r.FINRetransAfterAck.Seen() && !c.lostAckAns {
+		switch {
+		case rst:
+			c.LostAck.RST.set(seg)
+			c.LostAck.RSTWithAck = ack
+			c.lostAckAns = true
+		case ack && !serialBefore(seg.Ack, r.FINSeq+1):
+			c.LostAck.ReAck.set(seg)
+			c.lostAckAns = true
+		}
+	}
+
+	if ack && r.FIN.Seen() && !serialBefore(seg.Ack, r.FINSeq+1) &&
+		seg.Ack-r.FINSeq < maxSeqJump {
+		s.AcksOfPeerFIN++
+		if !s.AckOfPeerFIN.Seen() {
+			s.AckOfPeerFIN.set(seg)
+			if !fromClient && s.FIN.Seen() {
+				t.rememberStamp(c)
+			}
+		}
+	}
+
+	if rst {
+		s.RSTCount++
+		if !s.RST.Seen() {
+			s.RST.set(seg)
+			s.RSTWithAck = ack
+		}
+	}
+
+	if !c.closed {
+		c.closed = s.RST.Seen() || r.RST.Seen() ||
+			(c.C.AckOfPeerFIN.Seen() && c.S.AckOfPeerFIN.Seen())
+	}
+
+	if seg.OptionsKnown && seg.HasTS {
+		clk := t.clocks[seg.Src]
+		clk.latest, clk.latestAt, clk.latestConn = seg.TSval, seg.Time, c.ID
+		t.clocks[seg.Src] = clk
+	}
+}
+
+// syn records a SYN or SYN+ACK, and checks a client SYN's timestamp
+// against what its address sent before.
+func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, fromClient, ack bool) {
+	s.SYNCount++
+	if !s.SYN.Seen() {
+		s.SYN.set(seg)
+		s.synAck = seg.Ack
+		s.ISN = seg.Seq
+		s.SYNHasTS = seg.OptionsKnown && seg.HasTS
+	} else if seg.Seq == s.ISN {
+		s.SYNRetrans++
+	}
+	if !fromClient {
+		c.SYNTS.Answered = true
+		return
+	}
+	if ack || c.SYNTS.Checked || !seg.OptionsKnown {
+		return
+	}
+	clk, ok := t.clocks[seg.Src]
+	if !ok {
+		return
+	}
+	if !seg.HasTS {
+		if clk.recycleAt != 0 && seg.Time-clk.recycleAt < pawsMSL {
+			c.SYNTS.Recycle, c.SYNTS.RecycleTS, c.SYNTS.RecycleConn = true, clk.recycle, clk.recycleConn
+		}
+		return
+	}
+	if seg.Time-clk.latestAt <= pawsMSL {
+		c.SYNTS.Checked = true
+		c.SYNTS.Latest, c.SYNTS.LatestAt, c.SYNTS.LatestConn = clk.latest, clk.latestAt, clk.latestConn
+		if serialBefore(seg.TSval, clk.latest) {
+			c.SYNTS.Behind = true
+			c.SYNTS.By = clk.latest - seg.TSval
+		}
+	}
+	// tcp_tw_recycle: drop when the remembered stamp is fresh and ahead of
+	// the SYN's by more than TCP_PAWS_WINDOW (1).
+	if clk.recycleAt != 0 && seg.Time-clk.recycleAt < pawsMSL && int32(clk.recycle-seg.TSval) > 1 {
+		c.SYNTS.Recycle, c.SYNTS.RecycleTS, c.SYNTS.RecycleConn = true, clk.recycle, clk.recycleConn
+	}
+}
+
+// rememberStamp notes, when the server enters TIME_WAIT, the client's last
+// TSval: what Linux kept per peer for tcp_tw_recycle.
+func (t *Tracker) rememberStamp(c *conn) {
+	if !c.C.HasTS {
+		return
+	}
+	addr := c.Client.Addr()
+	clk := t.clocks[addr]
+	clk.recycle, clk.recycleAt, clk.recycleConn = c.C.TSLast, c.last, c.ID
+	t.clocks[addr] = clk
+}
+
+// advance moves the sender's sequence space forward.
+func (t *Tracker) advance(s *Flow, seg *Segment, syn, fin bool) {
+	n := uint32(seg.PayloadLen)
+	if syn {
+		n++
+	}
+	if fin {
+		n++
+	}
+	end := seg.Seq + n
+	if !s.seqKnown {
+		s.seqKnown = true
+		s.FirstSeq, s.NextSeq = seg.Seq, end
+		s.Bytes = int64(seg.PayloadLen)
+		s.Advance = int64(n)
+		if seg.PayloadLen > 0 {
+			s.DataStart = seg.Time
+		}
+		return
+	}
+	if seg.PayloadLen > 0 && s.DataStart == 0 {
+		s.DataStart = seg.Time
+	}
+	step := end - s.NextSeq
+	if step == 0 || step >= maxSeqJump {
+		return // nothing new, behind, or not believable
+	}
+	s.NextSeq = end
+	s.Advance += int64(step)
+	fresh := int64(step)
+	if fresh > int64(seg.PayloadLen) {
+		fresh = int64(seg.PayloadLen)
+	}
+	s.Bytes += fresh
+	if s.Wrapped == 0 && s.Advance >= 1<<32 {
+		s.Wrapped = seg.Time
+	}
+}
+
+// oldDuplicate reports whether a segment on a reused four-tuple belongs to
+// the previous incarnation: it lies in the old sequence space and its
+// timestamp is older than the new incarnation's first, or it acknowledges
+// data the peer never sent in this incarnation, or its sequence number is
+// outside the new space. Such segments are counted, not applied.
+func (t *Tracker) oldDuplicate(c *conn, seg *Segment, fromClient bool) bool {
+	p := &c.Prev
+	side := 0
+	if !fromClient {
+		side = 1
+	}
+	if p.Client != c.Client { // roles turned round
+		side = 1 - side
+	}
+	if !p.SYNSeen[side] || !inRange(seg.Seq, p.ISN[side], p.Final[side]) {
+		return false
+	}
+	s, r := c.flows(fromClient)
+	reason := ""
+	switch {
+	case s.SYN.Seen() && s.SYNHasTS && seg.OptionsKnown && seg.HasTS && serialBefore(seg.TSval, s.TSFirst):
+		reason = "timestamp"
+	case seg.Has(FlagACK) && r.SYN.Seen() && r.seqKnown && !inRange(seg.Ack, r.ISN+1, r.NextSeq+1) &&
+		inRange(seg.Ack, p.ISN[1-side], p.Final[1-side]+1):
+		reason = "ack"
+	case s.SYN.Seen() && s.seqKnown && serialBefore(seg.Seq, s.ISN):
+		reason = "seq"
+	default:
+		return false
+	}
+	c.OldDups++
+	t.stats.OldDuplicate++
+	if c.OldDups == 1 {
+		c.OldDup = OldDuplicate{From: SideClient, Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen,
+			TSval: seg.TSval, HasTS: seg.OptionsKnown && seg.HasTS, Reason: reason}
+		if !fromClient {
+			c.OldDup.From = SideServer
+		}
+		c.OldDup.set(seg)
+	}
+	return true
+}
+
+// inRange reports whether x lies in [lo, hi) in serial arithmetic.
+func inRange(x, lo, hi uint32) bool { return x-lo < hi-lo }
+
+// serialBefore reports whether a comes before b in 32-bit serial
+// arithmetic (RFC 1982).
+func serialBefore(a, b uint32) bool { return int32(a-b) < 0 }
+
+// sweep closes out incarnations that lingered or idled past their bound and
+// forgets four-tuples and address clocks too old to matter.
+func (t *Tracker) sweep() {
+	t.lastSweep = t.now
+	t.batch = t.batch[:0]
+	for _, c := range t.conns {
+		idle := t.now - c.last
+		if idle > t.idle || (c.closed && idle > t.lingerOf(c)) {
+			t.batch = append(t.batch, c)
+		}
+	}
+	t.finishAll(t.batch)
+	for k, s := range t.tuples {
+		if t.now-s.End > t.tupleMemory {
+			delete(t.tuples, k)
+		}
+	}
+	for a, clk := range t.clocks {
+		if t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
+			delete(t.clocks, a)
+		}
+	}
+}
+
+// finishAll finishes incarnations in the order they started, so output
+// never depends on map order.
+func (t *Tracker) finishAll(cs []*conn) {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
+	for _, c := range cs {
+		t.finish(c, !c.closed && t.now-c.last > t.idle)
+	}
+}
+
+// Flush finishes every incarnation still held, at the end of the capture.
+func (t *Tracker) Flush() {
+	t.batch = t.batch[:0]
+	for _, c := range t.conns {
+		t.batch = append(t.batch, c)
+	}
+	sort.Slice(t.batch, func(i, j int) bool { return t.batch[i].ID < t.batch[j].ID })
+	for _, c := range t.batch {
+		t.finish(c, false)
+	}
+}
+
+// finish derives the close facts, hands the record over and remembers its
+// summary for the four-tuple's next incarnation.
+func (t *Tracker) finish(c *conn, evicted bool) {
+	r := &c.Record
+	r.Evicted = evicted
+	if evicted {
+		t.stats.Evicted++
+	}
+	r.Partial = !r.C.SYN.Seen()
+	if r.Partial {
+		t.stats.Partial++
+	}
+	deriveClose(r)
+	if r.HasPrev && r.C.SYN.Seen() {
+		r.ReuseGap = r.C.SYN.Time - r.Prev.CloseTime
+	}
+	r.ZeekState, r.History = c.zeek.state(), c.zeek.history()
+	t.emit(r)
+	t.tuples[c.key] = summarize(r)
+	delete(t.conns, c.key)
+	t.free = append(t.free, c)
+}
+
+// deriveClose computes who closed, how, and who holds TIME_WAIT, from the
+// per-side facts (domain.md section 2).
+func deriveClose(r *Record) {
+	cf, sf := r.C.FIN.Seen(), r.S.FIN.Seen()
+	crossed := false
+	switch {
+	case cf && sf:
+		switch {
+		case r.S.FINHasAck && !serialBefore(r.S.FINAck, r.C.FINSeq+1):
+			r.Closer = SideClient // the server's FIN acknowledges the client's
+		case r.C.FINHasAck && !serialBefore(r.C.FINAck, r.S.FINSeq+1):
+			r.Closer = SideServer
+		default:
+			r.Closer, crossed = SideBoth, true // both sent FIN before seeing the other's
+		}
+	case cf:
+		r.Closer = SideClient
+	case sf:
+		r.Closer = SideServer
+	}
+	rst := r.C.RST.Seen() || r.S.RST.Seen()
+	switch {
+	case crossed:
+		r.Close = CloseSimultaneous
+	case cf && sf:
+		r.Close = CloseFIN
+	case rst:
+		r.Close = CloseRST
+	case cf || sf:
+		r.Close = CloseHalf
+	}
+	if r.C.RST.Seen() {
+		r.RSTBy = SideClient
+	}
+	if r.S.RST.Seen() {
+		r.RSTBy |= SideServer
+	}
+	r.FINRetransmits = r.C.FINRetrans + r.S.FINRetrans
+
+	// A RST after the FINs means the side that sent it kept no TIME_WAIT
+	// (it answered a FIN from a socket it no longer had), or that it
+	// killed the peer's TIME_WAIT (RFC 1337): either way nobody holds it.
+	switch {
+	case rst:
+	case crossed:
+		r.TimeWaitHolder = SideBoth
+	case cf && sf:
+		r.TimeWaitHolder = r.Closer
+	}
+
+	r.FinalAck = FinalAckNA
+	if cf && sf {
+		r.FinalAck = FinalAckNotObserved
+		if crossed {
+			if r.C.AckOfPeerFIN.Seen() && r.S.AckOfPeerFIN.Seen() {
+				r.FinalAck = FinalAckSeen
+				r.CloseAt = r.C.AckOfPeerFIN
+				if r.S.AckOfPeerFIN.Time > r.CloseAt.Time {
+					r.CloseAt = r.S.AckOfPeerFIN
+				}
+			}
+		} else if a := r.flow(r.Closer); a.AckOfPeerFIN.Seen() {
+			r.FinalAck = FinalAckSeen
+			r.CloseAt = a.AckOfPeerFIN
+		}
+		for _, passive := range [2]Side{SideClient, SideServer} {
+			if !crossed && passive == r.Closer {
+				continue
+			}
+			p := r.flow(passive)
+			if !p.FINRetransAfterAck.Seen() {
+				continue
+			}
+			r.FinalAck = FinalAckLost
+			r.LostAck.Passive = passive
+			r.LostAck.Retrans = p.FINRetransAfterAck
+			if a := r.flow(passive.Other()); a.AckOfPeerFIN.Seen() && a.AckOfPeerFIN.Time <= p.FINRetransAfterAck.Time {
+				r.LostAck.FinalAck = a.AckOfPeerFIN
+			}
+			break
+		}
+	}
+	if !r.CloseAt.Seen() {
+		switch {
+		case r.C.RST.Seen() && (!r.S.RST.Seen() || r.C.RST.Time <= r.S.RST.Time):
+			r.CloseAt = r.C.RST
+		case r.S.RST.Seen():
+			r.CloseAt = r.S.RST
+		default:
+			r.CloseAt = Event{Time: r.End, Frame: r.LastFrame}
+		}
+	}
+}
+
+// flow returns the facts of one side.
+func (r *Record) flow(s Side) *Flow {
+	if s == SideServer {
+		return &r.S
+	}
+	return &r.C
+}
+
+func summarize(r *Record) Summary {
+	s := Summary{
+		ID: r.ID, Client: r.Client, Server: r.Server, Partial: r.Partial,
+		Close: r.Close, Closer: r.Closer, RSTBy: r.RSTBy, TimeWaitHolder: r.TimeWaitHolder,
+		CloseTime: r.CloseAt.Time, CloseFrame: r.CloseAt.Frame, End: r.End,
+	}
+	for i, f := range [2]*Flow{&r.C, &r.S} {
+		s.ISN[i], s.Final[i], s.SYNSeen[i] = f.ISN, f.NextSeq, f.SYN.Seen()
+		s.HasTS[i], s.TSFirst[i], s.TSLast[i] = f.HasTS, f.TSFirst, f.TSLast
+	}
+	return s
+}

@@ -1,0 +1,155 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/twscope/twscope/analyze"
+)
+
+// TextExamples is how many findings of one kind the text summary shows.
+const TextExamples = 3
+
+// WriteText writes the short human summary: what was read, how the
+// connections closed, who holds TIME_WAIT, and the findings by kind.
+func WriteText(w io.Writer, res *analyze.Result) error {
+	p := &printer{w: w}
+	t := res.Totals
+	for _, c := range res.Captures {
+		span := ""
+		if c.First != "" {
+			span = fmt.Sprintf(", %s .. %s", c.First, c.Last)
+		}
+		p.f("capture %s (%s, %d packets%s)\n", c.File, c.Format, c.Packets, span)
+	}
+	p.f("packets: %d, TCP %d, other %d, IP fragments %d, cut short %d\n",
+		t.Packets, t.TCPPackets, t.NonTCP, t.Fragments, t.Truncated)
+	p.f("connections: %d (%d without handshake in the capture", t.Connections, t.Partial)
+	if t.Evicted > 0 {
+		p.f(", %d closed out after idling", t.Evicted)
+	}
+	p.f(")\n")
+
+	c := res.Closes
+	p.f("\ncloses (as seen in the capture):\n")
+	p.counts(c.ByKind, []string{"fin", "simultaneous", "rst", "half", "open"}, map[string]string{
+		"fin": "FIN both ways", "simultaneous": "simultaneous (FINs crossed)", "rst": "reset (RST)",
+		"half": "half-closed (one FIN)", "open": "still open at the end",
+	})
+	p.f("first to close:\n")
+	p.counts(c.ByCloser, []string{"client", "server", "both", "none"}, nil)
+	p.f("TIME_WAIT held by:\n")
+	p.counts(c.TimeWaitHolders, []string{"client", "server", "both", "none"}, nil)
+	if n := c.FinalAck["lost"]; n > 0 {
+		p.f("final ACK lost (passive FIN sent again): %d\n", n)
+	}
+
+	if len(res.Endpoints) > 0 {
+		p.f("\nper server endpoint:\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  server\tconns\tclient closes\tserver closes\tsimultaneous\tRST\tTIME_WAIT on server\n")
+		shown := res.Endpoints
+		if len(shown) > 10 {
+			shown = shown[:10]
+		}
+		for _, e := range shown {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\n", e.Server, e.Connections,
+				e.Closer["client"], e.Closer["server"], e.Closer["both"], e.Close["rst"],
+				e.TimeWaitHolders["server"]+e.TimeWaitHolders["both"])
+		}
+		tw.Flush()
+		if more := len(res.Endpoints) - len(shown); more > 0 {
+			p.f("  ... and %d more endpoints\n", more)
+		}
+	}
+
+	if len(res.Findings) > 0 {
+		p.f("\nfindings:\n")
+		kinds, byKind := groupFindings(res.Findings)
+		for _, k := range kinds {
+			fs := byKind[k]
+			p.f("  %s: %d (%s)\n", k, len(fs), severities(fs))
+			for i, f := range fs {
+				if i == TextExamples {
+					p.f("    ... %d more\n", len(fs)-TextExamples)
+					break
+				}
+				p.f("    [%s] %s\n", f.Severity, f.Summary)
+				if f.Filter != "" {
+					p.f("      wireshark: %s\n", f.Filter)
+				}
+			}
+		}
+	} else {
+		p.f("\nfindings: none\n")
+	}
+	for _, warn := range res.Warnings {
+		p.f("warning: %s\n", warn)
+	}
+	return p.err
+}
+
+// groupFindings groups findings by kind, kinds with a critical finding
+// first; findings keep the result's order (most severe first).
+func groupFindings(fs []analyze.Finding) ([]string, map[string][]analyze.Finding) {
+	by := map[string][]analyze.Finding{}
+	var kinds []string
+	for _, f := range fs {
+		if by[f.Kind] == nil {
+			kinds = append(kinds, f.Kind)
+		}
+		by[f.Kind] = append(by[f.Kind], f)
+	}
+	return kinds, by
+}
+
+func severities(fs []analyze.Finding) string {
+	n := map[string]int{}
+	for _, f := range fs {
+		n[f.Severity]++
+	}
+	var parts []string
+	for _, s := range []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo} {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) f(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+// counts prints the non-zero counts in the given order, then any others.
+func (p *printer) counts(m map[string]int, order []string, label map[string]string) {
+	seen := map[string]bool{}
+	keys := append([]string(nil), order...)
+	var rest []string
+	for k := range m {
+		rest = append(rest, k)
+	}
+	sort.Strings(rest)
+	keys = append(keys, rest...)
+	for _, k := range keys {
+		if seen[k] || m[k] == 0 {
+			continue
+		}
+		seen[k] = true
+		name := k
+		if l, ok := label[k]; ok {
+			name = l
+		}
+		p.f("  %-30s %d\n", name, m[k])
+	}
+}
