@@ -58,17 +58,17 @@ type TrackerStats struct {
 // TCP segments of a capture in time order; it calls emit once for every
 // incarnation as soon as it is finished, and for the rest at Flush.
 type Tracker struct {
-	cfg                       Config
-	idle, linger, tupleMemory int64
-	emit                      func(*Record)
-	conns                     map[flowKey]*conn
-	tuples                    map[flowKey]Summary
-	clocks                    map[netip.Addr]ipClock
-	nextID                    int
-	now, lastSweep            int64
-	free                      []*conn
-	stats                     TrackerStats
-	batch                     []*conn
+	cfg                              Config
+	idle, linger, reset, tupleMemory int64
+	emit                             func(*Record)
+	conns                            map[flowKey]*conn
+	tuples                           map[flowKey]Summary
+	clocks                           map[netip.Addr]ipClock
+	nextID                           int
+	now, lastSweep                   int64
+	free                             []*conn
+	stats                            TrackerStats
+	batch                            []*conn
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.

@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -29,12 +30,16 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// execute runs the command line and returns the exit code.
+func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := newRootCmd()
 	cmd.SetArgs(args)
+	cmd.SetIn(stdin)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
 	err := cmd.Execute()
 	if err == nil {
 		return exitOK
@@ -42,12 +47,12 @@ func run(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "twscope:", ee.err)
+			fmt.Fprintln(stderr, "twscope:", ee.err)
 		}
 		return ee.code
 	}
 	// Flag and argument errors from cobra.
-	fmt.Fprintln(os.Stderr, "twscope:", err)
-	fmt.Fprintln(os.Stderr, "Run 'twscope --help' for usage.")
+	fmt.Fprintln(stderr, "twscope:", err)
+	fmt.Fprintln(stderr, "Run 'twscope --help' for usage.")
 	return exitBadInput
 }

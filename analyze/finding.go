@@ -1,0 +1,121 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/twscope/twscope/reassembly"
+)
+
+// Finding kinds (contract.md).
+const (
+	KindLostFinalAck    = "lost_final_ack"
+	KindFinalAckRST     = "final_ack_rst"
+	KindTupleReuse      = "tuple_reuse"
+	KindNATTSRegression = "nat_ts_regression"
+	KindSeqOverlap      = "seq_overlap"
+	KindOldDuplicate    = "old_duplicate"
+	KindSeqWrap         = "seq_wrap"
+	KindCloseWait       = "close_wait"
+	KindPortPressure    = "port_pressure"
+)
+
+// newFinding starts a finding of kind at time at (Unix ns) about the
+// given connections.
+func newFinding(kind, severity string, at int64, conns ...int) Finding {
+	return Finding{
+		Kind: kind, Severity: severity, at: at, Time: FormatTime(at),
+		Conns: append([]int{}, conns...), Frames: []int{}, Evidence: map[string]any{},
+	}
+}
+
+// addFrames adds the frames that prove the finding, skipping unseen ones,
+// and points the display filter at them.
+func (f *Finding) addFrames(frames ...reassembly.Frame) {
+	for _, fr := range frames {
+		if fr.Seen() {
+			f.Frames = append(f.Frames, fr.N)
+		}
+	}
+	sort.Ints(f.Frames)
+	f.Frames = dedupe(f.Frames)
+	f.Filter = FramesFilter(f.Frames)
+}
+
+func dedupe(xs []int) []int {
+	out := xs[:0]
+	for i, x := range xs {
+		if i == 0 || x != xs[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// FramesFilter is a Wireshark display filter showing exactly these frames.
+func FramesFilter(frames []int) string {
+	if len(frames) == 0 {
+		return ""
+	}
+	parts := make([]string, len(frames))
+	for i, n := range frames {
+		parts[i] = fmt.Sprint(n)
+	}
+	return "frame.number in {" + strings.Join(parts, " ") + "}"
+}
+
+// ConversationFilter is a Wireshark display filter for every packet of a
+// four-tuple, all incarnations included.
+func ConversationFilter(a, b netip.AddrPort) string {
+	ip := "ip"
+	if a.Addr().Is6() && !a.Addr().Is4In6() {
+		ip = "ipv6"
+	}
+	return fmt.Sprintf("%s.addr==%s && tcp.port==%d && %s.addr==%s && tcp.port==%d",
+		ip, a.Addr(), a.Port(), ip, b.Addr(), b.Port())
+}
+
+// HostFilter is a Wireshark display filter for one address's TCP traffic.
+func HostFilter(addr netip.Addr) string {
+	if addr.Is6() && !addr.Is4In6() {
+		return "tcp && ipv6.addr==" + addr.String()
+	}
+	return "tcp && ip.addr==" + addr.String()
+}
+
+// side names a side for a person: "the client 10.0.0.1:40000".
+func side(r *reassembly.Record, s reassembly.Side) string {
+	switch s {
+	case reassembly.SideClient:
+		return "the client " + r.Client.String()
+	case reassembly.SideServer:
+		return "the server " + r.Server.String()
+	case reassembly.SideBoth:
+		return "both sides"
+	}
+	return "nobody"
+}
+
+// endpointOf returns a side's address and port.
+func endpointOf(r *reassembly.Record, s reassembly.Side) netip.AddrPort {
+	if s == reassembly.SideServer {
+		return r.Server
+	}
+	return r.Client
+}
+
+// seconds formats a duration in nanoseconds for a sentence.
+func seconds(ns int64) string {
+	s := float64(ns) / 1e9
+	switch {
+	case s < 0.001 && s > -0.001:
+		return fmt.Sprintf("%.0f µs", s*1e6)
+	case s < 1 && s > -1:
+		return fmt.Sprintf("%.0f ms", s*1e3)
+	case s < 100 && s > -100:
+		return fmt.Sprintf("%.2f s", s)
+	}
+	return fmt.Sprintf("%.0f s", s)
+}
