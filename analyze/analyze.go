@@ -38,6 +38,12 @@ func New(opts Options) *Analyzer {
 	}
 	return &Analyzer{opts: opts, detectors: []detector{
 		newCloseSummary(),
+		newNATTimestamps(),
+		newFinalAck(opts),
+		newCloseWait(),
+		newTimeWait(opts),
+		newTupleReuse(opts.Profile.TimeWait),
+		newSeqOverlap(opts.Profile.TimeWait),
 	}}
 }
 
@@ -78,7 +84,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 		},
 		Totals: Totals{
 			Packets: n.Packets, TCPPackets: n.TCP, NonTCP: n.NonTCP, Fragments: n.Fragments,
-			Truncated: n.Truncated, Connections: st.Connections, Partial: st.Partial,
+			Truncated: n.Truncated, Filtered: n.Filtered, Connections: st.Connections, Partial: st.Partial,
 			Evicted: st.Evicted, OldDuplicate: st.OldDuplicate,
 		},
 		Findings: []Finding{},

@@ -26,6 +26,10 @@ type Result struct {
 	Hosts     []Host       `json:"hosts"`
 	Warnings  []string     `json:"warnings"`
 	Error     string       `json:"error,omitempty"`
+
+	// TimeWait is the TIME_WAIT occupancy of the hosts with the highest
+	// peaks, for plots.
+	TimeWait []TimeWaitSeries `json:"time_wait,omitempty"`
 }
 
 // ProfileInfo is the TIME_WAIT profile the analysis judged by.
@@ -53,6 +57,7 @@ type Totals struct {
 	NonTCP       int `json:"non_tcp_packets"`
 	Fragments    int `json:"ip_fragments"`
 	Truncated    int `json:"truncated_packets"`
+	Filtered     int `json:"filtered_out"`
 	Connections  int `json:"connections"`
 	Partial      int `json:"partial_connections"`
 	Evicted      int `json:"idle_evicted"`

@@ -469,3 +469,25 @@ func BenchmarkReadDecode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 }
+
+// FuzzDecode decodes arbitrary bytes under every supported link type; it
+// must not panic, and a TCP result must have a sane payload length.
+func FuzzDecode(f *testing.F) {
+	ip4 := ipv4TCP(f, "10.0.0.1", "10.0.0.2", tcpTS(), make([]byte, 10))
+	f.Add(ether(layers.EthernetTypeIPv4, ip4))
+	f.Add(ether(layers.EthernetTypeMPLSUnicast, append(mplsLabel(1, true), ip4...)))
+	f.Add(ipv6Packet(f, "2001:db8::1", "2001:db8::2", layers.IPProtocolIPv6HopByHop,
+		append([]byte{44, 0, 1, 4, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 1}, serialize(f, tcpTS())...)))
+	d := NewDecoder()
+	lts := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeLoop,
+		layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypeIPv4, layers.LinkTypeIPv6}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, lt := range lts {
+			p := Packet{Data: b, Length: len(b) + 1000, LinkType: lt}
+			var seg Segment
+			if d.Decode(&p, &seg) == KindTCP && (seg.PayloadLen < 0 || seg.PayloadLen > 1<<32) {
+				t.Fatalf("payload length %d", seg.PayloadLen)
+			}
+		}
+	})
+}

@@ -244,6 +244,9 @@ type SYNTimestamp struct {
 	RecycleTS   uint32
 	RecycleConn int
 	Answered    bool // a SYN+ACK came back
+	// Unanswered counts the SYN sent again before any SYN+ACK came back:
+	// how a silent drop (tcp_tw_recycle) shows in the capture.
+	Unanswered int
 }
 
 // OldDuplicate is one segment of a new incarnation that belongs to the

@@ -129,7 +129,7 @@ func newFileReader(index int, name string, r io.Reader, closer io.Closer) (*file
 	case ngSectionHeader:
 		f.info.Format = "pcapng"
 		if err := f.checkBlocks(); err != nil {
-			return nil, fatal(f.pos(), err)
+			return nil, fatal(f.offset, err)
 		}
 		f.ng, err = pcapgo.NewNgReader(f.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {

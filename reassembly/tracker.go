@@ -379,6 +379,9 @@ func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, fromClient, ack bool) {
 		s.SYNHasTS = seg.OptionsKnown && seg.HasTS
 	} else if seg.Seq == s.ISN {
 		s.SYNRetrans++
+		if fromClient && !ack && !c.SYNTS.Answered {
+			c.SYNTS.Unanswered++
+		}
 	}
 	if !fromClient {
 		c.SYNTS.Answered = true
@@ -642,7 +645,7 @@ func deriveClose(r *Record) {
 					r.CloseAt = r.S.AckOfPeerFIN
 				}
 			}
-		} else if a := r.flow(r.Closer); a.AckOfPeerFIN.Seen() {
+		} else if a := r.Flow(r.Closer); a.AckOfPeerFIN.Seen() {
 			r.FinalAck = FinalAckSeen
 			r.CloseAt = a.AckOfPeerFIN
 		}
@@ -650,14 +653,14 @@ func deriveClose(r *Record) {
 			if !crossed && passive == r.Closer {
 				continue
 			}
-			p := r.flow(passive)
+			p := r.Flow(passive)
 			if !p.FINRetransAfterAck.Seen() {
 				continue
 			}
 			r.FinalAck = FinalAckLost
 			r.LostAck.Passive = passive
 			r.LostAck.Retrans = p.FINRetransAfterAck
-			if a := r.flow(passive.Other()); a.AckOfPeerFIN.Seen() && a.AckOfPeerFIN.Time <= p.FINRetransAfterAck.Time {
+			if a := r.Flow(passive.Other()); a.AckOfPeerFIN.Seen() && a.AckOfPeerFIN.Time <= p.FINRetransAfterAck.Time {
 				r.LostAck.FinalAck = a.AckOfPeerFIN
 			}
 			break
@@ -675,8 +678,9 @@ func deriveClose(r *Record) {
 	}
 }
 
-// flow returns the facts of one side.
-func (r *Record) flow(s Side) *Flow {
+// Flow returns the facts of one side (the client's for SideClient, the
+// server's for SideServer).
+func (r *Record) Flow(s Side) *Flow {
 	if s == SideServer {
 		return &r.S
 	}

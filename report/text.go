@@ -25,8 +25,12 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		}
 		p.f("capture %s (%s, %d packets%s)\n", c.File, c.Format, c.Packets, span)
 	}
-	p.f("packets: %d, TCP %d, other %d, IP fragments %d, cut short %d\n",
+	p.f("packets: %d, TCP %d, other %d, IP fragments %d, cut short %d",
 		t.Packets, t.TCPPackets, t.NonTCP, t.Fragments, t.Truncated)
+	if t.Filtered > 0 {
+		p.f(", left out by --filter %d", t.Filtered)
+	}
+	p.f("\n")
 	p.f("connections: %d (%d without handshake in the capture", t.Connections, t.Partial)
 	if t.Evicted > 0 {
 		p.f(", %d closed out after idling", t.Evicted)

@@ -1,0 +1,165 @@
+package analyze
+
+import (
+	"fmt"
+
+	"github.com/twscope/twscope/reassembly"
+)
+
+// finalAck reports every incarnation whose final ACK was lost (domain.md
+// section 3): the passive closer sent its FIN again after the active closer
+// had acknowledged it, which the tracker records as FinalAckLost.
+//
+// What the active closer did with the resent FIN decides the kind:
+//
+//   - lost_final_ack (info): it ACKed the FIN again from TIME_WAIT, or the
+//     capture shows no answer. One lost ACK is ordinary packet loss that
+//     TIME_WAIT exists to repair; the close still ended cleanly, so it is
+//     worth knowing (a path that loses packets) but needs no action.
+//   - final_ack_rst: it answered with RST, so it had kept no TIME_WAIT
+//     state and the passive side saw an error instead of a clean close.
+//     Critical when the RST is bare (no ACK: no socket at all answered it)
+//     and the FIN came back well within the profile's TIME_WAIT length: the
+//     host dropped TIME_WAIT state early, which on Linux is the
+//     tcp_max_tw_buckets overflow, and it then holds for every close on
+//     that host, not only this one. Warning otherwise: a RST with ACK is an
+//     application's abortive close, and a FIN resent after TIME_WAIT ran
+//     out is a slow path, not a host misconfiguration.
+type finalAck struct {
+	timeWait int64 // the profile's TIME_WAIT length, ns
+	findings []Finding
+}
+
+func newFinalAck(opts Options) *finalAck {
+	return &finalAck{timeWait: int64(opts.Profile.TimeWait)}
+}
+
+// Capture points: whether the final ACK was lost after or before the
+// capture saw it.
+const (
+	captureBeforeLoss = "before_loss" // the final ACK is in the capture
+	captureAfterLoss  = "after_loss"  // the final ACK never reached the capture point
+)
+
+// What the active closer did with the resent FIN.
+const (
+	nextReAck   = "reack"
+	nextRST     = "rst"
+	nextUnknown = "unknown"
+)
+
+func (d *finalAck) observe(r *reassembly.Record) {
+	if r.FinalAck != reassembly.FinalAckLost {
+		return
+	}
+	la := &r.LostAck
+	passive := la.Passive
+	active := passive.Other()
+	pf, af := finFlow(r, passive), finFlow(r, active)
+
+	point := captureAfterLoss
+	if la.FinalAck.Seen() {
+		point = captureBeforeLoss
+	}
+	next, answer := nextUnknown, reassembly.Event{}
+	switch {
+	case la.RST.Seen():
+		next, answer = nextRST, la.RST
+	case la.ReAck.Seen():
+		next, answer = nextReAck, la.ReAck
+	}
+	delay := la.Retrans.Time - pf.FIN.Time
+
+	kind, severity := KindLostFinalAck, SeverityInfo
+	if next == nextRST {
+		kind, severity = KindFinalAckRST, SeverityWarning
+		if !la.RSTWithAck && delay < d.timeWait {
+			severity = SeverityCritical
+		}
+	}
+
+	f := newFinding(kind, severity, la.Retrans.Time, r.ID)
+	f.addFrames(af.FIN.Frame, pf.FIN.Frame, la.FinalAck.Frame, la.Retrans.Frame, answer.Frame)
+	ev := f.Evidence
+	ev["capture_point"] = point
+	ev["next"] = next
+	ev["passive"] = passive.String()
+	ev["active"] = active.String()
+	ev["passive_endpoint"] = endpointOf(r, passive).String()
+	ev["active_endpoint"] = endpointOf(r, active).String()
+	ev["close"] = r.Close.String()
+	ev["active_fin_frame"] = frameEvidence(af.FIN.Frame)
+	ev["passive_fin_frame"] = frameEvidence(pf.FIN.Frame)
+	ev["final_ack_frame"] = frameEvidence(la.FinalAck.Frame)
+	ev["resent_fin_frame"] = frameEvidence(la.Retrans.Frame)
+	ev["answer_frame"] = frameEvidence(answer.Frame)
+	ev["fin_resend_delay_s"] = Seconds(delay)
+	ev["fin_retransmits"] = pf.FINRetrans
+	ev["time_wait_s"] = Seconds(d.timeWait)
+	ev["conversation_filter"] = ConversationFilter(r.Client, r.Server)
+	if next == nextRST {
+		ev["rst_with_ack"] = la.RSTWithAck
+	}
+
+	lost := "the final ACK from " + side(r, active) + " to " + side(r, passive) + " was lost"
+	where := "after the capture point (the final ACK is not in the capture)"
+	if point == captureBeforeLoss {
+		where = fmt.Sprintf("after the capture point saw it (frame %d)", la.FinalAck.Frame.N)
+	}
+	resent := fmt.Sprintf("%s sent its FIN again %s later (frame %d)", side(r, passive), seconds(delay), la.Retrans.Frame.N)
+	switch next {
+	case nextReAck:
+		f.Summary = fmt.Sprintf("Seen in the capture: %s %s; %s and %s ACKed it again from TIME_WAIT (frame %d).",
+			lost, where, resent, side(r, active), answer.Frame.N)
+		f.Advice = "Nothing to change: TIME_WAIT did its job and the close ended cleanly. " +
+			"Many of these point to packet loss on the path between the two hosts."
+	case nextRST:
+		f.Summary = fmt.Sprintf("Seen in the capture: %s %s; %s and %s answered with RST (frame %d): it kept no TIME_WAIT state.",
+			lost, where, resent, side(r, active), answer.Frame.N)
+		f.Advice = d.rstAdvice(r, active, la.RSTWithAck, delay)
+	default:
+		f.Summary = fmt.Sprintf("Seen in the capture: %s %s; %s and no answer from %s is in the capture.",
+			lost, where, resent, side(r, active))
+		f.Advice = "The capture ends, or the answer was lost again, before the active closer answered: " +
+			"capture longer, or on the active closer's side, to see whether it still held TIME_WAIT."
+	}
+	d.findings = append(d.findings, f)
+}
+
+// rstAdvice says what to check on the active closer, most likely cause
+// first, from what the RST and its timing show.
+func (d *finalAck) rstAdvice(r *reassembly.Record, active reassembly.Side, withAck bool, delay int64) string {
+	host := endpointOf(r, active).Addr().String()
+	switch {
+	case delay >= d.timeWait:
+		return fmt.Sprintf("The FIN came back %s after the first one, past the %s TIME_WAIT length: "+
+			"TIME_WAIT had already expired on %s. Look for the delay or loss on the path; TIME_WAIT tuning would not help.",
+			seconds(delay), seconds(d.timeWait), host)
+	case withAck:
+		return fmt.Sprintf("The RST carries an ACK: an application on %s likely closed abortively (SO_LINGER 0), "+
+			"which avoids TIME_WAIT at the cost of the passive side's clean close and of the protection against old duplicates.", host)
+	}
+	return fmt.Sprintf("A bare RST well within TIME_WAIT means no socket on %s held the four-tuple: most likely "+
+		"its TIME_WAIT table overflowed (Linux: more TIME_WAIT sockets than net.ipv4.tcp_max_tw_buckets; "+
+		"check nstat TcpExtTCPTimeWaitOverflow or \"time wait bucket table overflow\" in dmesg). "+
+		"Raise tcp_max_tw_buckets, or cut the TIME_WAIT count on that host: let the other side close first, or "+
+		"reuse connections (keep-alive, pools).", host)
+}
+
+func (d *finalAck) finish(res *Result) { res.Findings = append(res.Findings, d.findings...) }
+
+// finFlow returns one side's facts.
+func finFlow(r *reassembly.Record, s reassembly.Side) *reassembly.Flow {
+	if s == reassembly.SideServer {
+		return &r.S
+	}
+	return &r.C
+}
+
+// frameEvidence is a frame number for evidence, or nil when not in the capture.
+func frameEvidence(f reassembly.Frame) any {
+	if !f.Seen() {
+		return nil
+	}
+	return f.N
+}

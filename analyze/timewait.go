@@ -1,0 +1,471 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/twscope/twscope/reassembly"
+)
+
+// timeWait rebuilds how many sockets each host held in TIME_WAIT over the
+// capture, fills the report's hosts section, and reports ephemeral port
+// pressure (domain.md section 4).
+//
+// A holder's socket is in TIME_WAIT from the moment the capture shows it
+// entering the state: its final ACK (its ACK of the peer's FIN), or after
+// crossed FINs the peer's ACK of its own FIN (CLOSING to TIME_WAIT);
+// the record's close time when neither is seen. It stays there for the
+// profile's TIME_WAIT length, less when the next incarnation of the same
+// four-tuple starts (its SYN ends the old TIME_WAIT: tcp_tw_reuse on the
+// client, a SYN accepted in TIME_WAIT on the server), and the occupancy is
+// known only up to the end of the capture. Connections that were already
+// in TIME_WAIT when the capture started are not visible, so every figure is
+// a lower bound.
+//
+// Records arrive in finish order, not time order, so the detector keeps one
+// small interval per TIME_WAIT and sweeps them in finish.
+type timeWait struct {
+	tw        int64 // TIME_WAIT length, ns
+	portRange [2]int
+
+	first, last int64
+	hosts       map[netip.Addr]*hostAcc
+	groups      map[pressureKey]*pressureGroup
+	groupList   []*pressureGroup // by index
+	intervals   []twInterval
+	// byConn finds the intervals of a record that a later incarnation of
+	// the same four-tuple may cut short; an entry goes once it is used.
+	byConn map[int]int32
+}
+
+// twInterval is one socket in TIME_WAIT: [start, end) on a host.
+type twInterval struct {
+	start, end int64
+	host       int32 // index into hostList
+	group      int32 // port pressure group when the client held it, else -1
+	conn       int32
+	frame      int32 // frame of the ACK that put the socket into TIME_WAIT
+	two        bool  // the next interval belongs to the same record (both sides held it)
+}
+
+// hostAcc is what one IP address did in the capture.
+type hostAcc struct {
+	addr                      netip.Addr
+	index                     int32
+	conns, closes, rsts, held int
+}
+
+type pressureKey struct {
+	client netip.Addr
+	server netip.AddrPort
+}
+
+// pressureGroup is one client IP's connections toward one server endpoint.
+type pressureGroup struct {
+	pressureKey
+	index             int32
+	conns             int
+	firstSYN, lastSYN int64
+	timestamps        int // connections with timestamps on both sides
+	held              int // client-held TIME_WAITs
+}
+
+// Port pressure thresholds, as fractions of the client's port range: at
+// half the range a burst or a slower close already risks EADDRNOTAVAIL; at
+// 90 % connect() is about to fail.
+const (
+	pressureWarning  = 0.5
+	pressureCritical = 0.9
+	// A projection (rate x TIME_WAIT) alone is reported only when the rate
+	// was measured over this many connections and this long, so that a
+	// short burst is not extrapolated.
+	projectMinConns = 100
+	projectMinSpan  = int64(time.Second)
+	// maxListed bounds connection ids and frames listed in one finding.
+	maxListed = 50
+	// Occupancy series for plots: the hosts with the highest peaks, each
+	// at most seriesPoints points.
+	seriesHosts  = 10
+	seriesPoints = 500
+)
+
+func newTimeWait(opts Options) *timeWait {
+	tw := opts.Profile.TimeWait
+	if tw <= 0 {
+		tw = Profiles["linux"].TimeWait
+	}
+	pr := opts.PortRange
+	if pr == [2]int{} {
+		pr = DefaultPortRange
+	}
+	return &timeWait{
+		tw: int64(tw), portRange: pr,
+		hosts:  make(map[netip.Addr]*hostAcc),
+		groups: make(map[pressureKey]*pressureGroup),
+		byConn: make(map[int]int32),
+	}
+}
+
+func (d *timeWait) host(a netip.Addr) *hostAcc {
+	h := d.hosts[a]
+	if h == nil {
+		h = &hostAcc{addr: a, index: int32(len(d.hosts))}
+		d.hosts[a] = h
+	}
+	return h
+}
+
+func (d *timeWait) observe(r *reassembly.Record) {
+	if d.first == 0 || r.Start < d.first {
+		d.first = r.Start
+	}
+	if r.End > d.last {
+		d.last = r.End
+	}
+	start := r.Start
+	if r.C.SYN.Seen() {
+		start = r.C.SYN.Time
+	}
+	if r.HasPrev {
+		d.cut(r.Prev.ID, start)
+	}
+
+	c, s := d.host(r.Client.Addr()), d.host(r.Server.Addr())
+	c.conns++
+	if s != c {
+		s.conns++
+	}
+	for _, x := range [2]struct {
+		h    *hostAcc
+		side reassembly.Side
+	}{{c, reassembly.SideClient}, {s, reassembly.SideServer}} {
+		if r.Closer == x.side || r.Closer == reassembly.SideBoth {
+			x.h.closes++
+		}
+		if r.RSTBy == x.side || r.RSTBy == reassembly.SideBoth {
+			x.h.rsts++
+		}
+	}
+
+	k := pressureKey{r.Client.Addr(), r.Server}
+	g := d.groups[k]
+	if g == nil {
+		g = &pressureGroup{pressureKey: k, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start}
+		d.groups[k] = g
+		d.groupList = append(d.groupList, g)
+	}
+	g.conns++
+	g.firstSYN, g.lastSYN = min(g.firstSYN, start), max(g.lastSYN, start)
+	if r.C.HasTS && r.S.HasTS {
+		g.timestamps++
+	}
+
+	holder := r.TimeWaitHolder
+	if holder == reassembly.SideNone {
+		return
+	}
+	d.byConn[r.ID] = int32(len(d.intervals))
+	for _, sd := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
+		if holder != sd && holder != reassembly.SideBoth {
+			continue
+		}
+		entry := d.entry(r, sd)
+		iv := twInterval{
+			start: entry.Time, end: entry.Time + d.tw, host: c.index, group: -1,
+			conn: int32(r.ID), frame: int32(entry.Frame.N),
+			two: holder == reassembly.SideBoth && sd == reassembly.SideClient,
+		}
+		if sd == reassembly.SideServer {
+			iv.host = s.index
+			s.held++
+		} else {
+			c.held++
+			g.held++
+			iv.group = g.index
+		}
+		d.intervals = append(d.intervals, iv)
+	}
+}
+
+// entry is when a side entered TIME_WAIT as the capture shows it.
+func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Event {
+	own, peer := finFlow(r, s), finFlow(r, s.Other())
+	e := own.AckOfPeerFIN // its final ACK
+	if r.Close == reassembly.CloseSimultaneous {
+		e = peer.AckOfPeerFIN // the ACK of its own FIN ends CLOSING
+	}
+	if !e.Seen() {
+		e = r.CloseAt
+	}
+	return e
+}
+
+// cut ends the TIME_WAIT of incarnation id when its four-tuple's next
+// incarnation starts at t.
+func (d *timeWait) cut(id int, t int64) {
+	i, ok := d.byConn[id]
+	if !ok {
+		return
+	}
+	delete(d.byConn, id)
+	for {
+		iv := &d.intervals[i]
+		iv.end = max(min(iv.end, t), iv.start)
+		if !iv.two {
+			return
+		}
+		i++
+	}
+}
+
+// TimeWaitSeries is one host's TIME_WAIT occupancy over the capture, for
+// plots: the most it held in each of at most 500 equal time bins.
+type TimeWaitSeries struct {
+	IP     string          `json:"ip"`
+	Peak   int             `json:"peak"`
+	Start  string          `json:"start"` // the capture's first packet: T is counted from it
+	Points []TimeWaitPoint `json:"points"`
+}
+
+// TimeWaitPoint is a step of an occupancy series.
+type TimeWaitPoint struct {
+	T float64 `json:"t"` // seconds since the series' start
+	N int     `json:"n"` // sockets in TIME_WAIT from T on
+}
+
+// twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
+type twEvent struct {
+	t     int64
+	delta int
+	iv    int32
+}
+
+// sweep orders the events of the given intervals, leaving before
+// entering at the same instant ([start, end) intervals).
+func (d *timeWait) sweep(ivs []int32) []twEvent {
+	ev := make([]twEvent, 0, 2*len(ivs))
+	for _, i := range ivs {
+		iv := d.intervals[i]
+		if iv.end <= iv.start {
+			continue
+		}
+		ev = append(ev, twEvent{iv.start, 1, i}, twEvent{iv.end, -1, i})
+	}
+	sort.Slice(ev, func(a, b int) bool {
+		if ev[a].t != ev[b].t {
+			return ev[a].t < ev[b].t
+		}
+		return ev[a].delta < ev[b].delta
+	})
+	return ev
+}
+
+// peak returns the most sockets held at once and the first time it held
+// that many.
+func peak(ev []twEvent) (n int, at int64) {
+	cur := 0
+	for _, e := range ev {
+		cur += e.delta
+		if cur > n {
+			n, at = cur, e.t
+		}
+	}
+	return n, at
+}
+
+func (d *timeWait) finish(res *Result) {
+	for i := range d.intervals {
+		iv := &d.intervals[i]
+		iv.end = max(min(iv.end, d.last), iv.start)
+	}
+	byHost := make([][]int32, len(d.hosts))
+	byGroup := make([][]int32, len(d.groupList))
+	for i, iv := range d.intervals {
+		byHost[iv.host] = append(byHost[iv.host], int32(i))
+		if iv.group >= 0 {
+			byGroup[iv.group] = append(byGroup[iv.group], int32(i))
+		}
+	}
+
+	type hostPeak struct {
+		h    *hostAcc
+		peak int
+		at   int64
+	}
+	peaks := make([]hostPeak, 0, len(d.hosts))
+	for _, h := range d.hosts {
+		n, at := peak(d.sweep(byHost[h.index]))
+		peaks = append(peaks, hostPeak{h, n, at})
+	}
+	sort.Slice(peaks, func(i, j int) bool {
+		a, b := peaks[i], peaks[j]
+		if a.h.held != b.h.held {
+			return a.h.held > b.h.held
+		}
+		if a.h.conns != b.h.conns {
+			return a.h.conns > b.h.conns
+		}
+		return a.h.addr.Less(b.h.addr)
+	})
+	for _, p := range peaks {
+		h := Host{
+			IP: p.h.addr.String(), Connections: p.h.conns, TimeWaitHeld: p.h.held,
+			PeakTimeWait: p.peak, ClosesInitiated: p.h.closes, RSTsSent: p.h.rsts,
+		}
+		if p.peak > 0 {
+			h.PeakAt = FormatTime(p.at)
+		}
+		res.Hosts = append(res.Hosts, h)
+	}
+
+	sort.SliceStable(peaks, func(i, j int) bool { return peaks[i].peak > peaks[j].peak })
+	for _, p := range peaks[:min(len(peaks), seriesHosts)] {
+		if p.peak == 0 {
+			break
+		}
+		res.TimeWait = append(res.TimeWait, TimeWaitSeries{
+			IP: p.h.addr.String(), Peak: p.peak, Start: FormatTime(d.first),
+			Points: d.series(d.sweep(byHost[p.h.index])),
+		})
+	}
+
+	for _, g := range d.groupList {
+		if f, ok := d.pressure(g, byGroup[g.index]); ok {
+			res.Findings = append(res.Findings, f)
+		}
+	}
+}
+
+// series turns events into step points, keeping the highest count of each
+// time bin so that the peak survives the downsampling.
+func (d *timeWait) series(ev []twEvent) []TimeWaitPoint {
+	span := max(d.last-d.first, 1)
+	var pts []TimeWaitPoint
+	cur, bin := 0, int64(-1)
+	for _, e := range ev {
+		cur += e.delta
+		b := (e.t - d.first) * seriesPoints / (span + 1)
+		if b != bin || len(pts) == 0 {
+			bin = b
+			t := e.t
+			if len(ev) > seriesPoints {
+				t = d.first + b*(span+1)/seriesPoints
+			}
+			pts = append(pts, TimeWaitPoint{T: Seconds(t - d.first), N: cur})
+			continue
+		}
+		if len(ev) <= seriesPoints {
+			pts = append(pts, TimeWaitPoint{T: Seconds(e.t - d.first), N: cur})
+		} else if cur > pts[len(pts)-1].N {
+			pts[len(pts)-1].N = cur
+		}
+	}
+	return pts
+}
+
+// pressure judges one client's TIME_WAIT ports toward one server endpoint
+// against its port range.
+func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
+	size := d.portRange[1] - d.portRange[0] + 1
+	ev := d.sweep(ivs)
+	n, at := peak(ev)
+	if n == 0 {
+		return Finding{}, false
+	}
+	fraction := float64(n) / float64(size)
+	span := g.lastSYN - g.firstSYN
+	rate := 0.0
+	if g.conns > 1 && span > 0 {
+		rate = float64(g.conns-1) / (float64(span) / 1e9)
+	}
+	// Only the connections the client closed first leave it a TIME_WAIT.
+	twRate := rate * float64(g.held) / float64(g.conns)
+	steady := twRate * float64(d.tw) / 1e9 // ports held once the rate has run for a TIME_WAIT length
+	projected := g.conns >= projectMinConns && span >= projectMinSpan && steady >= pressureWarning*float64(size)
+
+	severity := ""
+	switch {
+	case fraction >= pressureCritical:
+		severity = SeverityCritical
+	case fraction >= pressureWarning:
+		severity = SeverityWarning
+	case projected:
+		severity = SeverityInfo
+	default:
+		return Finding{}, false
+	}
+	var exhaustion any
+	if steady >= float64(size) && twRate > 0 {
+		exhaustion = max(0, float64(size-n)/twRate)
+	}
+
+	// The sockets in TIME_WAIT at the peak prove it.
+	var ids []int
+	var frames []reassembly.Frame
+	for _, i := range ivs {
+		iv := d.intervals[i]
+		if iv.start <= at && at < iv.end && len(ids) < maxListed {
+			ids = append(ids, int(iv.conn))
+			frames = append(frames, reassembly.Frame{N: int(iv.frame)})
+		}
+	}
+	sort.Ints(ids)
+	f := newFinding(KindPortPressure, severity, at, ids...)
+	f.addFrames(frames...)
+	basis := "observed"
+	if fraction < pressureWarning {
+		basis = "projected"
+	}
+	ev2 := f.Evidence
+	ev2["client_ip"] = g.client.String()
+	ev2["server"] = g.server.String()
+	ev2["peak"] = n
+	ev2["peak_at"] = FormatTime(at)
+	ev2["port_range"] = d.portRange
+	ev2["port_range_size"] = size
+	ev2["fraction"] = float64(int(fraction*1e4+0.5)) / 1e4
+	ev2["conn_rate_per_s"] = float64(int(rate*100+0.5)) / 100
+	ev2["time_wait_rate_per_s"] = float64(int(twRate*100+0.5)) / 100
+	ev2["connections"] = g.conns
+	ev2["client_time_wait"] = g.held
+	ev2["time_wait_s"] = Seconds(d.tw)
+	ev2["steady_state_ports"] = int(steady + 0.5)
+	ev2["exhaustion_s"] = exhaustion
+	ev2["basis"] = basis
+	ev2["listed_conns_truncated"] = n > len(ids)
+	ev2["host_filter"] = fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+	if g.server.Addr().Is6() && !g.server.Addr().Is4In6() {
+		ev2["host_filter"] = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+	}
+
+	pct := fraction * 100
+	if basis == "observed" {
+		f.Summary = fmt.Sprintf("Seen in the capture: %s held %d ports in TIME_WAIT toward %s at once (%.0f%% of its %d-port range) at %s.",
+			g.client, n, g.server, pct, size, FormatTime(at))
+	} else {
+		f.Summary = fmt.Sprintf("Seen in the capture: %s opens %.0f connections/s to %s and closes %.0f/s of them first; "+
+			"sustained for a %s TIME_WAIT that holds about %d ports (%.0f%% of its %d-port range; peak seen %d).",
+			g.client, rate, g.server, twRate, seconds(d.tw), int(steady+0.5), 100*steady/float64(size), size, n)
+	}
+	if exhaustion != nil {
+		f.Summary += fmt.Sprintf(" At the observed rate the range runs out in about %s (connect() fails with EADDRNOTAVAIL).",
+			seconds(int64(exhaustion.(float64)*1e9)))
+	}
+	advice := fmt.Sprintf("%s closes its connections to %s first, so it keeps their TIME_WAIT: reuse connections "+
+		"(HTTP keep-alive, a connection pool) instead of opening one per request.", g.client, g.server)
+	if g.timestamps == g.conns {
+		advice += " Its connections carry timestamps, so net.ipv4.tcp_tw_reuse=1 on the client lets connect() reuse " +
+			"TIME_WAIT ports safely for these outbound connections."
+	} else {
+		advice += " net.ipv4.tcp_tw_reuse=1 would help only with TCP timestamps on, which not all of these connections carry."
+	}
+	if basis == "observed" {
+		advice += fmt.Sprintf(" Widening net.ipv4.ip_local_port_range (now %d-%d) buys headroom, since pressure is shown here.",
+			d.portRange[0], d.portRange[1])
+	}
+	advice += " Never tcp_tw_recycle; tcp_fin_timeout does not shorten TIME_WAIT."
+	f.Advice = advice
+	return f, true
+}
