@@ -53,6 +53,15 @@ func (d *finalAck) observe(r *reassembly.Record) {
 		return
 	}
 	la := &r.LostAck
+	if r.Close == reassembly.CloseSimultaneous && !la.FinalAck.Seen() {
+		// After crossed FINs there is no passive closer: the peer's FIN
+		// crossed this one without acknowledging it, and with no ACK of
+		// it in the capture nothing shows the FIN ever arrived. Its resend
+		// is explained by the FIN's own loss as well as by a lost final
+		// ACK (zeek's ftp-bruteforce trace shows the peer's later ACKs
+		// still below the FIN), so it is not evidence of either.
+		return
+	}
 	passive := la.Passive
 	active := passive.Other()
 	pf, af := finFlow(r, passive), finFlow(r, active)
@@ -102,7 +111,7 @@ func (d *finalAck) observe(r *reassembly.Record) {
 	}
 
 	lost := "the final ACK from " + side(r, active) + " to " + side(r, passive) + " was lost"
-	where := "after the capture point (the final ACK is not in the capture)"
+	where := "after the capture point (the final ACK is not in the capture; the passive FIN may have been lost on its way instead)"
 	if point == captureBeforeLoss {
 		where = fmt.Sprintf("after the capture point saw it (frame %d)", la.FinalAck.Frame.N)
 	}

@@ -96,8 +96,8 @@ func (d *seqOverlap) overlap(r *reassembly.Record, s reassembly.Side) {
 		"limit_s":          d.limit.Seconds(),
 		"within_time_wait": within,
 	}
-	fn.Summary = fmt.Sprintf("%s %s's new ISN %d lies %d bytes inside the sequence range [%d, %d) it used in connection #%d, %s after that closed",
-		s, endpointOf(r, s), f.ISN, into, lo, hi, p.ID, seconds(gap))
+	fn.Summary = fmt.Sprintf("%s started connection #%d at ISN %d, %d bytes inside the sequence range [%d, %d) it used in #%d, %s after that closed",
+		side(r, s), r.ID, f.ISN, into, lo, hi, p.ID, seconds(gap))
 	switch {
 	case ahead:
 		fn.Advice = "Timestamps moved ahead between the incarnations, so PAWS rejects a delayed segment of the old connection that lands in the new window; keep net.ipv4.tcp_timestamps on at both ends. "
@@ -200,8 +200,8 @@ func (d *seqOverlap) wrap(r *reassembly.Record, s reassembly.Side) {
 		"rate_bps":    int64(rate * 8),
 		"paws":        paws,
 	}
-	fn.Summary = fmt.Sprintf("%s %s's sequence numbers wrapped within %s, faster than the %s TIME_WAIT (%d wraps of 4 GiB)",
-		s, endpointOf(r, s), seconds(t), seconds(int64(d.limit)), f.Advance/seqSpace)
+	fn.Summary = fmt.Sprintf("%s went through its whole sequence space in %s, faster than the %s TIME_WAIT (%d wraps of 4 GiB in connection #%d)",
+		side(r, s), seconds(t), seconds(int64(d.limit)), f.Advance/seqSpace, r.ID)
 	if paws {
 		fn.Advice = "Timestamps are on at both ends, so PAWS (RFC 7323) tells a delayed segment from a new one with the same sequence number; keep net.ipv4.tcp_timestamps on for fast links."
 	} else {

@@ -173,6 +173,7 @@ func (d *Decoder) fillIPv4(p *Packet, seg *Segment) {
 		total = p.Length - linkOffset(p, h)
 	}
 	seg.PayloadLen = max(total-len(h)-d.tcp.HeaderLen, 0)
+	seg.Captured = min(seg.PayloadLen, d.tcp.Captured)
 }
 
 func (d *Decoder) fillIPv6(p *Packet, seg *Segment) {
@@ -184,6 +185,7 @@ func (d *Decoder) fillIPv6(p *Packet, seg *Segment) {
 		plen = p.Length - linkOffset(p, h) - 40
 	}
 	seg.PayloadLen = max(plen-d.ip6.ExtLen-d.tcp.HeaderLen, 0)
+	seg.Captured = min(seg.PayloadLen, d.tcp.Captured)
 }
 
 func (d *Decoder) fillTCP(seg *Segment) {

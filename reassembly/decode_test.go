@@ -115,7 +115,7 @@ func TestDecode(t *testing.T) {
 	v4 := Segment{File: 1, Frame: 7, Time: 42,
 		Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), SrcPort: 40000, DstPort: 8080,
 		Seq: 1000, Ack: 2000, Flags: FlagACK | FlagPSH, Window: 502,
-		PayloadLen: 100, OptionsKnown: true, HasTS: true, TSval: 111, TSecr: 222}
+		PayloadLen: 100, Captured: 100, OptionsKnown: true, HasTS: true, TSval: 111, TSecr: 222}
 	v6 := v4
 	v6.Src, v6.Dst = netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
 	with := func(s Segment, f func(*Segment)) Segment { f(&s); return s }
@@ -225,18 +225,18 @@ func TestDecode(t *testing.T) {
 		{"arp", layers.LinkTypeEthernet, arp, 0, KindNonTCP, Segment{}},
 		{"ipv6-no-next-header", layers.LinkTypeRaw, ipv6Packet(t, "2001:db8::1", "2001:db8::2", layers.IPProtocolNoNextHeader, nil), 0, KindNonTCP, Segment{}},
 		{"llc", layers.LinkTypeEthernet, append([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 3}, 0x42, 0x42, 3), 0, KindNonTCP, Segment{}},
-		{"snaplen-54", layers.LinkTypeEthernet, cut54, len(eth4), KindTCP, with(v4, func(s *Segment) { noTS(s); s.OptionsKnown = false })},
+		{"snaplen-54", layers.LinkTypeEthernet, cut54, len(eth4), KindTCP, with(v4, func(s *Segment) { noTS(s); s.OptionsKnown = false; s.Captured = 0 })},
 		{"snaplen-in-fixed-tcp", layers.LinkTypeEthernet, eth4[:14+20+19], len(eth4), KindTruncated, Segment{}},
 		{"snaplen-at-ip-end", layers.LinkTypeEthernet, eth4[:14+20], len(eth4), KindTruncated, Segment{}},
 		{"snaplen-in-ip", layers.LinkTypeEthernet, eth4[:14+10], len(eth4), KindTruncated, Segment{}},
 		{"snaplen-at-ethernet-end", layers.LinkTypeEthernet, eth4[:14], len(eth4), KindTruncated, Segment{}},
 		{"snaplen-ipv6-in-ext", layers.LinkTypeRaw, ip6ext[:40+12], len(ip6ext), KindTruncated, Segment{}},
-		{"tso-super-segment", layers.LinkTypeEthernet, big[:96], len(big), KindTCP, with(v4, func(s *Segment) { s.PayloadLen = 65160 })},
-		{"tso-ipv4-length-0", layers.LinkTypeEthernet, tso0[:96], len(tso0), KindTCP, with(v4, func(s *Segment) { s.PayloadLen = 3000 })},
-		{"tso-ipv6-length-0", layers.LinkTypeEthernet, ip6len0[:96], len(ip6len0), KindTCP, with(v6, func(s *Segment) { s.PayloadLen = 3000 })},
+		{"tso-super-segment", layers.LinkTypeEthernet, big[:96], len(big), KindTCP, with(v4, func(s *Segment) { s.PayloadLen, s.Captured = 65160, 96-14-20-32 })},
+		{"tso-ipv4-length-0", layers.LinkTypeEthernet, tso0[:96], len(tso0), KindTCP, with(v4, func(s *Segment) { s.PayloadLen, s.Captured = 3000, 96-14-20-32 })},
+		{"tso-ipv6-length-0", layers.LinkTypeEthernet, ip6len0[:96], len(ip6len0), KindTCP, with(v6, func(s *Segment) { s.PayloadLen, s.Captured = 3000, 96-14-40-32 })},
 		{"ethernet-padding", layers.LinkTypeEthernet, ack, 0, KindTCP, with(v4, func(s *Segment) {
 			noTS(s)
-			s.PayloadLen, s.Flags = 0, FlagACK
+			s.PayloadLen, s.Captured, s.Flags = 0, 0, FlagACK
 		})},
 		{"ipv4-mapped-stays-ipv6", layers.LinkTypeRaw, mapped, 0, KindTCP, with(v4, func(s *Segment) {
 			s.Src, s.Dst = netip.MustParseAddr("::ffff:10.0.0.1"), netip.MustParseAddr("::ffff:10.0.0.2")
@@ -244,15 +244,15 @@ func TestDecode(t *testing.T) {
 		{"tcp-data-offset-3", layers.LinkTypeRaw, ipv4Raw(t, badOffset), 0, KindTruncated, Segment{}},
 		{"ipv4-ihl-4", layers.LinkTypeRaw, badIHL, 0, KindTruncated, Segment{}},
 		{"tcp-option-length-0", layers.LinkTypeRaw, ipv4Raw(t, rawTCP([]byte{1, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0})), 0, KindTCP,
-			with(v4, func(s *Segment) { noTS(s); s.PayloadLen = 0 })},
+			with(v4, func(s *Segment) { noTS(s); s.PayloadLen, s.Captured = 0, 0 })},
 		{"tcp-option-runs-past-header", layers.LinkTypeRaw, ipv4Raw(t, rawTCP([]byte{2, 40, 0, 0})), 0, KindTCP,
-			with(v4, func(s *Segment) { noTS(s); s.PayloadLen = 0 })},
+			with(v4, func(s *Segment) { noTS(s); s.PayloadLen, s.Captured = 0, 0 })},
 		{"tcp-ts-bad-length", layers.LinkTypeRaw, ipv4Raw(t, rawTCP([]byte{8, 9, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1})), 0, KindTCP,
-			with(v4, func(s *Segment) { noTS(s); s.PayloadLen = 0 })},
+			with(v4, func(s *Segment) { noTS(s); s.PayloadLen, s.Captured = 0, 0 })},
 		{"tcp-ts-after-mss-wscale-sack", layers.LinkTypeRaw, ipv4Raw(t, rawTCP([]byte{2, 4, 5, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 111, 0, 0, 0, 222})), 0, KindTCP,
-			with(v4, func(s *Segment) { s.PayloadLen = 0 })},
+			with(v4, func(s *Segment) { s.PayloadLen, s.Captured = 0, 0 })},
 		{"tcp-ts-after-eol", layers.LinkTypeRaw, ipv4Raw(t, rawTCP([]byte{0, 0, 8, 10, 0, 0, 0, 111, 0, 0, 0, 222})), 0, KindTCP,
-			with(v4, func(s *Segment) { noTS(s); s.PayloadLen = 0 })},
+			with(v4, func(s *Segment) { noTS(s); s.PayloadLen, s.Captured = 0, 0 })},
 		{"unsupported-link-type", layers.LinkTypeIEEE802_11, eth4, 0, KindTruncated, Segment{}},
 		{"empty", layers.LinkTypeEthernet, nil, 0, KindTruncated, Segment{}},
 	}

@@ -32,6 +32,8 @@ type Segment struct {
 	// PayloadLen is the TCP payload length taken from the IP header's length
 	// fields, so it stays right when the snaplen cut the payload off.
 	PayloadLen int
+	// Captured is how much of that payload the capture holds.
+	Captured int
 
 	// OptionsKnown is false when the snaplen cut into the TCP options: then
 	// HasTS says nothing and TSval/TSecr are unknown, never guessed.

@@ -27,6 +27,7 @@ type tcpHeader struct {
 	Window           uint16
 
 	OptionsKnown bool // all HeaderLen bytes were captured
+	Captured     int  // payload bytes after the header in the capture (padding included)
 	HasTS        bool
 	TSval, TSecr uint32
 }
@@ -44,6 +45,7 @@ func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	t.Flags = data[13]
 	t.Window = binary.BigEndian.Uint16(data[14:16])
 	t.HasTS, t.TSval, t.TSecr = false, 0, 0
+	t.Captured = 0
 	if t.HeaderLen < 20 {
 		t.OptionsKnown = false
 		return errTCPDataOffset
@@ -53,6 +55,7 @@ func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 		return nil
 	}
 	t.OptionsKnown = true
+	t.Captured = len(data) - t.HeaderLen
 	t.parseOptions(data[20:t.HeaderLen])
 	return nil
 }

@@ -281,7 +281,7 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 	if c.HasPrev && !syn && t.oldDuplicate(c, seg, fromClient) {
 		return
 	}
-	c.zeek.observe(fromClient, seg)
+	c.zeek.observeCaptured(fromClient, seg, seg.Captured)
 
 	if seg.OptionsKnown {
 		s.TSKnown = true
@@ -342,7 +342,10 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 		s.AcksOfPeerFIN++
 		if !s.AckOfPeerFIN.Seen() {
 			s.AckOfPeerFIN.set(seg)
-			if !fromClient && s.FIN.Seen() {
+			// The server enters TIME_WAIT when it ACKs the client's FIN
+			// after sending its own, unless its FIN acknowledged the
+			// client's: then it was the passive closer (LAST_ACK).
+			if !fromClient && s.FIN.Seen() && !(s.FINHasAck && !serialBefore(s.FINAck, r.FINSeq+1)) {
 				t.rememberStamp(c)
 			}
 		}

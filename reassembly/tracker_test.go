@@ -194,9 +194,9 @@ func TestTrackerCloses(t *testing.T) {
 func TestTrackerLostFinalAckEvidence(t *testing.T) {
 	recs := trackSynth(t, Config{}, func(w *synth.Writer, c, s *synth.End) error {
 		return steps(func() error { return w.Handshake(c, s, ms) }, // frames 1-3
-			func() error { return w.Close(c, s, ms) }, // 4 FIN, 5 FIN+ACK, 6 final ACK
+			func() error { return w.Close(c, s, ms) },                                                           // 4 FIN, 5 FIN+ACK, 6 final ACK
 			func() error { w.Advance(200 * ms); return w.SendAt(s, c, synth.FIN|synth.ACK, s.Seq-1, s.Ack, 0) }, // 7
-			func() error { return w.Send(c, s, synth.ACK, 0) }) // 8 re-ACK
+			func() error { return w.Send(c, s, synth.ACK, 0) })                                                  // 8 re-ACK
 	})
 	la := recs[0].LostAck
 	if la.Passive != SideServer || la.Retrans.Frame.N != 7 || la.FinalAck.Frame.N != 6 || la.ReAck.Frame.N != 8 || la.RST.Seen() {
