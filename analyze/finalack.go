@@ -111,7 +111,7 @@ func (d *finalAck) observe(r *reassembly.Record) {
 	}
 
 	lost := "the final ACK from " + side(r, active) + " to " + side(r, passive) + " was lost"
-	where := "after the capture point (the final ACK is not in the capture; the passive FIN may have been lost on its way instead)"
+	where := "before reaching the capture point (it is not in the capture; the passive FIN may have been lost on its way instead)"
 	if point == captureBeforeLoss {
 		where = fmt.Sprintf("after the capture point saw it (frame %d)", la.FinalAck.Frame.N)
 	}

@@ -65,8 +65,14 @@ const (
 
 // tsRates are the TSval clock rates (Hz) of real stacks, the most common
 // first: 1000 (Linux since 4.13, Windows, FreeBSD), 250 and 100 (older
-// Linux, HZ-based), 10 (old BSDs' 100 ms slow timer).
-var tsRates = []float64{1000, 250, 100, 10}
+// Linux, HZ-based), 10, and 2 (old BSDs' 500 ms slow timer, PR_SLOWHZ).
+var tsRates = []float64{1000, 250, 100, 10, 2}
+
+// freshTS is the highest TSval at a SYN or SYN+ACK taken for a clock that
+// started with the connection (some BSD-derived stacks send TSval 1 in
+// every SYN): such a clock is the connection's own, whatever the time. A
+// random or uptime-based offset lands this low a few times in 10^8.
+const freshTS = 100
 
 func newNATTimestamps() *natTimestamps {
 	return &natTimestamps{ips: make(map[netip.Addr]*ipStamps)}
@@ -343,8 +349,7 @@ func (ip *ipStamps) summary(fit clockFit) string {
 	fmt.Fprintf(&b, "%s sent %s", ip.addr, plural(ip.listed, "SYN"))
 	switch {
 	case ip.behind == ip.listed:
-		fmt.Fprintf(&b, " whose TSval is behind the latest TSval from that address within 60 s (by up to %d ticks, %s at %g Hz)",
-			ip.maxBy, seconds(ticksToNs(ip.maxBy, fit.rate)), fit.rate)
+		fmt.Fprintf(&b, " whose TSval is behind the latest TSval from that address within 60 s (by up to %d ticks)", ip.maxBy)
 	case ip.behind > 0:
 		fmt.Fprintf(&b, " that a per-IP timestamp check would refuse: %d behind the latest TSval from that address within 60 s (by up to %d ticks)",
 			ip.behind, ip.maxBy)
@@ -355,19 +360,30 @@ func (ip *ipStamps) summary(fit clockFit) string {
 		fmt.Fprintf(&b, "; for %d the exact tcp_tw_recycle rule applies (the newer TSval came from a connection the server held in TIME_WAIT)", ip.recycle)
 	}
 	b.WriteString("; ")
-	switch ip.unanswerd {
-	case 0:
-		b.WriteString("every one was answered or not sent again")
-	default:
+	answered := 0
+	for _, s := range ip.syns {
+		if s.Answered {
+			answered++
+		}
+	}
+	switch {
+	case ip.unanswerd > 0:
 		fmt.Fprintf(&b, "%s sent again without a SYN+ACK in between", plural(ip.unanswerd, "SYN was", "SYNs were"))
+	case answered == len(ip.syns):
+		b.WriteString("the server answered every one")
+	default:
+		fmt.Fprintf(&b, "the server answered %d of them, and none was sent again", answered)
 	}
 	b.WriteString(", seen in the capture. ")
 	switch fit.offsets {
 	case OffsetsPerConnection:
-		fmt.Fprintf(&b, "Its %d timestamped connections show %d clock offsets, one per four-tuple: a modern stack's per-connection offsets (Linux 6.x), so TSvals jump between connections with or without NAT, and how many hosts use this address is unknown.",
-			fit.conns, fit.lines)
+		fmt.Fprintf(&b, "Its %d timestamped connections show %d clock offsets, one per four-tuple", fit.conns, fit.lines)
+		if fit.fresh > 0 {
+			fmt.Fprintf(&b, " (%d start their clock at the SYN)", fit.fresh)
+		}
+		b.WriteString(": a stack that draws a timestamp offset per connection (as Linux 6.x does), so TSvals jump between connections with or without NAT, and how many hosts use this address is unknown.")
 	case OffsetsPerAddressPair:
-		fmt.Fprintf(&b, "Its %d timestamped connections lie on %d clocks shared across source ports, offsets per address pair: about %d hosts share this address (NAT).",
+		fmt.Fprintf(&b, "Its %d timestamped connections lie on %d clocks, each shared across source ports toward one address (offsets per address pair): about %d hosts, or network namespaces, share this address (NAT).",
 			fit.conns, fit.hosts, fit.hosts)
 	default:
 		if fit.conns < natMinConns {
@@ -387,7 +403,7 @@ func (ip *ipStamps) advice(fit clockFit) string {
 		return fmt.Sprintf("%s after its TSval went backwards: something on the path to the server checks timestamps per source IP and drops the SYN silently, as Linux before 4.12 did with tcp_tw_recycle=1 (counter PAWSPassive / \"passive connections rejected because of time stamp\" in netstat -s). If the capture was taken on the server, the server itself dropped them: set net.ipv4.tcp_tw_recycle=0. ",
 			plural(ip.unanswerd, "SYN from "+ip.addr.String()+" got no SYN+ACK and was sent again", "SYNs from "+ip.addr.String()+" got no SYN+ACK and were sent again")) + never
 	case fit.offsets == OffsetsPerConnection:
-		return "Nothing to fix on current kernels: per-connection timestamp offsets are normal, and every SYN was answered. Only a server checking timestamps per IP (Linux before 4.12 with tcp_tw_recycle=1) would drop these SYNs. " + never
+		return "Nothing to fix on current kernels: per-connection timestamp offsets are normal, and no SYN was sent again unanswered. Only a server checking timestamps per IP (Linux before 4.12 with tcp_tw_recycle=1) would drop these SYNs. " + never
 	case fit.offsets == OffsetsPerAddressPair:
 		return fmt.Sprintf("Several hosts share %s: a server with tcp_tw_recycle=1 (Linux before 4.12) would silently drop %s, and their clients would see SYN retransmissions and connect timeouts. None went unanswered in the capture. ",
 			ip.addr, plural(ip.listed, "SYN like this one", "of these SYNs")) + never
@@ -407,10 +423,6 @@ func plural(n int, one string, many ...string) string {
 	return fmt.Sprintf("%d %ss", n, one)
 }
 
-func ticksToNs(ticks uint32, rate float64) int64 {
-	return int64(float64(ticks) / rate * 1e9)
-}
-
 // clockFit is what one IP's timestamps say about its clocks.
 type clockFit struct {
 	rate    float64 // TSval ticks per second
@@ -419,6 +431,7 @@ type clockFit struct {
 	hosts   int     // most clocks toward one peer address
 	tuples  int     // distinct four-tuples
 	shared  int     // four-tuples on a clock another four-tuple is on too
+	fresh   int     // connections whose clock started at their SYN
 	offsets string
 }
 
@@ -437,6 +450,9 @@ func fitClocks(cs []stampConn) clockFit {
 	groups := map[netip.Addr][]*stampConn{}
 	var peers []netip.Addr
 	for i := range cs {
+		if cs[i].synTS && cs[i].first <= freshTS {
+			fit.fresh++
+		}
 		p := cs[i].peer.Addr()
 		if groups[p] == nil {
 			peers = append(peers, p)
@@ -491,6 +507,7 @@ type clockLine struct {
 	at      int64
 	members []*stampConn
 	tuples  map[uint32]bool // peer port << 16 | own port
+	fresh   bool            // started at its connection's SYN
 }
 
 // bestRate clusters the group at each plausible rate and keeps the rate
@@ -500,7 +517,6 @@ type clockLine struct {
 // duration) and the rate most pairs of nearby connections agree on, for
 // stacks (or crafted captures) that tick at another rate.
 func bestRate(g []*stampConn) (float64, []*clockLine) {
-	rates := append([]float64{}, tsRates...)
 	var own, pairs []float64
 	for i, c := range g {
 		if d := c.lastAt - c.firstAt; d >= 1e9 && int32(c.last-c.first) > 0 {
@@ -513,10 +529,15 @@ func bestRate(g []*stampConn) (float64, []*clockLine) {
 			}
 		}
 	}
-	for _, r := range []float64{commonRate(own, 1), commonRate(pairs, 2)} {
-		if r > 0 && !nearStandard(r) {
-			rates = append(rates, r)
-		}
+	// The rate a connection measured on itself comes first, so that it
+	// wins a tie (every connection on its own clock ties at every rate).
+	var rates []float64
+	if r := commonRate(own, 1); r > 0 {
+		rates = append(rates, snapRate(r))
+	}
+	rates = append(rates, tsRates...)
+	if r := commonRate(pairs, 2); r > 0 {
+		rates = append(rates, snapRate(r))
 	}
 	var best []*clockLine
 	bestR := rates[0]
@@ -554,24 +575,30 @@ func commonRate(slopes []float64, n int) float64 {
 	return math.Round(v[len(v)/2]*10) / 10
 }
 
-func nearStandard(r float64) bool {
+// snapRate returns the standard rate within 5% of r, else r.
+func snapRate(r float64) float64 {
 	for _, s := range tsRates {
 		if math.Abs(r-s) <= 0.05*s {
-			return true
+			return s
 		}
 	}
-	return false
+	return r
 }
 
 // cluster puts each connection, in order of its first TSval, on the clock
 // whose latest sample predicts that TSval best, within the tolerance, or
-// on a new clock.
+// on a new clock. A clock that started at its connection's SYN is that
+// connection's alone.
 func cluster(g []*stampConn, rate float64) []*clockLine {
 	var lines []*clockLine
 	for _, c := range g {
 		var on *clockLine
 		var onGap int64
+		fresh := c.synTS && c.first <= freshTS
 		for _, l := range lines {
+			if fresh || l.fresh {
+				continue
+			}
 			dt := c.firstAt - l.at
 			gap := abs64(clockGap(l.ts, l.at, c.first, c.firstAt, rate))
 			tol := int64(rate*(clockJitter+clockDrift*math.Abs(float64(dt)/1e9))) + 2
@@ -580,7 +607,7 @@ func cluster(g []*stampConn, rate float64) []*clockLine {
 			}
 		}
 		if on == nil {
-			on = &clockLine{ts: c.first, at: c.firstAt, tuples: map[uint32]bool{}}
+			on = &clockLine{ts: c.first, at: c.firstAt, fresh: fresh, tuples: map[uint32]bool{}}
 			lines = append(lines, on)
 		}
 		on.members = append(on.members, c)

@@ -35,6 +35,13 @@ const (
 // retries) or never connected (a SYN refused by RST carried no data that
 // could come back as an old duplicate).
 //
+// Evidence names sides in the previous incarnation's roles (holder,
+// prev_close) with the endpoint beside them (holder_addr), since the old
+// server may be the new client (roles_swapped). reuse says how the new SYN
+// met the holder: outbound (the holder connected again: tcp_tw_reuse
+// territory), inbound (a SYN reached the holder: RFC 6191 acceptance),
+// both, or none.
+//
 // Severity: critical when a segment of the old incarnation was seen in the
 // new one; info when the reuse is protected, i.e. the kernel's own
 // mechanism (tw_reuse, timewait_syn_accept) with timestamps ahead of the

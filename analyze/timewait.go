@@ -278,7 +278,7 @@ func peak(ev []twEvent) (n int, at int64) {
 func (d *timeWait) finish(res *Result) {
 	for i := range d.intervals {
 		iv := &d.intervals[i]
-		iv.end = max(min(iv.end, d.last), iv.start)
+		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
 	}
 	byHost := make([][]int32, len(d.hosts))
 	byGroup := make([][]int32, len(d.groupList))
@@ -453,8 +453,8 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 		f.Summary += fmt.Sprintf(" At the observed rate the range runs out in about %s (connect() fails with EADDRNOTAVAIL).",
 			seconds(int64(exhaustion.(float64)*1e9)))
 	}
-	advice := fmt.Sprintf("%s closes its connections to %s first, so it keeps their TIME_WAIT: reuse connections "+
-		"(HTTP keep-alive, a connection pool) instead of opening one per request.", g.client, g.server)
+	advice := fmt.Sprintf("%s closed %d of its %d connections to %s first, so it keeps their TIME_WAIT: reuse connections "+
+		"(HTTP keep-alive, a connection pool) instead of opening one per request.", g.client, g.held, g.conns, g.server)
 	if g.timestamps == g.conns {
 		advice += " Its connections carry timestamps, so net.ipv4.tcp_tw_reuse=1 on the client lets connect() reuse " +
 			"TIME_WAIT ports safely for these outbound connections."
