@@ -660,6 +660,13 @@ func deriveClose(r *Record) {
 			if !p.FINRetransAfterAck.Seen() {
 				continue
 			}
+			// After crossed FINs neither side is passive: a FIN sent again
+			// may as well mean the FIN itself was lost. Only an ACK of it
+			// in the capture before the resend shows a lost final ACK.
+			if a := r.Flow(passive.Other()); crossed &&
+				!(a.AckOfPeerFIN.Seen() && a.AckOfPeerFIN.Time <= p.FINRetransAfterAck.Time) {
+				continue
+			}
 			r.FinalAck = FinalAckLost
 			r.LostAck.Passive = passive
 			r.LostAck.Retrans = p.FINRetransAfterAck
