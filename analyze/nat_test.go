@@ -3,7 +3,6 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -41,27 +40,6 @@ func natRun(t *testing.T, files ...string) map[string]Finding {
 }
 
 func natSYNs(f Finding) []NATSYN { return f.Evidence["syns"].([]NATSYN) }
-
-// natSynth writes a synthetic capture into the test's temporary directory.
-func natSynth(t *testing.T, build func(w *synth.Writer) error) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "nat.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := synth.NewWriter(f)
-	if err == nil {
-		err = build(w)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // natClock is one host's timestamp clock in a synthetic capture: offset +
 // rate x (time since synth.Epoch), as old Linux kept one per address pair.
@@ -258,7 +236,7 @@ func TestNATHostsBehindOneAddress(t *testing.T) {
 				ts   uint32
 			}
 			var syns []sent
-			path := natSynth(t, func(w *synth.Writer) error {
+			path := twSynth(t, func(w *synth.Writer) error {
 				for r := 0; r < tt.rounds; r++ {
 					for h, clk := range tt.clocks {
 						ts := clk.at(w)
@@ -347,7 +325,7 @@ func TestNATUnansweredSYN(t *testing.T) {
 		t.Run(fmt.Sprintf("drop=%v", drop), func(t *testing.T) {
 			a, b := natClock{1_000_000_000, 1000}, natClock{3_000_000_000, 1000}
 			server := "198.51.100.10:80"
-			path := natSynth(t, func(w *synth.Writer) error {
+			path := twSynth(t, func(w *synth.Writer) error {
 				for i, h := range []natClock{a, b, a, b} {
 					if err := natConn(w, fmt.Sprintf("203.0.113.9:%d", 41000+i), server, uint32(7000+i), h.at(w), true); err != nil {
 						return err
@@ -411,7 +389,7 @@ func TestNATPerConnectionOffsets(t *testing.T) {
 	offsets := []uint32{3_500_000_000, 120_000_000, 2_900_000_000, 700_000_000,
 		4_000_000_000, 1_500_000_000, 250_000_000, 3_100_000_000}
 	var ts []uint32
-	path := natSynth(t, func(w *synth.Writer) error {
+	path := twSynth(t, func(w *synth.Writer) error {
 		for i, off := range offsets {
 			clk := natClock{off, 1000}
 			ts = append(ts, clk.at(w))

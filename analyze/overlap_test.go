@@ -51,7 +51,7 @@ func TestSeqOverlapCorpus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, _ := reuseRun(t, "linux", filepath.Join("..", "testdata", "corpus", tt.file))
-			got := reuseKind(res, KindSeqOverlap)
+			got := twKind(res, KindSeqOverlap)
 			if len(got) != len(tt.want) {
 				t.Fatalf("%d seq_overlap findings, want %d: %+v", len(got), len(tt.want), got)
 			}
@@ -80,7 +80,7 @@ func TestOldDuplicate(t *testing.T) {
 		// ack 2000001 and TSval 5140 of the first incarnation; the new one
 		// started at TSval 5194.
 		res, _ := reuseRun(t, "linux", filepath.Join("..", "testdata", "corpus", "lab", "crafted", "old_duplicate_in_new_window.pcap.gz"))
-		got := reuseKind(res, KindOldDuplicate)
+		got := twKind(res, KindOldDuplicate)
 		if len(got) != 1 {
 			t.Fatalf("%d old_duplicate findings, want 1", len(got))
 		}
@@ -98,7 +98,7 @@ func TestOldDuplicate(t *testing.T) {
 		// [1000, 11002)); the server answers at ISN 900000. Then a segment
 		// of the first incarnation arrives: seq 3000, ack 5001 (the old
 		// server's space): nothing can reject it.
-		path := reuseSynth(t, func(w *synth.Writer) error {
+		path := twSynth(t, func(w *synth.Writer) error {
 			ms := time.Millisecond
 			c, s := synth.NewEnd(synthClient, 1000, 0), synth.NewEnd(synthServer, 5000, 0)
 			c.NoTS, s.NoTS = true, true
@@ -124,7 +124,7 @@ func TestOldDuplicate(t *testing.T) {
 			return w.Close(c2, s2, ms)
 		})
 		res, _ := reuseRun(t, "linux", path)
-		got := reuseKind(res, KindOldDuplicate)
+		got := twKind(res, KindOldDuplicate)
 		if len(got) != 1 {
 			t.Fatalf("%d old_duplicate findings, want 1", len(got))
 		}
@@ -134,12 +134,12 @@ func TestOldDuplicate(t *testing.T) {
 			t.Errorf("got severity %s evidence %v", f.Severity, ev)
 		}
 		// The overlap that let it in is reported too, without PAWS.
-		ov := reuseKind(res, KindSeqOverlap)
+		ov := twKind(res, KindSeqOverlap)
 		if len(ov) != 1 || ov[0].Evidence["direction"] != "client" || ov[0].Evidence["paws"] != false ||
 			ov[0].Evidence["overlap_bytes"] != int64(11002-5000) || ov[0].Severity != SeverityWarning {
 			t.Errorf("seq_overlap: %+v", ov)
 		}
-		if tr := reuseKind(res, KindTupleReuse); len(tr) != 1 || tr[0].Severity != SeverityCritical {
+		if tr := twKind(res, KindTupleReuse); len(tr) != 1 || tr[0].Severity != SeverityCritical {
 			t.Errorf("tuple_reuse with an old duplicate seen: %+v", tr)
 		}
 	})
@@ -167,7 +167,7 @@ func TestSeqOverlapSynthetic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := reuseSynth(t, func(w *synth.Writer) error {
+			path := twSynth(t, func(w *synth.Writer) error {
 				if err := synthConn(w, synth.NewEnd(synthClient, 1000, 100), synth.NewEnd(synthServer, 5000, 900), true); err != nil {
 					return err
 				}
@@ -175,7 +175,7 @@ func TestSeqOverlapSynthetic(t *testing.T) {
 				return synthConn(w, synth.NewEnd(synthClient, tt.client, 90100), synth.NewEnd(synthServer, tt.server, 90900), true)
 			})
 			res, _ := reuseRun(t, "linux", path)
-			got := reuseKind(res, KindSeqOverlap)
+			got := twKind(res, KindSeqOverlap)
 			var dirs []string
 			for _, f := range got {
 				dirs = append(dirs, f.Evidence["direction"].(string))
@@ -214,7 +214,7 @@ func TestSeqWrap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := reuseSynth(t, func(w *synth.Writer) error {
+			path := twSynth(t, func(w *synth.Writer) error {
 				c, s := synth.NewEnd(synthClient, 0xFFFF0000, 100), synth.NewEnd(synthServer, 5000, 900)
 				c.NoTS, s.NoTS = !tt.ts, !tt.ts
 				if err := w.Handshake(c, s, time.Millisecond); err != nil {
@@ -235,7 +235,7 @@ func TestSeqWrap(t *testing.T) {
 				return w.Close(c, s, time.Millisecond)
 			})
 			res, _ := reuseRun(t, "linux", path)
-			got := reuseKind(res, KindSeqWrap)
+			got := twKind(res, KindSeqWrap)
 			if tt.want == "" {
 				if len(got) != 0 {
 					t.Fatalf("unexpected: %+v", got)

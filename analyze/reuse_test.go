@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -31,38 +30,6 @@ func reuseRun(t *testing.T, profile string, files ...string) (*Result, []reassem
 		t.Fatal(err)
 	}
 	return res, recs
-}
-
-// reuseKind returns the findings of one kind, in report order.
-func reuseKind(res *Result, kind string) []Finding {
-	var out []Finding
-	for _, f := range res.Findings {
-		if f.Kind == kind {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// reuseSynth writes a synthetic capture into a temporary file.
-func reuseSynth(t *testing.T, build func(w *synth.Writer) error) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "synth.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := synth.NewWriter(f)
-	if err == nil {
-		err = build(w)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // synthConn writes a whole connection: handshake, one request and
@@ -160,7 +127,7 @@ func TestTupleReuseCorpus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, _ := reuseRun(t, "linux", filepath.Join("..", "testdata", "corpus", tt.file))
-			got := reuseKind(res, KindTupleReuse)
+			got := twKind(res, KindTupleReuse)
 			if len(got) != tt.count {
 				t.Fatalf("%d tuple_reuse findings, want %d: %+v", len(got), tt.count, got)
 			}
@@ -281,12 +248,12 @@ func TestTupleReuseSynthetic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, recs := reuseRun(t, tt.profile, reuseSynth(t, tt.build))
+			res, recs := reuseRun(t, tt.profile, twSynth(t, tt.build))
 			if len(recs) != 2 || !recs[1].HasPrev || math.Abs(Seconds(recs[1].ReuseGap)-tt.gap) > 1e-3 {
 				t.Fatalf("tracker: %d records, second HasPrev %v gap %v s, want 2 records and a %v s gap",
 					len(recs), len(recs) > 1 && recs[1].HasPrev, Seconds(recs[len(recs)-1].ReuseGap), tt.gap)
 			}
-			got := reuseKind(res, KindTupleReuse)
+			got := twKind(res, KindTupleReuse)
 			if !tt.want {
 				if len(got) != 0 {
 					t.Fatalf("unexpected finding: %+v", got)
