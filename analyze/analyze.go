@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"path/filepath"
+	"runtime"
 	"sort"
 
 	"github.com/twscope/twscope/reassembly"
@@ -29,6 +30,7 @@ type detector interface {
 type Analyzer struct {
 	opts      Options
 	detectors []detector
+	limit     *findingLimit
 }
 
 // New returns an analyzer with every detector on.
@@ -36,7 +38,7 @@ func New(opts Options) *Analyzer {
 	if opts.PortRange == [2]int{} {
 		opts.PortRange = DefaultPortRange
 	}
-	return &Analyzer{opts: opts, detectors: []detector{
+	a := &Analyzer{opts: opts, limit: newFindingLimit(), detectors: []detector{
 		newCloseSummary(),
 		newNATTimestamps(),
 		newFinalAck(opts),
@@ -45,12 +47,34 @@ func New(opts Options) *Analyzer {
 		newTupleReuse(opts.Profile.TimeWait),
 		newSeqOverlap(opts.Profile.TimeWait),
 	}}
+	for _, d := range a.detectors {
+		if l, ok := d.(limitable); ok {
+			l.setLimit(a.limit)
+		}
+	}
+	return a
 }
 
 // Observe takes one finished incarnation.
 func (a *Analyzer) Observe(r *reassembly.Record) {
 	for _, d := range a.detectors {
+		// A half-open incarnation the tracker closed out past its flood
+		// bound is counted, and kept from the per-address detectors, whose
+		// tables would grow with every spoofed source of a SYN flood.
+		if _, counts := d.(*closeSummary); r.HalfOpenEvicted && !counts {
+			continue
+		}
 		d.observe(r)
+	}
+}
+
+// watermark passes the tracker's watermark to the detectors that settle
+// time-ordered state early, to keep memory flat in the capture's length.
+func (a *Analyzer) watermark(t int64) {
+	for _, d := range a.detectors {
+		if s, ok := d.(interface{ settle(int64) }); ok {
+			s.settle(t)
+		}
 	}
 }
 
@@ -59,12 +83,23 @@ func (a *Analyzer) Observe(r *reassembly.Record) {
 // returned with the result of everything read before it.
 func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*Result, error) {
 	a := New(opts)
-	counts, stats, err := reassembly.Run(src, opts.Tracker, func(r *reassembly.Record) {
+	cfg := opts.Tracker
+	observe := func(r *reassembly.Record) {
 		a.Observe(r)
 		if each != nil {
 			each(r)
 		}
-	})
+	}
+	cfg.Watermark = a.watermark
+	var p *pipe
+	if cfg.Workers != 1 && runtime.GOMAXPROCS(0) >= 2 {
+		p = newPipe(observe, a.watermark)
+		observe, cfg.Watermark = p.record, p.watermark
+	}
+	counts, stats, err := reassembly.Run(src, cfg, observe)
+	if p != nil {
+		p.close()
+	}
 	res := a.result(src, counts, stats)
 	if err != nil {
 		res.Error = err.Error()
@@ -86,6 +121,8 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 			Packets: n.Packets, TCPPackets: n.TCP, NonTCP: n.NonTCP, Fragments: n.Fragments,
 			Truncated: n.Truncated, Filtered: n.Filtered, Connections: st.Connections, Partial: st.Partial,
 			Evicted: st.Evicted, OldDuplicate: st.OldDuplicate,
+			HalfOpenEvicted: st.HalfOpenEvicted, Duplicates: st.Duplicates,
+			TuplesForgotten: st.TuplesForgotten, ClocksForgotten: st.ClocksForgotten,
 		},
 		Findings: []Finding{},
 		Hosts:    []Host{},
@@ -104,8 +141,12 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, w := range src.Warnings() {
 		res.Warnings = append(res.Warnings, w.Error())
 	}
+	res.Warnings = append(res.Warnings, boundWarnings(st)...)
 	for _, d := range a.detectors {
 		d.finish(res)
+	}
+	if len(a.limit.omitted) > 0 {
+		res.FindingsOmitted = a.limit.omitted
 	}
 	sortFindings(res.Findings)
 	return res

@@ -153,6 +153,7 @@ func (d *closeWait) finding(g *closeWaitGroup, minAge int64) Finding {
 	sort.Ints(ids)
 	f := newFinding(KindCloseWait, severity, oldest.ack.Time, ids...)
 	f.addFrames(frames...)
+	f.about(oldest.client, oldest.server, oldest.fin.Frame, oldest.ack.Frame, oldest.lastFrame)
 	recent := make([]int, len(g.recent))
 	for i, c := range g.recent {
 		recent[i] = c.id

@@ -26,6 +26,7 @@ import (
 //     application's abortive close, and a FIN resent after TIME_WAIT ran
 //     out is a slow path, not a host misconfiguration.
 type finalAck struct {
+	limited
 	timeWait int64 // the profile's TIME_WAIT length, ns
 	findings []Finding
 }
@@ -87,8 +88,12 @@ func (d *finalAck) observe(r *reassembly.Record) {
 		}
 	}
 
+	if !d.lim.take(kind, severity) {
+		return
+	}
 	f := newFinding(kind, severity, la.Retrans.Time, r.ID)
 	f.addFrames(af.FIN.Frame, pf.FIN.Frame, la.FinalAck.Frame, la.Retrans.Frame, answer.Frame)
+	f.about(r.Client, r.Server, af.FIN.Frame, pf.FIN.Frame, la.FinalAck.Frame, la.Retrans.Frame, answer.Frame)
 	ev := f.Evidence
 	ev["capture_point"] = point
 	ev["next"] = next

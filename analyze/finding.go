@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -42,6 +43,23 @@ func (f *Finding) addFrames(frames ...reassembly.Frame) {
 	sort.Ints(f.Frames)
 	f.Frames = dedupe(f.Frames)
 	f.Filter = FramesFilter(f.Frames)
+}
+
+// about names the example connection of the finding and the frames of it
+// that prove the finding (Client, Server, Refs).
+func (f *Finding) about(client, server netip.AddrPort, frames ...reassembly.Frame) {
+	f.Client, f.Server = client, server
+	f.Refs = f.Refs[:0]
+	for _, fr := range frames {
+		if fr.Seen() {
+			f.Refs = append(f.Refs, fr)
+		}
+	}
+	sort.Slice(f.Refs, func(i, j int) bool {
+		a, b := f.Refs[i], f.Refs[j]
+		return a.File < b.File || a.File == b.File && a.N < b.N
+	})
+	f.Refs = slices.Compact(f.Refs)
 }
 
 func dedupe(xs []int) []int {

@@ -32,7 +32,7 @@ type natTimestamps struct {
 // become plot points), the SYNs listed in a finding, its frames, and the
 // IPs that get plot points.
 const (
-	natMaxConns  = 2000
+	natMaxConns  = 128
 	natMaxSYNs   = 1000
 	natMaxFrames = 200
 	natMaxPoints = 2000
@@ -96,20 +96,42 @@ type ipStamps struct {
 // last TSval and when they were captured.
 type stampConn struct {
 	id              int
-	peer            netip.AddrPort
-	port            uint16 // the IP's own port
-	first, last     uint32
 	firstAt, lastAt int64
-	client          bool // the IP is the client (sent the SYN)
-	synTS           bool // the first TSval is the SYN's (or SYN+ACK's)
-	clock           int  // index of the clock it lies on, over the whole IP
+	first, last     uint32
+	peer            addrPort16
+	port            uint16 // the IP's own port
+	client          bool   // the IP is the client (sent the SYN)
+	synTS           bool   // the first TSval is the SYN's (or SYN+ACK's)
+	clock           int32  // index of the clock it lies on, over the whole IP
+}
+
+// addrPort16 is a netip.AddrPort without the pointer netip.Addr carries:
+// 20 bytes instead of 32, for samples kept by the thousand.
+type addrPort16 struct {
+	addr [16]byte
+	port uint16
+	v4   bool
+}
+
+func packAddrPort(ap netip.AddrPort) addrPort16 {
+	return addrPort16{ap.Addr().As16(), ap.Port(), ap.Addr().Is4()}
+}
+
+func (a addrPort16) addrPort() netip.AddrPort {
+	ip := netip.AddrFrom16(a.addr)
+	if a.v4 {
+		ip = ip.Unmap()
+	}
+	return netip.AddrPortFrom(ip, a.port)
 }
 
 // natSYN is one listed SYN with what locates it.
 type natSYN struct {
 	NATSYN
-	at    int64
-	frame reassembly.Frame
+	at     int64
+	frame  reassembly.Frame
+	client netip.AddrPort
+	server netip.AddrPort
 }
 
 // NATSYN is one SYN in a nat_ts_regression finding's evidence.
@@ -175,7 +197,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 			continue
 		}
 		ip.conns = append(ip.conns, stampConn{
-			id: r.ID, peer: s.peer, port: s.self.Port(), client: s.client,
+			id: r.ID, peer: packAddrPort(s.peer), port: s.self.Port(), client: s.client,
 			first: s.f.TSFirst, last: s.f.TSLast, firstAt: s.f.TSFirstTime, lastAt: s.f.TSLastTime,
 			synTS: s.f.SYNHasTS && s.f.TSFirstTime == s.f.SYN.Time,
 		})
@@ -191,11 +213,15 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 	if behind {
 		ip.behind++
 		ip.maxBy = max(ip.maxBy, st.By)
-		ip.others[st.LatestConn] = true
+		if len(ip.others) < natMaxSYNs {
+			ip.others[st.LatestConn] = true
+		}
 	}
 	if st.Recycle {
 		ip.recycle++
-		ip.others[st.RecycleConn] = true
+		if len(ip.others) < natMaxSYNs {
+			ip.others[st.RecycleConn] = true
+		}
 	}
 	if st.Unanswered > 0 {
 		ip.unanswerd++
@@ -203,7 +229,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 	if len(ip.syns) >= natMaxSYNs {
 		return
 	}
-	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, NATSYN: NATSYN{
+	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, server: r.Server, NATSYN: NATSYN{
 		Conn: r.ID, Frame: r.C.SYN.Frame.N, Time: FormatTime(r.C.SYN.Time), Server: r.Server.String(),
 		Behind: behind, Recycle: st.Recycle, Answered: st.Answered, SentAgain: st.Unanswered, Clock: -1,
 	}}
@@ -250,7 +276,7 @@ func (ip *ipStamps) finding(plot bool) Finding {
 	clockOf := map[int]int{}
 	for _, c := range ip.conns {
 		if c.client {
-			clockOf[c.id] = c.clock
+			clockOf[c.id] = int(c.clock)
 		}
 	}
 
@@ -287,6 +313,7 @@ func (ip *ipStamps) finding(plot bool) Finding {
 	}
 	f := newFinding(KindNATTSRegression, severity, ip.syns[0].at, ids...)
 	f.addFrames(frames...)
+	f.about(ip.syns[0].client, ip.syns[0].server, ip.syns[0].frame)
 	if len(f.Frames) == 0 {
 		f.Filter = HostFilter(ip.addr)
 	}
@@ -331,13 +358,13 @@ func (ip *ipStamps) points(syns []NATSYN) []NATPoint {
 		if len(pts) >= natMaxPoints {
 			break
 		}
-		p := NATPoint{Conn: c.id, T: Seconds(c.firstAt), TSval: c.first, Clock: c.clock, SYN: c.client && c.synTS}
+		p := NATPoint{Conn: c.id, T: Seconds(c.firstAt), TSval: c.first, Clock: int(c.clock), SYN: c.client && c.synTS}
 		if s, ok := bySYN[c.id]; ok && c.client && c.synTS {
 			p.Behind, p.Dropped = s.Behind, s.Recycle
 		}
 		pts = append(pts, p)
 		if both && c.lastAt != c.firstAt {
-			pts = append(pts, NATPoint{Conn: c.id, T: Seconds(c.lastAt), TSval: c.last, Clock: c.clock})
+			pts = append(pts, NATPoint{Conn: c.id, T: Seconds(c.lastAt), TSval: c.last, Clock: int(c.clock)})
 		}
 	}
 	sort.SliceStable(pts, func(i, j int) bool { return pts[i].T < pts[j].T })
@@ -453,7 +480,7 @@ func fitClocks(cs []stampConn) clockFit {
 		if cs[i].synTS && cs[i].first <= freshTS {
 			fit.fresh++
 		}
-		p := cs[i].peer.Addr()
+		p := cs[i].peer.addrPort().Addr()
 		if groups[p] == nil {
 			peers = append(peers, p)
 		}
@@ -477,10 +504,10 @@ func fitClocks(cs []stampConn) clockFit {
 		fit.hosts = max(fit.hosts, len(lines))
 		for k, l := range lines {
 			for _, c := range l.members {
-				c.clock = fit.lines + k
-				all[tuple{c.peer, c.port}] = true
+				c.clock = int32(fit.lines + k)
+				all[tuple{c.peer.addrPort(), c.port}] = true
 				if len(l.tuples) > 1 {
-					shared[tuple{c.peer, c.port}] = true
+					shared[tuple{c.peer.addrPort(), c.port}] = true
 				}
 			}
 		}
@@ -611,7 +638,7 @@ func cluster(g []*stampConn, rate float64) []*clockLine {
 			lines = append(lines, on)
 		}
 		on.members = append(on.members, c)
-		on.tuples[uint32(c.peer.Port())<<16|uint32(c.port)] = true
+		on.tuples[uint32(c.peer.port)<<16|uint32(c.port)] = true
 		if c.lastAt >= on.at {
 			on.ts, on.at = c.last, c.lastAt
 		}

@@ -435,8 +435,8 @@ func TestNATPerConnectionOffsets(t *testing.T) {
 // wrap around 2^32 stay on their clock, a connection that measured its own
 // rate decides the rate, and too few connections give no verdict.
 func TestFitClocks(t *testing.T) {
-	peer := func(port uint16) netip.AddrPort {
-		return netip.AddrPortFrom(netip.MustParseAddr("198.51.100.10"), port)
+	peer := func(port uint16) addrPort16 {
+		return packAddrPort(netip.AddrPortFrom(netip.MustParseAddr("198.51.100.10"), port))
 	}
 	sec := int64(time.Second)
 	tests := []struct {

@@ -31,6 +31,7 @@ const seqSpace = 1 << 32
 //     itself matches new sequence numbers, and only PAWS (RFC 7323) tells
 //     them apart. Warning without timestamps, info with them.
 type seqOverlap struct {
+	limited
 	limit    time.Duration
 	findings []Finding
 }
@@ -79,13 +80,17 @@ func (d *seqOverlap) overlap(r *reassembly.Record, s reassembly.Side) {
 	if within && !ahead {
 		sev = SeverityWarning
 	}
+	if !d.lim.take(KindSeqOverlap, sev) {
+		return
+	}
 	fn := newFinding(KindSeqOverlap, sev, f.SYN.Time, p.ID, r.ID)
 	fn.addFrames(p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
+	fn.about(r.Client, r.Server, p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
 	fn.Evidence = map[string]any{
 		"direction":        s.String(),
 		"sender":           endpointOf(r, s).String(),
 		"overlap_bytes":    into,
-		"paws":             paws,
+		"paws":             knownOrNil(paws, tsUnknownIn(r)),
 		"ts_ahead":         ahead,
 		"isn":              f.ISN,
 		"prev_isn":         lo,
@@ -127,8 +132,12 @@ func (d *seqOverlap) oldDuplicate(r *reassembly.Record) {
 	if paws {
 		sev = SeverityWarning
 	}
+	if !d.lim.take(KindOldDuplicate, sev) {
+		return
+	}
 	fn := newFinding(KindOldDuplicate, sev, dup.Time, p.ID, r.ID)
 	fn.addFrames(dup.Frame, p.CloseFrame, r.C.SYN.Frame)
+	fn.about(r.Client, r.Server, dup.Frame, p.CloseFrame, r.C.SYN.Frame)
 	fn.Evidence = map[string]any{
 		"count":          r.OldDups,
 		"direction":      dup.From.String(),
@@ -138,8 +147,8 @@ func (d *seqOverlap) oldDuplicate(r *reassembly.Record) {
 		"ack":            dup.Ack,
 		"len":            dup.Len,
 		"reason":         dup.Reason,
-		"has_ts":         dup.HasTS,
-		"paws_rejects":   paws,
+		"has_ts":         knownOrNil(dup.HasTS, tsUnknownIn(r)),
+		"paws_rejects":   knownOrNil(paws, tsUnknownIn(r)),
 		"prev_conn":      p.ID,
 		"new_isn":        sender.ISN,
 		"prev_isn":       p.ISN[prevIndex(r, dup.From)],
@@ -185,8 +194,12 @@ func (d *seqOverlap) wrap(r *reassembly.Record, s reassembly.Side) {
 	if paws {
 		sev = SeverityInfo
 	}
+	if !d.lim.take(KindSeqWrap, sev) {
+		return
+	}
 	fn := newFinding(KindSeqWrap, sev, f.Wrapped, r.ID)
 	fn.addFrames(f.SYN.Frame, r.LastFrame)
+	fn.about(r.Client, r.Server, f.SYN.Frame, r.LastFrame)
 	rate := float64(f.Advance) / (float64(r.End-f.DataStart) / 1e9)
 	fn.Evidence = map[string]any{
 		"direction":   s.String(),
@@ -198,7 +211,7 @@ func (d *seqOverlap) wrap(r *reassembly.Record, s reassembly.Side) {
 		"wraps":       f.Advance / seqSpace,
 		"wrapped_at":  FormatTime(f.Wrapped),
 		"rate_bps":    int64(rate * 8),
-		"paws":        paws,
+		"paws":        knownOrNil(paws, tsUnknownIn(r)),
 	}
 	fn.Summary = fmt.Sprintf("%s went through its whole sequence space in %s, faster than the %s TIME_WAIT (%d wraps of 4 GiB in connection #%d)",
 		side(r, s), seconds(t), seconds(int64(d.limit)), f.Advance/seqSpace, r.ID)

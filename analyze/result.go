@@ -1,6 +1,11 @@
 package analyze
 
-import "time"
+import (
+	"net/netip"
+	"time"
+
+	"github.com/twscope/twscope/reassembly"
+)
 
 // Schema is the version of the JSON report and connection records; it
 // changes only when a field is renamed or removed.
@@ -23,13 +28,23 @@ type Result struct {
 	Closes    CloseSummary `json:"closes"`
 	Endpoints []Endpoint   `json:"endpoints"`
 	Findings  []Finding    `json:"findings"`
-	Hosts     []Host       `json:"hosts"`
-	Warnings  []string     `json:"warnings"`
-	Error     string       `json:"error,omitempty"`
+	// FindingsOmitted counts, by kind, the findings past MaxExamples of
+	// their kind and severity: found, and left out of Findings.
+	FindingsOmitted map[string]int `json:"findings_omitted,omitempty"`
+	Hosts           []Host         `json:"hosts"`
+	Warnings        []string       `json:"warnings"`
+	Error           string         `json:"error,omitempty"`
 
 	// TimeWait is the TIME_WAIT occupancy of the hosts with the highest
 	// peaks, for plots.
 	TimeWait []TimeWaitSeries `json:"time_wait,omitempty"`
+
+	// ReuseGaps are the gaps (seconds, sorted) from a previous
+	// incarnation's close to its four-tuple's next SYN, for every reuse
+	// whatever its gap (at most MaxReuseGaps; ReuseGapsMore counts the
+	// rest), for the reuse gap plot. Not in the JSON.
+	ReuseGaps     []float64 `json:"-"`
+	ReuseGapsMore int       `json:"-"`
 }
 
 // ProfileInfo is the TIME_WAIT profile the analysis judged by.
@@ -62,6 +77,14 @@ type Totals struct {
 	Partial      int `json:"partial_connections"`
 	Evicted      int `json:"idle_evicted"`
 	OldDuplicate int `json:"old_duplicate_segments"`
+	// Robustness against hostile captures (README "Damaged and hostile
+	// captures"): half-open incarnations closed out past the tracker's
+	// bound, packets captured twice and counted once, and remembered
+	// four-tuples and address clocks forgotten past their bounds.
+	HalfOpenEvicted int `json:"half_open_evicted"`
+	Duplicates      int `json:"duplicate_packets"`
+	TuplesForgotten int `json:"tuples_forgotten"`
+	ClocksForgotten int `json:"clocks_forgotten"`
 }
 
 // CloseSummary counts incarnations by how they closed.
@@ -80,6 +103,11 @@ type Endpoint struct {
 	Closer          map[string]int `json:"closer"`
 	Close           map[string]int `json:"close"`
 	TimeWaitHolders map[string]int `json:"time_wait_holders"`
+	// FirstClose counts connections by one disjoint outcome, for the
+	// who-closes-first plot: rst (a RST before both FINs), else client,
+	// server or simultaneous by who sent the first FIN, else none. Not in
+	// the JSON.
+	FirstClose map[string]int `json:"-"`
 }
 
 // Host is one IP address's part in the closes.
@@ -104,6 +132,14 @@ type Finding struct {
 	Summary  string         `json:"summary"`
 	Evidence map[string]any `json:"evidence"`
 	Advice   string         `json:"advice"`
+
+	// Client and Server are the four-tuple of one connection the finding
+	// is about (its example), and Refs the frames of that connection that
+	// prove the finding, with the capture file each is in: for tools that
+	// go back to the packets, such as the HTML report's ladder diagrams.
+	// Not in the JSON.
+	Refs           []reassembly.Frame `json:"-"`
+	Client, Server netip.AddrPort     `json:"-"`
 
 	at int64 // Time as Unix nanoseconds, for ordering
 }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/twscope/twscope/reassembly"
@@ -48,9 +49,15 @@ const (
 // old ones, or timestamps and ISNs both past the old incarnation's; warning
 // otherwise, and always after a RST close, which kept no TIME_WAIT.
 type tupleReuse struct {
+	limited
 	limit    time.Duration
 	findings []Finding
+	gaps     []float64 // every reuse's gap, s, for the plot
+	moreGaps int       // reuses past MaxReuseGaps
 }
+
+// MaxReuseGaps bounds the reuse gaps kept for the plot (Result.ReuseGaps).
+const MaxReuseGaps = 100000
 
 func newTupleReuse(limit time.Duration) *tupleReuse {
 	return &tupleReuse{limit: reuseLimit(limit)}
@@ -66,12 +73,20 @@ func reuseLimit(d time.Duration) time.Duration {
 }
 
 func (d *tupleReuse) observe(r *reassembly.Record) {
-	if r.Partial || !r.HasPrev || sameSYNAgain(r) || r.ReuseGap >= int64(d.limit) {
+	if r.Partial || !r.HasPrev || sameSYNAgain(r) {
 		return
 	}
 	p := &r.Prev
 	if p.Close == reassembly.CloseOpen || !(p.Partial || p.SYNSeen[1]) {
 		return // nothing was closed, or no connection was ever made
+	}
+	if len(d.gaps) < MaxReuseGaps {
+		d.gaps = append(d.gaps, Seconds(r.ReuseGap))
+	} else {
+		d.moreGaps++
+	}
+	if r.ReuseGap >= int64(d.limit) {
+		return
 	}
 	pc, ps := prevIndex(r, reassembly.SideClient), prevIndex(r, reassembly.SideServer)
 	mech := reuseMechanism(r)
@@ -115,8 +130,12 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 		sev = SeverityInfo
 	}
 
+	if !d.lim.take(KindTupleReuse, sev) {
+		return
+	}
 	f := newFinding(KindTupleReuse, sev, r.C.SYN.Time, p.ID, r.ID)
 	f.addFrames(p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
+	f.about(r.Client, r.Server, p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
 	f.Evidence = map[string]any{
 		"gap_s":          Seconds(r.ReuseGap),
 		"limit_s":        d.limit.Seconds(),
@@ -131,7 +150,7 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 		"roles_swapped":  p.Client != r.Client,
 		"protected_by":   protected,
 		"isn_beyond_old": isnBeyond,
-		"timestamps":     tsAhead,
+		"timestamps":     knownOrNil(tsAhead, tsUnknownIn(r)),
 		"old_duplicates": r.OldDups,
 		"syn_answered":   r.S.SYN.Seen(),
 		"client_isn":     r.C.ISN,
@@ -140,6 +159,14 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 	if r.S.SYN.Seen() {
 		f.Evidence["server_isn"] = r.S.ISN
 	}
+	prevISN := map[string]uint32{}
+	if p.SYNSeen[pc] {
+		prevISN["client"] = p.ISN[pc]
+	}
+	if p.SYNSeen[ps] {
+		prevISN["server"] = p.ISN[ps]
+	}
+	f.Evidence["prev_isn"] = prevISN
 	f.Summary = fmt.Sprintf("%s reused the four-tuple to %s %s after connection #%d closed (%s), inside the %s TIME_WAIT (%s); %s",
 		r.Client, r.Server, seconds(r.ReuseGap), p.ID, closeWords(p), seconds(int64(d.limit)),
 		holderWords(p, holder), mechWords(mech))
@@ -149,6 +176,8 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 
 func (d *tupleReuse) finish(res *Result) {
 	res.Findings = append(res.Findings, d.findings...)
+	sort.Float64s(d.gaps)
+	res.ReuseGaps, res.ReuseGapsMore = d.gaps, d.moreGaps
 }
 
 // reuseMechanism tells how the four-tuple came to be reused by the ISN

@@ -37,7 +37,11 @@ type timeWait struct {
 	intervals   []twInterval
 	// byConn finds the intervals of a record that a later incarnation of
 	// the same four-tuple may cut short; an entry goes once it is used.
-	byConn map[int]int32
+	byConn     map[int]int32
+	lastServer *hostAcc // the last server's host, to skip a lookup
+	// stream is the running state once the intervals are streamed
+	// (twstream.go); nil while they are all kept.
+	stream *twStream
 }
 
 // twInterval is one socket in TIME_WAIT: [start, end) on a host.
@@ -46,8 +50,11 @@ type twInterval struct {
 	host       int32 // index into hostList
 	group      int32 // port pressure group when the client held it, else -1
 	conn       int32
-	frame      int32 // frame of the ACK that put the socket into TIME_WAIT
-	two        bool  // the next interval belongs to the same record (both sides held it)
+	frame      int32  // frame of the ACK that put the socket into TIME_WAIT
+	file       int32  // capture file of that frame
+	port       uint16 // the client's port, to name the connection
+	two        bool   // the next interval belongs to the same record (both sides held it)
+	started    bool   // streaming: its entry is applied (twstream.go)
 }
 
 // hostAcc is what one IP address did in the capture.
@@ -132,7 +139,12 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		d.cut(r.Prev.ID, start)
 	}
 
-	c, s := d.host(r.Client.Addr()), d.host(r.Server.Addr())
+	c := d.host(r.Client.Addr())
+	s := d.lastServer
+	if s == nil || s.addr != r.Server.Addr() { // a few servers take most connections
+		s = d.host(r.Server.Addr())
+		d.lastServer = s
+	}
 	c.conns++
 	if s != c {
 		s.conns++
@@ -174,7 +186,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		entry := d.entry(r, sd)
 		iv := twInterval{
 			start: entry.Time, end: entry.Time + d.tw, host: c.index, group: -1,
-			conn: int32(r.ID), frame: int32(entry.Frame.N),
+			conn: int32(r.ID), frame: int32(entry.Frame.N), file: int32(entry.Frame.File), port: r.Client.Port(),
 			two: holder == reassembly.SideBoth && sd == reassembly.SideClient,
 		}
 		if sd == reassembly.SideServer {
@@ -276,6 +288,10 @@ func peak(ev []twEvent) (n int, at int64) {
 }
 
 func (d *timeWait) finish(res *Result) {
+	if d.stream != nil {
+		d.finishStream(res)
+		return
+	}
 	for i := range d.intervals {
 		iv := &d.intervals[i]
 		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
@@ -369,8 +385,7 @@ func (d *timeWait) series(ev []twEvent) []TimeWaitPoint {
 // against its port range.
 func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	size := d.portRange[1] - d.portRange[0] + 1
-	ev := d.sweep(ivs)
-	n, at := peak(ev)
+	n, at, held, points := d.pressurePeak(g, ivs)
 	if n == 0 {
 		return Finding{}, false
 	}
@@ -404,16 +419,20 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	// The sockets in TIME_WAIT at the peak prove it.
 	var ids []int
 	var frames []reassembly.Frame
-	for _, i := range ivs {
-		iv := d.intervals[i]
+	var example twInterval
+	for _, iv := range held {
 		if iv.start <= at && at < iv.end && len(ids) < maxListed {
+			if len(ids) == 0 {
+				example = iv
+			}
 			ids = append(ids, int(iv.conn))
-			frames = append(frames, reassembly.Frame{N: int(iv.frame)})
+			frames = append(frames, reassembly.Frame{File: int(iv.file), N: int(iv.frame)})
 		}
 	}
 	sort.Ints(ids)
 	f := newFinding(KindPortPressure, severity, at, ids...)
 	f.addFrames(frames...)
+	f.about(netip.AddrPortFrom(g.client, example.port), g.server, reassembly.Frame{File: int(example.file), N: int(example.frame)})
 	basis := "observed"
 	if fraction < pressureWarning {
 		basis = "projected"
@@ -434,6 +453,7 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	ev2["steady_state_ports"] = int(steady + 0.5)
 	ev2["exhaustion_s"] = exhaustion
 	ev2["basis"] = basis
+	ev2["points"] = points // ports in TIME_WAIT over time, for the plot
 	ev2["listed_conns_truncated"] = n > len(ids)
 	ev2["host_filter"] = fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
 	if g.server.Addr().Is6() && !g.server.Addr().Is4In6() {

@@ -167,6 +167,7 @@ func (d *Decoder) fillIPv4(p *Packet, seg *Segment) {
 	h := d.ip4.Contents
 	seg.Src = netip.AddrFrom4([4]byte(h[12:16]))
 	seg.Dst = netip.AddrFrom4([4]byte(h[16:20]))
+	seg.IPID = binary.BigEndian.Uint16(h[4:6])
 	total := int(binary.BigEndian.Uint16(h[2:4]))
 	if total == 0 {
 		// TSO: the NIC fills the length in later, so the capture says 0.
@@ -194,6 +195,7 @@ func (d *Decoder) fillTCP(seg *Segment) {
 	seg.Seq, seg.Ack = t.Seq, t.Ack
 	seg.Flags = t.Flags
 	seg.Window = t.Window
+	seg.Checksum = t.Checksum
 	seg.OptionsKnown = t.OptionsKnown
 	seg.HasTS = t.HasTS
 	seg.TSval, seg.TSecr = t.TSval, t.TSecr

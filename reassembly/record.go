@@ -128,17 +128,30 @@ type Flow struct {
 	RSTWithAck bool
 
 	// Timestamps (RFC 7323). TSKnown is false when no segment of this side
-	// had its options captured.
-	TSKnown     bool
-	HasTS       bool // the side sent the timestamp option
-	SYNHasTS    bool
-	TSFirst     uint32
-	TSFirstTime int64
-	TSLast      uint32
-	TSLastTime  int64
+	// had its options captured; OptionsCut counts the segments whose
+	// options the snaplen cut off (see TSUnknown).
+	TSKnown    bool
+	OptionsCut int
+	HasTS      bool // the side sent the timestamp option
+	SYNHasTS   bool
+	// SYNOptionsCut is true when the snaplen cut the options of the SYN.
+	SYNOptionsCut bool
+	TSFirst       uint32
+	TSFirstTime   int64
+	TSLast        uint32
+	TSLastTime    int64
 
 	ZeroWindow bool
 }
+
+// TSUnknown reports whether the capture cannot tell if this side sent
+// timestamps: none was seen, and the snaplen cut the options of some of its
+// segments. Then HasTS false means "unknown", not "no".
+func (f *Flow) TSUnknown() bool { return !f.HasTS && f.OptionsCut > 0 }
+
+// SYNTSUnknown is the same for the side's SYN: it was seen with its
+// options cut off.
+func (f *Flow) SYNTSUnknown() bool { return f.SYN.Seen() && !f.SYNHasTS && f.SYNOptionsCut }
 
 // Summary is what an incarnation leaves behind for the next one on the
 // same four-tuple: enough to judge reuse inside TIME_WAIT, sequence overlap
@@ -160,6 +173,8 @@ type Summary struct {
 	SYNSeen         [2]bool
 	HasTS           [2]bool
 	TSFirst, TSLast [2]uint32
+	// TSUnknown: the snaplen cut the options, HasTS false says nothing.
+	TSUnknown [2]bool
 }
 
 // Record is everything the capture shows of one incarnation of a
@@ -179,6 +194,13 @@ type Record struct {
 	// Evicted is true when the tracker closed the incarnation out because
 	// it stayed idle past the idle bound, not because the capture ended.
 	Evicted bool
+	// HalfOpenEvicted is true when the tracker closed the incarnation out
+	// before its handshake completed because more half-open incarnations
+	// than Config.MaxHalfOpen were held (a SYN flood or a scan).
+	HalfOpenEvicted bool
+	// Duplicates counts packets of this incarnation captured twice (the
+	// same packet seen on two interfaces): they were counted once.
+	Duplicates int
 
 	C, S Flow // client and server side
 

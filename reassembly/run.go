@@ -20,19 +20,39 @@ type Counts struct {
 // returns it with the counts up to there; records of what was read are
 // emitted all the same.
 func Run(src *Source, cfg Config, emit func(*Record)) (Counts, TrackerStats, error) {
+	tr := NewTracker(cfg, emit)
+	var (
+		n   Counts
+		err error
+	)
+	if cfg.workers() > 1 {
+		n, err = readParallel(src, cfg, tr)
+	} else {
+		n, err = readSegments(src, cfg, tr.Feed)
+	}
+	tr.Flush()
+	return n, tr.Stats(), err
+}
+
+// readSegments reads and decodes every packet of src and hands its TCP
+// segments, in time order, to feed. io.EOF is not an error.
+func readSegments(src *Source, cfg Config, feed func(*Segment)) (Counts, error) {
 	var (
 		n   Counts
 		p   Packet
 		seg Segment
 	)
 	dec := NewDecoder()
-	tr := NewTracker(cfg, emit)
+	ro := newReorder(cfg.ReorderWindow)
 	var err error
 	for {
 		if err = src.Next(&p); err != nil {
 			break
 		}
 		n.Packets++
+		if cfg.Progress != nil && n.Packets&progressEvery == 0 {
+			cfg.Progress(n.Packets, src.Position())
+		}
 		if cfg.Filter != nil && !cfg.Filter(&p) {
 			n.Filtered++
 			continue
@@ -40,7 +60,7 @@ func Run(src *Source, cfg Config, emit func(*Record)) (Counts, TrackerStats, err
 		switch dec.Decode(&p, &seg) {
 		case KindTCP:
 			n.TCP++
-			tr.Feed(&seg)
+			ro.push(&seg, feed)
 		case KindNonTCP:
 			n.NonTCP++
 		case KindFragment:
@@ -49,9 +69,9 @@ func Run(src *Source, cfg Config, emit func(*Record)) (Counts, TrackerStats, err
 			n.Truncated++
 		}
 	}
-	tr.Flush()
+	ro.drain(feed)
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
-	return n, tr.Stats(), err
+	return n, err
 }

@@ -29,6 +29,13 @@ type Segment struct {
 	Flags    uint8
 	Window   uint16
 
+	// IPID is the IPv4 identification field (0 for IPv6) and Checksum the
+	// TCP checksum as captured: with the TCP fields they tell the same
+	// packet captured twice from a retransmission, which gets a new IP ID
+	// (and usually a new TSval, so a new checksum).
+	IPID     uint16
+	Checksum uint16
+
 	// PayloadLen is the TCP payload length taken from the IP header's length
 	// fields, so it stays right when the snaplen cut the payload off.
 	PayloadLen int

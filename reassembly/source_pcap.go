@@ -190,6 +190,12 @@ func (f *fileReader) read() error {
 	if f.pcap != nil {
 		data, ci, err = f.pcap.ZeroCopyReadPacketData()
 		lt = f.pcap.LinkType()
+		// pcapgo accepts any length up to 256 KiB; one over the file's
+		// snaplen is a corrupt length field, whose "packet" would swallow
+		// the records after it.
+		if snap := f.pcap.Snaplen(); err == nil && snap > 0 && uint32(ci.CaptureLength) > snap {
+			return f.warn(frame, fmt.Errorf("%w: %d captured bytes, over the snap length %d", ErrBadLength, ci.CaptureLength, snap))
+		}
 	} else {
 		if err = f.checkBlocks(); err != nil {
 			return f.warn(frame, err)

@@ -604,8 +604,26 @@ func FuzzSource(f *testing.F) {
 			if n > len(b) {
 				t.Fatalf("%d packets from %d bytes", n, len(b))
 			}
-			if err := s.Next(&p); err != nil {
+			err := s.Next(&p)
+			if err != nil {
+				// Every problem is an InputError naming the input; the
+				// non-fatal ones end the file with a warning.
+				var ie *InputError
+				if err != io.EOF && (!errors.As(err, &ie) || ie.File != "-" || !IsFatal(err)) {
+					t.Fatalf("Next: %v", err)
+				}
+				for _, w := range s.Warnings() {
+					if !errors.As(w, &ie) || ie.File != "-" || ie.Frame != n+1 || IsFatal(w) {
+						t.Fatalf("warning %v after %d packets", w, n)
+					}
+				}
+				if fi := s.Files()[0]; fi.Packets != n {
+					t.Fatalf("Files() says %d packets, %d read", fi.Packets, n)
+				}
 				return
+			}
+			if p.Frame != n+1 || len(p.Data) > maxCaptureLen || p.Length < len(p.Data) {
+				t.Fatalf("packet %d: frame %d, %d bytes of %d", n+1, p.Frame, len(p.Data), p.Length)
 			}
 			d.Decode(&p, &seg)
 		}

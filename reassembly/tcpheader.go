@@ -25,6 +25,7 @@ type tcpHeader struct {
 	HeaderLen        int // data offset in bytes, as the header says
 	Flags            uint8
 	Window           uint16
+	Checksum         uint16
 
 	OptionsKnown bool // all HeaderLen bytes were captured
 	Captured     int  // payload bytes after the header in the capture (padding included)
@@ -44,6 +45,7 @@ func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	t.HeaderLen = int(data[12]>>4) * 4
 	t.Flags = data[13]
 	t.Window = binary.BigEndian.Uint16(data[14:16])
+	t.Checksum = binary.BigEndian.Uint16(data[16:18])
 	t.HasTS, t.TSval, t.TSecr = false, 0, 0
 	t.Captured = 0
 	if t.HeaderLen < 20 {

@@ -1,7 +1,6 @@
 package reassembly
 
 import (
-	"bytes"
 	"net/netip"
 	"sort"
 	"time"
@@ -30,6 +29,41 @@ type Config struct {
 	// to judge the next one (default 5 minutes, above any TIME_WAIT
 	// profile).
 	TupleMemory time.Duration
+
+	// Workers is how many goroutines Run uses: 1 reads, decodes and
+	// tracks in the calling goroutine; 2 or more read and decode in a
+	// goroutine of their own (default: 2 when GOMAXPROCS allows). The
+	// records are the same either way.
+	Workers int
+	// Watermark, when set, is called after each sweep (every second of
+	// capture time) with a time before which no record still to come
+	// enters TIME_WAIT (both FINs, then the first ACK of a FIN, a RST or
+	// its last packet) or, when it reuses a four-tuple, starts: what a
+	// consumer needs to settle TIME_WAIT occupancy early.
+	Watermark func(t int64)
+	// Progress, when set, is called every 65536 packets from the goroutine
+	// that reads, with the packets read and Source.Position.
+	Progress func(packets int, bytes int64)
+
+	// MaxHalfOpen bounds the half-open incarnations held at once: those
+	// whose handshake has not completed and that carried no data both ways
+	// (default 32768). Past it the oldest is closed out, marked
+	// HalfOpenEvicted and counted: a SYN flood or a scan to millions of
+	// four-tuples stays within fixed memory.
+	MaxHalfOpen int
+	// MaxTuples bounds the remembered summaries of finished four-tuples
+	// (default 131072), and MaxClocks the per-address timestamp clocks
+	// (default 65536); past them the oldest are forgotten (failed
+	// connection attempts first) and counted.
+	MaxTuples, MaxClocks int
+	// DupWindow is how far apart in time two copies of one packet may be
+	// to count as a duplicate capture (default 5 ms, negative: off); see
+	// dedup.go for how copies are told from retransmissions.
+	DupWindow time.Duration
+	// ReorderWindow is how much capture time Run holds segments back to
+	// put them in time order, for a pcapng whose interfaces are written
+	// out of order (default 50 ms, negative: off).
+	ReorderWindow time.Duration
 }
 
 const (
@@ -52,6 +86,11 @@ type TrackerStats struct {
 	Partial      int // of those, without the client's SYN
 	Evicted      int // closed out for being idle
 	OldDuplicate int // segments that belonged to a previous incarnation
+
+	HalfOpenEvicted int // half-open incarnations closed out past MaxHalfOpen
+	Duplicates      int // packets captured twice, counted once
+	TuplesForgotten int // four-tuple summaries forgotten past MaxTuples
+	ClocksForgotten int // address clocks forgotten past MaxClocks
 }
 
 // Tracker follows every four-tuple through its incarnations. Feed it the
@@ -61,14 +100,17 @@ type Tracker struct {
 	cfg                              Config
 	idle, linger, reset, tupleMemory int64
 	emit                             func(*Record)
-	conns                            map[flowKey]*conn
-	tuples                           map[flowKey]Summary
-	clocks                           map[netip.Addr]ipClock
+	conns                            connTable
+	tuples                           map[flowKey]int32 // index into tupleSlab (tuplesum.go)
+	tupleSlab                        tupleSlab
+	clocks                           map[netip.Addr]*ipClock // pointers: one lookup per segment
 	nextID                           int
 	now, lastSweep                   int64
 	free                             []*conn
 	stats                            TrackerStats
 	batch                            []*conn
+	live                             liveSet
+	half                             halfOpenQueue
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -77,9 +119,8 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	t := &Tracker{
 		cfg:    cfg,
 		emit:   emit,
-		conns:  make(map[flowKey]*conn),
-		tuples: make(map[flowKey]Summary),
-		clocks: make(map[netip.Addr]ipClock),
+		tuples: make(map[flowKey]int32),
+		clocks: make(map[netip.Addr]*ipClock),
 	}
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
@@ -99,7 +140,7 @@ func durationOr(d, def time.Duration) int64 {
 func (t *Tracker) Stats() TrackerStats { return t.stats }
 
 // Live is the number of incarnations held right now.
-func (t *Tracker) Live() int { return len(t.conns) }
+func (t *Tracker) Live() int { return t.conns.n }
 
 // flowKey is a four-tuple in canonical order, so both directions of a
 // connection find the same entry: lo is the smaller (address, port).
@@ -112,7 +153,7 @@ type flowKey struct {
 // key's lo end.
 func keyOf(seg *Segment) (flowKey, bool) {
 	src, dst := seg.Src.As16(), seg.Dst.As16()
-	c := bytes.Compare(src[:], dst[:])
+	c := compare16(&src, &dst)
 	if c < 0 || (c == 0 && seg.SrcPort <= seg.DstPort) {
 		return flowKey{src, dst, seg.SrcPort, seg.DstPort}, true
 	}
@@ -142,6 +183,10 @@ type conn struct {
 	closed     bool // both FINs acknowledged, or a RST: only lingers now
 	lostAckAns bool // the active closer's answer to a resent FIN was seen
 	zeek       zeekConn
+	slot       int32   // index in Tracker.live
+	hash       uint64  // of key, in the flow table
+	halfOpen   bool    // counted in Tracker.half
+	dups       dupRing // recent segments, to recognise copies
 }
 
 func (c *conn) flows(fromClient bool) (sender, receiver *Flow) {
@@ -153,6 +198,14 @@ func (c *conn) flows(fromClient bool) (sender, receiver *Flow) {
 
 // Feed takes the next TCP segment of the capture.
 func (t *Tracker) Feed(seg *Segment) {
+	var k segKey
+	k.of(seg)
+	t.feed(seg, &k)
+}
+
+// feed is Feed with the segment's key, hash and fingerprint computed
+// already (by Run's reading goroutine).
+func (t *Tracker) feed(seg *Segment, k *segKey) {
 	t.stats.Segments++
 	if seg.Time > t.now {
 		t.now = seg.Time
@@ -160,8 +213,11 @@ func (t *Tracker) Feed(seg *Segment) {
 	if t.now-t.lastSweep >= sweepEvery {
 		t.sweep()
 	}
-	key, srcIsLo := keyOf(seg)
-	c := t.conns[key]
+	key, srcIsLo, fp := &k.key, k.srcIsLo, k.fp
+	c := t.conns.getHashed(key, k.hash)
+	if c != nil && t.duplicate(c, seg, fp) {
+		return
+	}
 	if c != nil {
 		idle := seg.Time - c.last
 		switch {
@@ -177,9 +233,12 @@ func (t *Tracker) Feed(seg *Segment) {
 		}
 	}
 	if c == nil {
-		c = t.open(key, seg, srcIsLo)
+		c = t.open(*key, seg, srcIsLo)
 	}
 	t.update(c, seg, srcIsLo == c.clientIsLo)
+	t.remember(c, seg, fp)
+	t.liveTouch(c)
+	t.boundMemory()
 }
 
 // lingerOf is how long a closed incarnation waits for late packets.
@@ -257,14 +316,18 @@ func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
 	c.ID = t.nextID
 	c.Start = seg.Time
 	c.FirstFrame = Frame{seg.File, seg.Frame}
-	if prev, ok := t.tuples[key]; ok {
+	h := hashKey(&key, flowSeed)
+	if i, ok := t.tupleLookup(&key, h); ok {
 		delete(t.tuples, key)
+		prev := t.tupleSlab.free(i)
 		if seg.Time-prev.End <= t.tupleMemory {
-			c.HasPrev, c.Prev = true, prev
+			c.HasPrev, c.Prev = true, prev.unpack(&key)
 		}
 	}
-	t.conns[key] = c
+	t.conns.putHashed(c, h)
+	t.liveAdd(c)
 	t.stats.Connections++
+	t.halfOpenAdd(c)
 	return c
 }
 
@@ -272,9 +335,11 @@ func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
 func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 	s, r := c.flows(fromClient)
 	c.Packets++
-	c.End = seg.Time
-	c.LastFrame = Frame{seg.File, seg.Frame}
-	c.last = seg.Time
+	if seg.Time >= c.End { // a packet out of time order does not end it
+		c.End = seg.Time
+		c.LastFrame = Frame{seg.File, seg.Frame}
+		c.last = seg.Time
+	}
 	s.Packets++
 
 	syn, fin, rst, ack := seg.Has(FlagSYN), seg.Has(FlagFIN), seg.Has(FlagRST), seg.Has(FlagACK)
@@ -294,6 +359,8 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 				s.TSLast, s.TSLastTime = seg.TSval, seg.Time
 			}
 		}
+	} else {
+		s.OptionsCut++
 	}
 	if seg.Window == 0 && !syn && !rst {
 		s.ZeroWindow = true
@@ -366,9 +433,13 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 
 	if seg.OptionsKnown && seg.HasTS {
 		clk := t.clocks[seg.Src]
+		if clk == nil {
+			clk = new(ipClock)
+			t.clocks[seg.Src] = clk
+		}
 		clk.latest, clk.latestAt, clk.latestConn = seg.TSval, seg.Time, c.ID
-		t.clocks[seg.Src] = clk
 	}
+	t.halfOpenCheck(c, seg, fromClient)
 }
 
 // syn records a SYN or SYN+ACK, and checks a client SYN's timestamp
@@ -380,6 +451,7 @@ func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, fromClient, ack bool) {
 		s.synAck = seg.Ack
 		s.ISN = seg.Seq
 		s.SYNHasTS = seg.OptionsKnown && seg.HasTS
+		s.SYNOptionsCut = !seg.OptionsKnown
 	} else if seg.Seq == s.ISN {
 		s.SYNRetrans++
 		if fromClient && !ack && !c.SYNTS.Answered {
@@ -426,8 +498,11 @@ func (t *Tracker) rememberStamp(c *conn) {
 	}
 	addr := c.Client.Addr()
 	clk := t.clocks[addr]
+	if clk == nil {
+		clk = new(ipClock)
+		t.clocks[addr] = clk
+	}
 	clk.recycle, clk.recycleAt, clk.recycleConn = c.C.TSLast, c.last, c.ID
-	t.clocks[addr] = clk
 }
 
 // advance moves the sender's sequence space forward.
@@ -523,19 +598,22 @@ func serialBefore(a, b uint32) bool { return int32(a-b) < 0 }
 // forgets four-tuples and address clocks too old to matter.
 func (t *Tracker) sweep() {
 	t.lastSweep = t.now
-	t.batch = t.batch[:0]
-	for _, c := range t.conns {
-		idle := t.now - c.last
-		if idle > t.idle || (c.closed && idle > t.lingerOf(c)) {
-			t.batch = append(t.batch, c)
-		}
-	}
+	t.batch = t.liveDue(t.batch[:0])
 	t.finishAll(t.batch)
-	for k, s := range t.tuples {
-		if t.now-s.End > t.tupleMemory {
+	if t.cfg.Watermark != nil {
+		t.cfg.Watermark(t.watermark())
+	}
+	if t.now-t.live.lastForget < forgetEvery {
+		return
+	}
+	t.live.lastForget = t.now
+	for k, i := range t.tuples {
+		if t.now-t.tupleSlab.s[i].End > t.tupleMemory {
 			delete(t.tuples, k)
+			t.tupleSlab.free(i)
 		}
 	}
+	t.tupleSlab.rebuildFilter(t.tuples)
 	for a, clk := range t.clocks {
 		if t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
 			delete(t.clocks, a)
@@ -555,7 +633,7 @@ func (t *Tracker) finishAll(cs []*conn) {
 // Flush finishes every incarnation still held, at the end of the capture.
 func (t *Tracker) Flush() {
 	t.batch = t.batch[:0]
-	for _, c := range t.conns {
+	for _, c := range t.live.conns {
 		t.batch = append(t.batch, c)
 	}
 	sort.Slice(t.batch, func(i, j int) bool { return t.batch[i].ID < t.batch[j].ID })
@@ -581,9 +659,12 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 		r.ReuseGap = r.C.SYN.Time - r.Prev.CloseTime
 	}
 	r.ZeekState, r.History = c.zeek.state(), c.zeek.history()
+	t.halfOpenLeave(c)
 	t.emit(r)
-	t.tuples[c.key] = summarize(r)
-	delete(t.conns, c.key)
+	sum := summarize(r)
+	t.tupleRemember(c, packTuple(&sum, c.clientIsLo))
+	t.conns.del(c)
+	t.liveRemove(c)
 	t.free = append(t.free, c)
 }
 
@@ -706,6 +787,7 @@ func summarize(r *Record) Summary {
 	for i, f := range [2]*Flow{&r.C, &r.S} {
 		s.ISN[i], s.Final[i], s.SYNSeen[i] = f.ISN, f.NextSeq, f.SYN.Seen()
 		s.HasTS[i], s.TSFirst[i], s.TSLast[i] = f.HasTS, f.TSFirst, f.TSLast
+		s.TSUnknown[i] = f.TSUnknown()
 	}
 	return s
 }

@@ -12,6 +12,7 @@ import (
 // Conn is the NDJSON form of one incarnation (contract.md, --conns).
 // Fields are never renamed without a new analyze.Schema.
 type Conn struct {
+	Schema         int       `json:"schema"` // analyze.Schema, on every line so that each stands alone
 	ID             int       `json:"id"`
 	Client         string    `json:"client"`
 	Server         string    `json:"server"`
@@ -24,6 +25,8 @@ type Conn struct {
 	Packets        int       `json:"packets"`
 	Partial        bool      `json:"partial"`
 	Evicted        bool      `json:"idle_evicted"`
+	HalfOpenEvict  bool      `json:"half_open_evicted"`
+	Duplicates     int       `json:"duplicate_packets"`
 	Closer         string    `json:"closer"`
 	Close          string    `json:"close"`
 	RSTBy          string    `json:"rst_by"`
@@ -53,16 +56,21 @@ type SideFacts struct {
 	FinRetrans int     `json:"fin_retransmits"`
 	TSvalFirst *uint32 `json:"tsval_first"`
 	TSvalLast  *uint32 `json:"tsval_last"`
+	// Timestamps is "yes", "no", or "unknown" when the snaplen cut the
+	// TCP options off and none was seen, or the side sent nothing (then
+	// the tsvals are null too).
+	Timestamps string `json:"timestamps"`
 }
 
 // NewConn converts a record to its NDJSON form.
 func NewConn(r *reassembly.Record) Conn {
 	c := Conn{
-		ID: r.ID, Client: r.Client.String(), Server: r.Server.String(),
+		Schema: analyze.Schema, ID: r.ID, Client: r.Client.String(), Server: r.Server.String(),
 		Start: analyze.FormatTime(r.Start), End: analyze.FormatTime(r.End),
 		FirstFrame: r.FirstFrame.N, LastFrame: r.LastFrame.N,
 		FirstFile: r.FirstFrame.File, LastFile: r.LastFrame.File,
 		Packets: r.Packets, Partial: r.Partial, Evicted: r.Evicted,
+		HalfOpenEvict: r.HalfOpenEvicted, Duplicates: r.Duplicates,
 		Closer: r.Closer.String(), Close: r.Close.String(), RSTBy: r.RSTBy.String(),
 		TimeWaitHolder: r.TimeWaitHolder.String(), FinRetransmits: r.FINRetransmits,
 		FinalAck: r.FinalAck.String(), CloseTime: analyze.FormatTime(r.CloseAt.Time),
@@ -91,9 +99,15 @@ func sideFacts(f *reassembly.Flow) SideFacts {
 		isn := f.ISN
 		s.ISN = &isn
 	}
-	if f.HasTS {
+	switch {
+	case f.HasTS:
 		a, b := f.TSFirst, f.TSLast
 		s.TSvalFirst, s.TSvalLast = &a, &b
+		s.Timestamps = "yes"
+	case f.TSUnknown() || !f.TSKnown: // options cut, or no segment at all
+		s.Timestamps = "unknown"
+	default:
+		s.Timestamps = "no"
 	}
 	return s
 }

@@ -1,5 +1,8 @@
 // Package report renders an analysis: the text summary, the JSON report,
-// the per-connection NDJSON records, and (in later files) HTML and plots,
-// and the golden comparison used by CI. It is one of the two packages
-// that write output; it never decides what a capture means.
+// the per-connection NDJSON records, the self-contained HTML report
+// (html.go, html.tmpl) with its plots drawn by gonum/plot (plots.go) and
+// ladder diagrams of example connections (ladder.go, which reads the
+// captures a second time for their packets), and the golden comparison
+// used by CI. It is one of the two packages that write output; it never
+// decides what a capture means.
 package report

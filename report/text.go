@@ -36,6 +36,12 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		p.f(", %d closed out after idling", t.Evicted)
 	}
 	p.f(")\n")
+	if t.HalfOpenEvicted > 0 {
+		p.f("%d half-open connections evicted (SYN flood or scan?)\n", t.HalfOpenEvicted)
+	}
+	if t.Duplicates > 0 {
+		p.f("%d packets captured twice (on two interfaces?), counted once\n", t.Duplicates)
+	}
 
 	c := res.Closes
 	p.f("\ncloses (as seen in the capture):\n")
@@ -75,10 +81,15 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		kinds, byKind := groupFindings(res.Findings)
 		for _, k := range kinds {
 			fs := byKind[k]
-			p.f("  %s: %d (%s)\n", k, len(fs), severities(fs))
+			omitted := res.FindingsOmitted[k]
+			p.f("  %s: %d (%s", k, len(fs)+omitted, severities(fs))
+			if omitted > 0 {
+				p.f("; %d past the first %d of a severity not listed", omitted, analyze.MaxExamples)
+			}
+			p.f(")\n")
 			for i, f := range fs {
 				if i == TextExamples {
-					p.f("    ... %d more\n", len(fs)-TextExamples)
+					p.f("    ... %d more\n", len(fs)+omitted-TextExamples)
 					break
 				}
 				p.f("    [%s] %s\n", f.Severity, f.Summary)

@@ -35,6 +35,7 @@ func (f *analyzeFlags) register(cmd *cobra.Command) {
 	}
 	fl.StringVar(&f.filter, "filter", "", filterHelp)
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 5*time.Minute, "close out a connection silent this long (as Zeek does)")
+	fl.Bool("quiet", false, "no progress line on standard error (shown only when it is a terminal)")
 }
 
 // options turns the flags into analysis options, or a usage error.
@@ -79,8 +80,10 @@ func usageError(err error) error { return &exitError{exitBadInput, err} }
 func newAnalyzeCmd() *cobra.Command {
 	var (
 		flags     analyzeFlags
+		gate      gateFlags
 		jsonPath  string
 		connsPath string
+		visuals   visualFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] CAPTURE...",
@@ -102,33 +105,42 @@ for standard input.`,
 			if jsonPath == "-" && connsPath == "-" {
 				return usageError(fmt.Errorf("--json - and --conns - cannot both take standard output"))
 			}
+			if err := gate.parse(); err != nil {
+				return err
+			}
 			res, err := runAnalysis(cmd, args, opts, connsPath)
 			if res == nil {
-				return err
+				return gate.finish(cmd, cmd.ErrOrStderr(), nil, err, nil, "")
 			}
 			if jsonPath != "" {
 				if werr := writeTo(cmd, jsonPath, func(w io.Writer) error { return report.WriteJSON(w, res) }); werr != nil {
 					return werr
 				}
 			}
+			if werr := visuals.write(cmd, args, res, opts); werr != nil { // --html, --plots
+				return werr
+			}
 			if jsonPath != "-" && connsPath != "-" {
 				if werr := report.WriteText(cmd.OutOrStdout(), res); werr != nil {
 					return werr
 				}
 			}
-			return err
+			return gate.finish(cmd, cmd.ErrOrStderr(), res, err, nil, "") // --fail-on, --junit
 		},
 	}
 	flags.register(cmd)
+	gate.register(cmd)
 	cmd.Flags().StringVar(&jsonPath, "json", "", "write the report as JSON to `FILE` (- for stdout)")
 	cmd.Flags().StringVar(&connsPath, "conns", "", "write one JSON object per connection incarnation to `FILE` (- for stdout)")
+	visuals.register(cmd)
 	return cmd
 }
 
 // runAnalysis opens the captures and analyzes them, streaming records to
-// connsPath when set. A fatal input error comes back as an exit-2 error
-// together with the result of what was read before it (nil if nothing).
-func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, connsPath string) (*analyze.Result, error) {
+// connsPath when set and to every observe function. A fatal input error
+// comes back as an exit-2 error together with the result of what was read
+// before it (nil if nothing).
+func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, connsPath string, observe ...func(*reassembly.Record)) (*analyze.Result, error) {
 	src, err := reassembly.Open(files, cmd.InOrStdin())
 	if err != nil {
 		return nil, &exitError{exitBadInput, err}
@@ -154,7 +166,20 @@ func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, conns
 			}
 		}
 	}
+	if len(observe) > 0 {
+		write := each
+		each = func(r *reassembly.Record) {
+			if write != nil {
+				write(r)
+			}
+			for _, o := range observe {
+				o(r)
+			}
+		}
+	}
+	stopProgress := startProgress(cmd, files, &opts)
 	res, err := analyze.Run(src, opts, each)
+	stopProgress()
 	if cw != nil {
 		if ferr := cw.Flush(); werr == nil {
 			werr = ferr

@@ -19,5 +19,6 @@ frame numbers that prove each finding.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newAnalyzeCmd())
+	root.AddCommand(newCheckCmd())
 	return root
 }

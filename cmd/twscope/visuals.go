@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/report"
+)
+
+// visualFlags are analyze's --html and --plots.
+type visualFlags struct {
+	html  string
+	plots string
+}
+
+func (v *visualFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&v.html, "html", "", "write a self-contained HTML report with plots to `FILE`")
+	cmd.Flags().StringVar(&v.plots, "plots", "", "write the report's plots as SVG and PNG files into `DIR`")
+}
+
+// write renders the HTML report and the plot files when asked for. The
+// ladder diagrams read the captures a second time (not possible from
+// standard input, which the report then says).
+func (v *visualFlags) write(cmd *cobra.Command, files []string, res *analyze.Result, opts analyze.Options) error {
+	if v.html == "" && v.plots == "" {
+		return nil
+	}
+	ladders, note := report.Ladders(files, res, opts.Tracker.Filter)
+	if note != "" && v.plots != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "twscope:", note)
+	}
+	if v.html != "" {
+		err := writeTo(cmd, v.html, func(w io.Writer) error {
+			return report.WriteHTML(w, res, report.HTMLOptions{Ladders: ladders, LadderNote: note})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if v.plots != "" {
+		if _, err := report.WritePlots(v.plots, report.Figures(res, ladders)); err != nil {
+			return &exitError{exitBadInput, fmt.Errorf("writing plots to %s: %w", v.plots, err)}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package reassembly
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"time"
+)
+
+// connTable is the flow table: live incarnations by four-tuple. It is an
+// open-addressing hash table with linear probing and backward-shift
+// deletion, holding each entry's hash next to its pointer, so that a
+// lookup costs one cache line of the table and a key comparison only on a
+// full hash match, and the insert/delete churn of short connections leaves
+// no tombstones behind (Go maps slow down under it).
+type connTable struct {
+	slots []connSlot
+	n     int
+}
+
+type connSlot struct {
+	h uint64 // 0: empty
+	c *conn
+}
+
+// segKey is what the tracker looks a segment up by. Run's reading
+// goroutine computes it, off the tracker's critical path.
+type segKey struct {
+	key     flowKey
+	hash    uint64
+	fp      uint64 // fingerprint, to recognise a packet captured twice
+	srcIsLo bool
+}
+
+func (k *segKey) of(seg *Segment) {
+	k.key, k.srcIsLo = keyOf(seg)
+	k.hash = hashKey(&k.key, flowSeed)
+	k.fp = fingerprint(seg, k.srcIsLo)
+}
+
+// flowSeed seeds the flow table's hash, differently in every process so
+// that a crafted capture cannot aim at its collisions. Nothing depends on
+// the table's order, so the output does not change with it.
+var flowSeed = uint64(time.Now().UnixNano())*0x9e3779b97f4a7c15 | 1
+
+func hashKey(k *flowKey, seed uint64) uint64 {
+	a := binary.LittleEndian.Uint64(k.loAddr[0:8])
+	b := binary.LittleEndian.Uint64(k.loAddr[8:16])
+	c := binary.LittleEndian.Uint64(k.hiAddr[0:8])
+	d := binary.LittleEndian.Uint64(k.hiAddr[8:16])
+	e := uint64(k.loPort)<<16 | uint64(k.hiPort)
+	h := mix(a^seed, b^0x9e3779b97f4a7c15) ^ mix(c^0xc2b2ae3d27d4eb4f, d^seed) ^ mix(e, 0x165667b19e3779f9)
+	return h | 1 // never 0, the empty mark
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// getHashed finds the connection of key k, whose hash (hashKey with
+// flowSeed) is h.
+func (t *connTable) getHashed(k *flowKey, h uint64) *conn {
+	if t.n == 0 {
+		return nil
+	}
+	mask := len(t.slots) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.h == 0 {
+			return nil
+		}
+		if s.h == h && s.c.key == *k {
+			return s.c
+		}
+	}
+}
+
+// putHashed adds c under c.key, whose hash is h; the key must not be in
+// the table.
+func (t *connTable) putHashed(c *conn, h uint64) {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+	}
+	c.hash = h
+	t.insert(connSlot{h, c})
+	t.n++
+}
+
+func (t *connTable) insert(s connSlot) {
+	mask := len(t.slots) - 1
+	i := int(s.h) & mask
+	for t.slots[i].h != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = s
+}
+
+func (t *connTable) grow() {
+	old := t.slots
+	t.slots = make([]connSlot, max(64, 2*len(old)))
+	for _, s := range old {
+		if s.h != 0 {
+			t.insert(s)
+		}
+	}
+}
+
+// del removes c, shifting back the entries after it that probed past it.
+func (t *connTable) del(c *conn) {
+	if t.n == 0 {
+		return
+	}
+	h := c.hash
+	mask := len(t.slots) - 1
+	i := int(h) & mask
+	for {
+		s := &t.slots[i]
+		if s.h == 0 {
+			return
+		}
+		if s.c == c {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	t.n--
+	for j := (i + 1) & mask; ; j = (j + 1) & mask {
+		s := t.slots[j]
+		if s.h == 0 {
+			break
+		}
+		// s may move to the hole at i when its home slot is not in (i, j].
+		home := int(s.h) & mask
+		if (j-home)&mask >= (j-i)&mask {
+			t.slots[i] = s
+			i = j
+		}
+	}
+	t.slots[i] = connSlot{}
+}
+
+// compare16 is bytes.Compare for two addresses, as two big-endian words.
+func compare16(a, b *[16]byte) int {
+	x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if x == y {
+		x, y = binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
+	}
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,195 @@
+package reassembly
+
+import (
+	"bytes"
+	"net/netip"
+)
+
+// Bounds on what the tracker holds, so that a SYN flood or a scan to
+// millions of random four-tuples cannot exhaust memory. With the defaults
+// the tracker's state stays near 100 MB however many tuples the capture
+// holds (see TestTrackerSYNFloodMemory).
+const (
+	// defaultMaxHalfOpen bounds the incarnations whose handshake has not
+	// completed and that carried no data both ways. A conn is about 1.7 KB.
+	defaultMaxHalfOpen = 32768
+	// defaultMaxTuples bounds the remembered summaries of finished
+	// incarnations (Config.TupleMemory).
+	defaultMaxTuples = 131072
+	// defaultMaxClocks bounds the per-address timestamp clocks.
+	defaultMaxClocks = 65536
+)
+
+// halfOpenQueue holds the half-open incarnations in the order they started,
+// so that the oldest is evicted first. Entries go stale when their conn
+// completes its handshake or finishes (or is reused for another
+// incarnation, which changes its ID); they are skipped, and compacted away
+// once they outnumber the live ones.
+type halfOpenQueue struct {
+	q    []halfOpenEntry
+	head int
+	live int
+}
+
+type halfOpenEntry struct {
+	c  *conn
+	id int
+}
+
+func intOr(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
+// halfOpenAdd counts a new incarnation as half-open, and evicts the oldest
+// half-open incarnations while there are more than the bound.
+func (t *Tracker) halfOpenAdd(c *conn) {
+	c.halfOpen = true
+	h := &t.half
+	h.live++
+	h.q = append(h.q, halfOpenEntry{c, c.ID})
+	lim := intOr(t.cfg.MaxHalfOpen, defaultMaxHalfOpen)
+	for h.live > lim && h.head < len(h.q) {
+		e := h.q[h.head]
+		h.q[h.head] = halfOpenEntry{}
+		h.head++
+		if e.c == c || e.c.ID != e.id || !e.c.halfOpen {
+			continue
+		}
+		e.c.HalfOpenEvicted = true
+		t.stats.HalfOpenEvicted++
+		t.finish(e.c, false)
+	}
+	if n := len(h.q) - h.head; h.head > 1024 && h.head >= n || n > 2*h.live+1024 {
+		k := 0
+		for _, e := range h.q[h.head:] {
+			if e.c.ID == e.id && e.c.halfOpen {
+				h.q[k] = e
+				k++
+			}
+		}
+		clear(h.q[k:])
+		h.q, h.head = h.q[:k], 0
+	}
+}
+
+// halfOpenLeave takes an incarnation out of the half-open count: its
+// handshake completed, it carried data both ways, or it finished.
+func (t *Tracker) halfOpenLeave(c *conn) {
+	if c.halfOpen {
+		c.halfOpen = false
+		t.half.live--
+	}
+}
+
+// halfOpenCheck ends the half-open state of c once seg completes the
+// handshake (the client's ACK of the SYN+ACK) or carries data while the
+// peer has sent something too: a real exchange, not a probe.
+func (t *Tracker) halfOpenCheck(c *conn, seg *Segment, fromClient bool) {
+	if !c.halfOpen || seg.Flags&(FlagSYN|FlagRST) != 0 {
+		return
+	}
+	_, r := c.flows(fromClient)
+	if fromClient && seg.Has(FlagACK) && c.C.SYN.Seen() && c.S.SYN.Seen() && seg.Ack == c.S.ISN+1 ||
+		seg.PayloadLen > 0 && r.Packets > 0 {
+		t.halfOpenLeave(c)
+	}
+}
+
+// HalfOpen is the number of half-open incarnations held right now.
+func (t *Tracker) HalfOpen() int { return t.half.live }
+
+// boundMemory forgets the oldest four-tuple summaries and address clocks
+// when there are more than their bounds, down to three quarters of it, so
+// that the cost of sorting is spread over many segments.
+func (t *Tracker) boundMemory() {
+	if lim := intOr(t.cfg.MaxTuples, defaultMaxTuples); len(t.tuples) > lim {
+		t.stats.TuplesForgotten += t.pruneTuples(lim * 3 / 4)
+	}
+	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); len(t.clocks) > lim {
+		t.stats.ClocksForgotten += pruneOldest(t.clocks, lim*3/4, func(_ netip.Addr, c *ipClock) int64 { return max(c.latestAt, c.recycleAt) },
+			func(a, b netip.Addr) int { return a.Compare(b) })
+	}
+}
+
+// tupleAge orders summaries for forgetting: failed connection attempts (a
+// SYN that no SYN+ACK answered: a flood, a scan) before all others, then
+// the oldest first.
+func tupleAge(_ flowKey, s tupleSum) int64 {
+	if s.SYNSeen[0] && !s.SYNSeen[1] {
+		return s.End - 1<<62
+	}
+	return s.End
+}
+
+func compareKeys(a, b *flowKey) int {
+	if c := bytes.Compare(a.loAddr[:], b.loAddr[:]); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(a.hiAddr[:], b.hiAddr[:]); c != 0 {
+		return c
+	}
+	if a.loPort != b.loPort {
+		return int(a.loPort) - int(b.loPort)
+	}
+	return int(a.hiPort) - int(b.hiPort)
+}
+
+// pruneOldest deletes the entries of m with the oldest times until keep
+// remain, ties broken by key so that the outcome never depends on map
+// order, and returns how many it deleted.
+func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, cmp func(a, b K) int) int {
+	type entry struct {
+		at  int64
+		key K
+	}
+	all := make([]entry, 0, len(m))
+	for k, v := range m {
+		all = append(all, entry{at(k, v), k})
+	}
+	less := func(a, b *entry) bool {
+		if a.at != b.at {
+			return a.at < b.at
+		}
+		return cmp(a.key, b.key) < 0
+	}
+	n := len(all) - keep
+	// Only which n are oldest matters, not their order: select them
+	// (quickselect, linear on average) rather than sort everything.
+	lo, hi := 0, len(all)-1
+	for n > 0 && lo < hi {
+		m := lo + (hi-lo)/2
+		if less(&all[m], &all[lo]) {
+			all[m], all[lo] = all[lo], all[m]
+		}
+		if less(&all[hi], &all[lo]) {
+			all[hi], all[lo] = all[lo], all[hi]
+		}
+		if less(&all[m], &all[hi]) {
+			all[m], all[hi] = all[hi], all[m]
+		}
+		p := all[hi] // median of three as pivot
+		i := lo
+		for j := lo; j < hi; j++ {
+			if less(&all[j], &p) {
+				all[i], all[j] = all[j], all[i]
+				i++
+			}
+		}
+		all[i], all[hi] = all[hi], all[i]
+		switch {
+		case i == n || i == n-1:
+			lo = hi
+		case i < n:
+			lo = i + 1
+		default:
+			hi = i - 1
+		}
+	}
+	for _, e := range all[:max(n, 0)] {
+		delete(m, e.key)
+	}
+	return n
+}

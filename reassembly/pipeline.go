@@ -1,0 +1,81 @@
+package reassembly
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Run's two-stage pipeline: one goroutine reads and decodes packets into
+// batches of segments, the calling goroutine tracks them (and runs
+// whatever emit does, the detectors). The tracker sees the very same
+// segments in the very same order as in one goroutine, so the output is
+// identical by construction; only the work is spread over two cores.
+
+// batchSize is the number of segments handed over at once: large enough
+// that the channel costs nothing per packet, small enough to stay in cache.
+const batchSize = 2048
+
+// progressEvery (plus one) is how many packets pass between calls of
+// Config.Progress.
+const progressEvery = 1<<16 - 1
+
+// segBatch is segments handed from the reading goroutine to the tracker,
+// each with its key, hash and fingerprint.
+type segBatch struct {
+	segs []Segment
+	keys []segKey
+}
+
+// workers is how many goroutines Run uses: Config.Workers, or two when
+// there are two cores to run them.
+func (c Config) workers() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	if runtime.GOMAXPROCS(0) >= 2 {
+		return 2
+	}
+	return 1
+}
+
+// readParallel is readSegments in a goroutine of its own, feeding batches
+// of segments back to feed on the calling goroutine.
+func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
+	full := make(chan *segBatch, 4)
+	empty := make(chan *segBatch, 4)
+	for i := 0; i < cap(empty); i++ {
+		empty <- &segBatch{segs: make([]Segment, 0, batchSize), keys: make([]segKey, 0, batchSize)}
+	}
+	var (
+		n   Counts
+		err error
+		wg  sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(full)
+		b := <-empty
+		n, err = readSegments(src, cfg, func(seg *Segment) {
+			b.segs = append(b.segs, *seg)
+			b.keys = append(b.keys, segKey{})
+			b.keys[len(b.keys)-1].of(seg)
+			if len(b.segs) == batchSize {
+				full <- b
+				b = <-empty
+			}
+		})
+		if len(b.segs) > 0 {
+			full <- b
+		}
+	}()
+	for b := range full {
+		for i := range b.segs {
+			tr.feed(&b.segs[i], &b.keys[i])
+		}
+		b.segs, b.keys = b.segs[:0], b.keys[:0]
+		empty <- b
+	}
+	wg.Wait()
+	return n, err
+}

@@ -1,0 +1,85 @@
+package reassembly
+
+import "time"
+
+// Packets of one pcapng file can be out of time order: a capture on several
+// interfaces writes each interface's packets as its buffer fills, and the
+// interfaces' clocks may disagree slightly. Source merges files by time but
+// keeps each file's own order, so Run passes segments through a reorder
+// buffer that holds ReorderWindow of capture time and releases segments in
+// time order (ties in the order read). In a capture already in order it is
+// a queue: append at the tail, release from the head. A segment further
+// behind than the window is a clock step, not reordering: it is released
+// in its place in the file.
+
+const (
+	defaultReorderWindow = 50 * time.Millisecond
+	// reorderMax bounds the segments held, whatever the window.
+	reorderMax = 1 << 16
+)
+
+type reorder struct {
+	win  int64 // <0: off
+	buf  []Segment
+	head int
+}
+
+func newReorder(win time.Duration) *reorder {
+	if win == 0 {
+		win = defaultReorderWindow
+	}
+	return &reorder{win: int64(win)}
+}
+
+// push takes the next segment and feeds those that fell out of the window.
+func (r *reorder) push(seg *Segment, feed func(*Segment)) {
+	if r.win < 0 {
+		feed(seg)
+		return
+	}
+	q := r.buf[r.head:]
+	if len(q) > 0 && q[len(q)-1].Time-seg.Time > r.win {
+		// Further behind than the window: a clock step, not packets out
+		// of order. It keeps its place in the file.
+		r.drain(feed)
+		feed(seg)
+		return
+	}
+	if len(q) == 0 || seg.Time >= q[len(q)-1].Time {
+		r.buf = append(r.buf, *seg)
+	} else {
+		// Out of order: insert after every segment not later than it.
+		lo, hi := r.head, len(r.buf)
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if r.buf[m].Time <= seg.Time {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		r.buf = append(r.buf, Segment{})
+		copy(r.buf[lo+1:], r.buf[lo:])
+		r.buf[lo] = *seg
+	}
+	newest := r.buf[len(r.buf)-1].Time
+	for r.head < len(r.buf) && (newest-r.buf[r.head].Time > r.win || len(r.buf)-r.head > reorderMax) {
+		feed(&r.buf[r.head])
+		r.head++
+	}
+	if r.head == len(r.buf) {
+		r.buf, r.head = r.buf[:0], 0
+	} else if r.head > 4096 && r.head*2 > len(r.buf) {
+		n := copy(r.buf, r.buf[r.head:])
+		r.buf, r.head = r.buf[:n], 0
+	}
+}
+
+// drain feeds every segment still held.
+func (r *reorder) drain(feed func(*Segment)) {
+	for r.head < len(r.buf) {
+		feed(&r.buf[r.head])
+		r.head++
+	}
+	r.buf, r.head = r.buf[:0], 0
+}

@@ -1,0 +1,151 @@
+package reassembly
+
+import (
+	"bytes"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/twscope/twscope/reassembly/synth"
+)
+
+// Stage benchmarks on a generated capture (synth.Generate: short
+// connections of every close kind, timestamps on every segment). Each
+// reports packets/s and allocations; go test ./... does not run them.
+//
+//	go test -run - -bench Stage -benchmem ./reassembly/
+
+const stagePackets = 500000
+
+var (
+	stageOnce sync.Once
+	stageData []byte
+)
+
+func stageCapture(b *testing.B) []byte {
+	b.Helper()
+	stageOnce.Do(func() {
+		var buf bytes.Buffer
+		if _, err := synth.Generate(&buf, synth.GenConfig{Seed: 1, Packets: stagePackets}); err != nil {
+			panic(err)
+		}
+		stageData = buf.Bytes()
+	})
+	return stageData
+}
+
+func reportPackets(b *testing.B, packets int) {
+	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// BenchmarkStageRead reads every packet record.
+func BenchmarkStageRead(b *testing.B) {
+	data := stageCapture(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	var packets int
+	for i := 0; i < b.N; i++ {
+		src, err := Open([]string{"-"}, bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p Packet
+		for src.Next(&p) == nil {
+			packets++
+		}
+		src.Close()
+	}
+	reportPackets(b, packets)
+}
+
+// stageSegments decodes the capture once, for the tracker benchmark.
+func stageSegments(b *testing.B) []Segment {
+	data := stageCapture(b)
+	src, err := Open([]string{"-"}, bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	dec := NewDecoder()
+	var (
+		p    Packet
+		segs []Segment
+		seg  Segment
+	)
+	for src.Next(&p) == nil {
+		if dec.Decode(&p, &seg) == KindTCP {
+			segs = append(segs, seg)
+		}
+	}
+	return segs
+}
+
+// BenchmarkStageDecode decodes link, IP and TCP headers of packets
+// already read.
+func BenchmarkStageDecode(b *testing.B) {
+	data := stageCapture(b)
+	src, err := Open([]string{"-"}, bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pkts []Packet
+	var p Packet
+	for src.Next(&p) == nil {
+		p.Data = append([]byte(nil), p.Data...)
+		pkts = append(pkts, p)
+	}
+	src.Close()
+	dec := NewDecoder()
+	var seg Segment
+	b.ReportAllocs()
+	b.ResetTimer()
+	packets := 0
+	for i := 0; i < b.N; i++ {
+		for j := range pkts {
+			if dec.Decode(&pkts[j], &seg) != KindTCP {
+				b.Fatal("not TCP")
+			}
+		}
+		packets += len(pkts)
+	}
+	reportPackets(b, packets)
+}
+
+// BenchmarkStageTrack feeds decoded segments to the tracker.
+func BenchmarkStageTrack(b *testing.B) {
+	segs := stageSegments(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	packets, records := 0, 0
+	for i := 0; i < b.N; i++ {
+		tr := NewTracker(Config{}, func(*Record) { records++ })
+		for j := range segs {
+			tr.Feed(&segs[j])
+		}
+		tr.Flush()
+		packets += len(segs)
+	}
+	reportPackets(b, packets)
+	b.ReportMetric(float64(records)/float64(b.N), "records/op")
+}
+
+// BenchmarkStageReadDecodeTrack is the whole of package reassembly (Run).
+func BenchmarkStageReadDecodeTrack(b *testing.B) {
+	data := stageCapture(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	packets := 0
+	for i := 0; i < b.N; i++ {
+		src, err := Open([]string{"-"}, bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _, err := Run(src, Config{}, func(*Record) {})
+		if err != nil && err != io.EOF {
+			b.Fatal(err)
+		}
+		packets += n.Packets
+		src.Close()
+	}
+	reportPackets(b, packets)
+}

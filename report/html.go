@@ -1,0 +1,495 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/reassembly"
+)
+
+//go:embed html.tmpl
+var htmlTemplate string
+
+// Bounds that keep the HTML report small on large captures: the worst
+// examples are shown, and how many more there are.
+const (
+	HTMLExamples  = 3  // findings shown per severity and kind
+	htmlHosts     = 25 // rows of the hosts table
+	htmlEndpoints = 15 // rows of the endpoints table
+	htmlFrames    = 20 // frame numbers listed per finding
+	htmlEvidence  = 240
+)
+
+// HTMLOptions are what the HTML report needs besides the result.
+type HTMLOptions struct {
+	// Ladders are the example connections drawn as ladder diagrams
+	// (CollectLadders); LadderNote says why there are none, if so.
+	Ladders    []Ladder
+	LadderNote string
+}
+
+// Ladders collects the ladder diagrams for the report and says in a
+// sentence why there are none when it cannot: input from standard input,
+// or a capture that cannot be read again.
+func Ladders(files []string, res *analyze.Result, filter func(*reassembly.Packet) bool) ([]Ladder, string) {
+	for _, f := range files {
+		if f == "-" {
+			return nil, "Ladder diagrams are not drawn: the capture came from standard input, which cannot be read a second time for the packets. Give the capture as a file to get them."
+		}
+	}
+	ls, err := CollectLadders(files, res, filter)
+	if err != nil {
+		return ls, "Ladder diagrams are incomplete: reading the captures again failed: " + err.Error()
+	}
+	return ls, ""
+}
+
+// kindTitles name the finding kinds for a person.
+var kindTitles = map[string]string{
+	analyze.KindLostFinalAck:    "Lost final ACK",
+	analyze.KindFinalAckRST:     "Resent FIN answered by RST",
+	analyze.KindTupleReuse:      "Four-tuple reused inside TIME_WAIT",
+	analyze.KindNATTSRegression: "Timestamps going backwards from one IP (NAT)",
+	analyze.KindSeqOverlap:      "Sequence overlap between incarnations",
+	analyze.KindOldDuplicate:    "Old duplicate segment in a new incarnation",
+	analyze.KindSeqWrap:         "Sequence numbers wrapping within TIME_WAIT",
+	analyze.KindCloseWait:       "Connections stuck in CLOSE_WAIT",
+	analyze.KindPortPressure:    "Ephemeral port pressure",
+}
+
+func kindTitle(k string) string {
+	if t, ok := kindTitles[k]; ok {
+		return t
+	}
+	return k
+}
+
+type htmlPage struct {
+	Tool, Title   string
+	FontCSS       template.CSS
+	Profile       analyze.ProfileInfo
+	Captures      []analyze.Capture
+	Span          string
+	Totals        analyze.Totals
+	Verdict       string
+	VerdictClass  string
+	KindCounts    []kindCount
+	Severities    []sevGroup
+	Closes        []closeRow
+	Endpoints     []analyze.Endpoint
+	EndpointsMore int
+	Hosts         []analyze.Host
+	HostsMore     int
+	Figures       []htmlFigure
+	LadderNote    string
+	Warnings      []string
+	Error         string
+}
+
+type kindCount struct {
+	Kind, Title, Worst             string
+	Critical, Warning, Info, Total int
+}
+
+type sevGroup struct {
+	Severity string
+	Count    int
+	Kinds    []kindGroup
+}
+
+type kindGroup struct {
+	Kind, Title, Severity string
+	Count                 int
+	Shown                 []findingView
+	More                  int
+}
+
+type findingView struct {
+	Severity, Summary, Time, Conns, Frames, Filter, Advice string
+	Evidence                                               []kv
+}
+
+type kv struct{ Key, Value string }
+
+type closeRow struct {
+	Label string
+	Count int
+	Pct   string
+}
+
+type htmlFigure struct {
+	ID, Title, Caption string
+	SVG                template.HTML
+}
+
+// WriteHTML writes the report as one self-contained HTML file: inline CSS,
+// inline SVG plots, the plot font embedded once; no script, nothing
+// fetched. The same result gives the same bytes.
+func WriteHTML(w io.Writer, res *analyze.Result, opts HTMLOptions) error {
+	page, err := buildPage(res, opts)
+	if err != nil {
+		return err
+	}
+	t, err := template.New("report").Funcs(template.FuncMap{"lower": strings.ToLower}).Parse(htmlTemplate)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, page); err != nil {
+		return err
+	}
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
+	page := &htmlPage{
+		Tool: res.Tool, Profile: res.Profile, Captures: res.Captures, Totals: res.Totals,
+		Warnings: res.Warnings, Error: res.Error, LadderNote: opts.LadderNote,
+	}
+	var names []string
+	for _, c := range res.Captures {
+		names = append(names, c.File)
+	}
+	page.Title = "twscope report: " + strings.Join(names, ", ")
+	page.Span = captureSpan(res)
+	page.Verdict, page.VerdictClass = verdict(res)
+	page.KindCounts = kindCounts(res.Findings)
+	page.Severities = severityGroups(res.Findings)
+	page.Closes = closeRows(res)
+	page.Endpoints = res.Endpoints
+	if len(page.Endpoints) > htmlEndpoints {
+		page.EndpointsMore = len(page.Endpoints) - htmlEndpoints
+		page.Endpoints = page.Endpoints[:htmlEndpoints]
+	}
+	page.Hosts = res.Hosts
+	if len(page.Hosts) > htmlHosts {
+		page.HostsMore = len(page.Hosts) - htmlHosts
+		page.Hosts = page.Hosts[:htmlHosts]
+	}
+	css, err := fontCSS()
+	if err != nil {
+		return nil, err
+	}
+	page.FontCSS = template.CSS(css)
+	for _, f := range Figures(res, opts.Ladders) {
+		svg, err := f.renderSVG(false)
+		if err != nil {
+			return nil, fmt.Errorf("plot %s: %w", f.Name, err)
+		}
+		page.Figures = append(page.Figures, htmlFigure{
+			ID: "plot-" + f.Name, Title: f.Title, Caption: f.Caption,
+			// Our own renderer's output, with its text escaped by vgsvg.
+			SVG: template.HTML(inlineSVG(svg, f.Title)),
+		})
+	}
+	return page, nil
+}
+
+// inlineSVG drops the XML prologue that only a standalone file needs and
+// labels the image for screen readers.
+func inlineSVG(svg []byte, title string) string {
+	s := string(svg)
+	if i := strings.Index(s, "<svg"); i >= 0 {
+		s = s[i:]
+	}
+	return strings.Replace(s, "<svg", `<svg role="img" aria-label="`+template.HTMLEscapeString(title)+`"`, 1)
+}
+
+var fontOnce = sync.OnceValues(func() (string, error) {
+	face := font.DefaultCache.Lookup(plotFont, 12)
+	if face.Face == nil {
+		return "", fmt.Errorf("plot font %v not available", plotFont.Typeface)
+	}
+	var raw bytes.Buffer
+	if _, err := face.Face.WriteSourceTo(nil, &raw); err != nil {
+		return "", err
+	}
+	return `@font-face{font-family:"Liberation Sans";font-style:normal;font-weight:normal;src:url(data:font/ttf;base64,` +
+		base64.StdEncoding.EncodeToString(raw.Bytes()) + `) format("truetype");}`, nil
+})
+
+// fontCSS is the @font-face rule carrying the plots' font, so that the
+// inline SVGs and the page render the same everywhere, offline.
+func fontCSS() (string, error) { return fontOnce() }
+
+func captureSpan(res *analyze.Result) string {
+	var first, last time.Time
+	for _, c := range res.Captures {
+		f, err1 := time.Parse(time.RFC3339Nano, c.First)
+		l, err2 := time.Parse(time.RFC3339Nano, c.Last)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if first.IsZero() || f.Before(first) {
+			first = f
+		}
+		if l.After(last) {
+			last = l
+		}
+	}
+	if first.IsZero() {
+		return "no packets"
+	}
+	return fmt.Sprintf("%s to %s (%s)", first.Format("2006-01-02 15:04:05.000"), last.Format("15:04:05.000 UTC"),
+		durationText(last.Sub(first)))
+}
+
+func durationText(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+var sevOrder = []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo}
+
+// verdict sums the analysis up in one sentence.
+func verdict(res *analyze.Result) (string, string) {
+	n := map[string]int{}
+	for _, f := range res.Findings {
+		n[f.Severity]++
+	}
+	conns := res.Totals.Connections
+	if len(res.Findings) == 0 {
+		closer := "nobody"
+		best := 0
+		for _, k := range []string{"client", "server", "both"} {
+			if c := res.Closes.ByCloser[k]; c > best {
+				closer, best = k, c
+			}
+		}
+		s := fmt.Sprintf("No findings in %d connections", conns)
+		if best > 0 {
+			s += fmt.Sprintf(": the %s closed first in %d of them and holds their TIME_WAIT", closer, best)
+		}
+		return s + ".", "ok"
+	}
+	var parts []string
+	for _, k := range kindCounts(res.Findings) {
+		parts = append(parts, fmt.Sprintf("%d %s (%s)", k.Total, k.Kind, k.Worst))
+	}
+	head, class := "Informational findings only", "info"
+	switch {
+	case n[analyze.SeverityCritical] > 0:
+		head, class = fmt.Sprintf("%d critical finding%s", n[analyze.SeverityCritical], pluralS(n[analyze.SeverityCritical])), "critical"
+	case n[analyze.SeverityWarning] > 0:
+		head, class = fmt.Sprintf("%d warning%s", n[analyze.SeverityWarning], pluralS(n[analyze.SeverityWarning])), "warning"
+	}
+	return fmt.Sprintf("%s in %d connections: %s.", head, conns, strings.Join(parts, ", ")), class
+}
+
+func pluralS(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// kindCounts counts findings per kind and severity, kinds in the order
+// they first appear (most severe first).
+func kindCounts(fs []analyze.Finding) []kindCount {
+	idx := map[string]int{}
+	var out []kindCount
+	for _, f := range fs {
+		i, ok := idx[f.Kind]
+		if !ok {
+			i = len(out)
+			idx[f.Kind] = i
+			out = append(out, kindCount{Kind: f.Kind, Title: kindTitle(f.Kind), Worst: f.Severity})
+		}
+		k := &out[i]
+		k.Total++
+		switch f.Severity {
+		case analyze.SeverityCritical:
+			k.Critical++
+		case analyze.SeverityWarning:
+			k.Warning++
+		default:
+			k.Info++
+		}
+	}
+	return out
+}
+
+// severityGroups groups findings by severity, then kind, keeping the
+// worst examples of each.
+func severityGroups(fs []analyze.Finding) []sevGroup {
+	var out []sevGroup
+	for _, sev := range sevOrder {
+		g := sevGroup{Severity: sev}
+		idx := map[string]int{}
+		for i := range fs {
+			f := &fs[i]
+			if f.Severity != sev {
+				continue
+			}
+			g.Count++
+			j, ok := idx[f.Kind]
+			if !ok {
+				j = len(g.Kinds)
+				idx[f.Kind] = j
+				g.Kinds = append(g.Kinds, kindGroup{Kind: f.Kind, Title: kindTitle(f.Kind), Severity: sev})
+			}
+			k := &g.Kinds[j]
+			k.Count++
+			if len(k.Shown) < HTMLExamples {
+				k.Shown = append(k.Shown, newFindingView(f))
+			} else {
+				k.More++
+			}
+		}
+		if g.Count > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func newFindingView(f *analyze.Finding) findingView {
+	v := findingView{Severity: f.Severity, Summary: f.Summary, Time: f.Time, Filter: f.Filter, Advice: f.Advice}
+	v.Conns = intList(f.Conns, htmlFrames)
+	v.Frames = intList(f.Frames, htmlFrames)
+	keys := make([]string, 0, len(f.Evidence))
+	for k := range f.Evidence {
+		if k != "points" { // drawn, not listed
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v.Evidence = append(v.Evidence, kv{k, evidenceText(f.Evidence[k])})
+	}
+	return v
+}
+
+func intList(xs []int, limit int) string {
+	var b strings.Builder
+	for i, x := range xs {
+		if i == limit {
+			fmt.Fprintf(&b, " ... (%d in all)", len(xs))
+			break
+		}
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprint(&b, x)
+	}
+	return b.String()
+}
+
+// evidenceText writes one evidence value compactly, as the JSON has it;
+// long lists are cut short with their length.
+func evidenceText(v any) string {
+	if s, ok := v.(string); ok {
+		return shorten(s)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // html/template escapes; keep && readable
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	b := bytes.TrimSpace(buf.Bytes())
+	s := string(b)
+	if len(s) <= htmlEvidence {
+		return s
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(b, &list) == nil {
+		return fmt.Sprintf("%d items (all in the JSON report), first: %s", len(list), shorten(string(list[0])))
+	}
+	return shorten(s)
+}
+
+func shorten(s string) string {
+	if len(s) <= htmlEvidence {
+		return s
+	}
+	return s[:htmlEvidence] + "..."
+}
+
+func closeRows(res *analyze.Result) []closeRow {
+	total := 0
+	for _, n := range res.Closes.ByKind {
+		total += n
+	}
+	var rows []closeRow
+	for _, k := range []struct{ key, label string }{
+		{"fin", "FIN both ways"}, {"simultaneous", "simultaneous (FINs crossed)"}, {"rst", "reset (RST)"},
+		{"half", "half-closed (one FIN)"}, {"open", "still open at the end"},
+	} {
+		if n := res.Closes.ByKind[k.key]; n > 0 {
+			rows = append(rows, closeRow{k.label, n, fmt.Sprintf("%.0f%%", 100*float64(n)/float64(total))})
+		}
+	}
+	return rows
+}
+
+// WritePlots writes every figure of the report into dir as SVG (fonts
+// embedded) and PNG, and returns the files written.
+func WritePlots(dir string, figs []Figure) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var written []string
+	for _, f := range figs {
+		svg, err := f.renderSVG(true)
+		if err != nil {
+			return written, fmt.Errorf("plot %s: %w", f.Name, err)
+		}
+		name := filepath.Join(dir, f.Name+".svg")
+		if err := os.WriteFile(name, svg, 0o644); err != nil {
+			return written, err
+		}
+		written = append(written, name)
+		png, err := f.renderPNG()
+		if err != nil {
+			return written, fmt.Errorf("plot %s: %w", f.Name, err)
+		}
+		name = filepath.Join(dir, f.Name+".png")
+		if err := os.WriteFile(name, png, 0o644); err != nil {
+			return written, err
+		}
+		written = append(written, name)
+	}
+	return written, nil
+}
+
+// pngDPI makes a 540 pt plot 1080 px wide: sharp on a laptop's screen.
+const pngDPI = 144
+
+func (f Figure) renderPNG() ([]byte, error) {
+	c := vgimg.NewWith(vgimg.UseWH(f.W, f.H), vgimg.UseDPI(pngDPI))
+	f.Plot.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func newSVGCanvas(w, h vg.Length, embed bool) *vgsvg.Canvas {
+	return vgsvg.NewWith(vgsvg.UseWH(w, h), vgsvg.EmbedFonts(embed))
+}

@@ -1,0 +1,443 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"net/netip"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/reassembly"
+)
+
+// Ladder diagrams need what records do not keep: each packet's time,
+// direction, flags, sequence and acknowledgement numbers. CollectLadders
+// reads the captures a second time for them, for one example connection
+// per finding kind (the first finding of the kind: the most severe, then
+// the earliest), and keeps a bounded window around the frames that prove
+// the finding.
+
+// Bounds of one ladder.
+const (
+	ladderBefore = 6  // packets of the connection kept before the first proving frame
+	ladderAfter  = 3  // packets kept after the last one
+	ladderMax    = 28 // packets drawn at most; the middle of a longer run is left out
+)
+
+// LadderPacket is one packet of a ladder diagram.
+type LadderPacket struct {
+	Frame      reassembly.Frame
+	Time       int64 // Unix ns
+	FromClient bool
+	Flags      uint8
+	Seq, Ack   uint32
+	Len        int
+	Marked     bool   // one of the frames that prove the finding
+	Note       string // what the finding says the packet is, if anything
+}
+
+// Ladder is the example connection of one finding kind.
+type Ladder struct {
+	Kind, Severity string
+	Summary        string
+	Client, Server netip.AddrPort
+	Packets        []LadderPacket
+	// Gap is the index in Packets before which Omitted packets of the
+	// connection were left out (0 and 0: none).
+	Gap, Omitted int
+	Complete     bool // every proving frame was found in the capture
+}
+
+// Caption says what the ladder shows.
+func (l Ladder) Caption() string {
+	s := fmt.Sprintf("The close of %s ↔ %s as the capture shows it, the example of %s: %s",
+		l.Client, l.Server, l.Kind, strings.TrimSuffix(l.Summary, "."))
+	s += ". Highlighted packets are the frames the finding names; time is from the first packet drawn."
+	if l.Omitted > 0 {
+		s += fmt.Sprintf(" %d packets in the middle are left out.", l.Omitted)
+	}
+	return s
+}
+
+// ladderTarget is a ladder being collected.
+type ladderTarget struct {
+	Ladder
+	refs      map[reassembly.Frame]bool
+	notes     map[int]string // by frame number, from the evidence
+	remaining int            // proving frames not seen yet
+	started   bool
+	before    []LadderPacket // ring of the packets before the first proving frame
+	tail      []LadderPacket // ring of the last packets once ladderMax is reached
+	after     int
+	done      bool
+}
+
+// ladderNotes names the packets a finding's evidence names.
+func ladderNotes(f *analyze.Finding) map[int]string {
+	notes := map[int]string{}
+	for _, k := range []struct{ key, note string }{
+		{"active_fin_frame", "active closer's FIN"},
+		{"passive_fin_frame", "passive closer's FIN"},
+		{"final_ack_frame", "final ACK, then lost"},
+		{"resent_fin_frame", "FIN sent again"},
+		{"answer_frame", "answer to it"},
+		{"frame", "old duplicate"},
+	} {
+		if n, ok := evNum(f, k.key); ok && n > 0 {
+			notes[int(n)] = k.note
+		}
+	}
+	return notes
+}
+
+// kindNote names a proving packet the evidence does not name, by what
+// the finding kind says of its frames.
+func kindNote(kind string, pk LadderPacket) string {
+	syn := pk.Flags&reassembly.FlagSYN != 0
+	switch kind {
+	case analyze.KindPortPressure:
+		return "final ACK: client enters TIME_WAIT"
+	case analyze.KindNATTSRegression:
+		return "SYN with its TSval behind"
+	case analyze.KindTupleReuse, analyze.KindSeqOverlap, analyze.KindOldDuplicate:
+		switch {
+		case syn && pk.Flags&reassembly.FlagACK != 0:
+			return "new incarnation's SYN+ACK"
+		case syn:
+			return "new incarnation's SYN"
+		}
+		return "old incarnation's close"
+	case analyze.KindCloseWait:
+		if pk.Flags&reassembly.FlagFIN != 0 {
+			return "FIN: the peer never sends its own"
+		}
+		return "ACK of the FIN: CLOSE_WAIT"
+	case analyze.KindSeqWrap:
+		if syn {
+			return "start of the sequence space"
+		}
+		return "last packet"
+	}
+	return ""
+}
+
+// ladderFindings picks the example finding of each kind, in the report's
+// order (most severe kinds first).
+func ladderFindings(res *analyze.Result) []*analyze.Finding {
+	seen := map[string]bool{}
+	var out []*analyze.Finding
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if seen[f.Kind] || len(f.Refs) == 0 || !f.Client.IsValid() || !f.Server.IsValid() {
+			continue
+		}
+		seen[f.Kind] = true
+		out = append(out, f)
+	}
+	return out
+}
+
+// CollectLadders reads the captures again (files as given to the analysis,
+// in the same order, with the same packet filter, nil for none) and
+// returns one ladder per finding kind that names an example connection.
+// It stops reading once every ladder is complete.
+func CollectLadders(files []string, res *analyze.Result, filter func(*reassembly.Packet) bool) ([]Ladder, error) {
+	fs := ladderFindings(res)
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	for _, f := range files {
+		if f == "-" {
+			return nil, errors.New("ladder diagrams need to read the captures again, which standard input cannot")
+		}
+	}
+	targets := make([]*ladderTarget, len(fs))
+	for i, f := range fs {
+		t := &ladderTarget{
+			Ladder: Ladder{Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Client: f.Client, Server: f.Server},
+			refs:   map[reassembly.Frame]bool{}, notes: ladderNotes(f),
+		}
+		for _, r := range f.Refs {
+			t.refs[r] = true
+		}
+		t.remaining = len(t.refs)
+		targets[i] = t
+	}
+	src, err := reassembly.Open(files, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	dec := reassembly.NewDecoder()
+	var (
+		p   reassembly.Packet
+		seg reassembly.Segment
+	)
+	pending := len(targets)
+	for pending > 0 {
+		if err := src.Next(&p); err != nil {
+			if err == io.EOF || !reassembly.IsFatal(err) {
+				break
+			}
+			return nil, err
+		}
+		if filter != nil && !filter(&p) {
+			continue
+		}
+		if dec.Decode(&p, &seg) != reassembly.KindTCP {
+			continue
+		}
+		src, dst := netip.AddrPortFrom(seg.Src, seg.SrcPort), netip.AddrPortFrom(seg.Dst, seg.DstPort)
+		for _, t := range targets {
+			if t.done {
+				continue
+			}
+			fromClient := src == t.Client && dst == t.Server
+			if !fromClient && !(src == t.Server && dst == t.Client) {
+				continue
+			}
+			fr := reassembly.Frame{File: seg.File, N: seg.Frame}
+			pk := LadderPacket{Frame: fr, Time: seg.Time, FromClient: fromClient, Flags: seg.Flags,
+				Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen, Marked: t.refs[fr]}
+			if pk.Marked {
+				pk.Note = t.notes[fr.N]
+				if pk.Note == "" {
+					pk.Note = kindNote(t.Kind, pk)
+				}
+			}
+			if t.add(pk) {
+				pending--
+			}
+		}
+	}
+	out := make([]Ladder, 0, len(targets))
+	for _, t := range targets {
+		t.finish()
+		if len(t.Packets) > 0 {
+			out = append(out, t.Ladder)
+		}
+	}
+	return out, nil
+}
+
+// add takes the next packet of the connection and reports whether the
+// ladder just became complete.
+func (t *ladderTarget) add(pk LadderPacket) bool {
+	if !t.started {
+		if !pk.Marked {
+			if len(t.before) == ladderBefore {
+				t.before = append(t.before[:0], t.before[1:]...)
+			}
+			t.before = append(t.before, pk)
+			return false
+		}
+		t.started = true
+		t.Packets = append(t.Packets, t.before...)
+		t.before = nil
+	}
+	if t.remaining == 0 {
+		t.after++
+	}
+	if pk.Marked {
+		t.remaining--
+	}
+	switch {
+	case len(t.Packets) < ladderMax/2 || t.Gap == 0 && len(t.Packets) < ladderMax:
+		t.Packets = append(t.Packets, pk)
+	default:
+		// Past the bound: keep the last ladderMax/2 packets, and every
+		// proving frame among them, in a ring.
+		if t.Gap == 0 {
+			t.Gap = ladderMax / 2
+			t.tail = append([]LadderPacket(nil), t.Packets[t.Gap:]...)
+			t.Packets = t.Packets[:t.Gap]
+		}
+		t.tail = append(t.tail, pk)
+		if len(t.tail) > ladderMax/2 {
+			drop := -1
+			for i, q := range t.tail[:len(t.tail)-ladderMax/2+1] {
+				if !q.Marked {
+					drop = i
+					break
+				}
+			}
+			if drop < 0 {
+				drop = 0
+			}
+			t.tail = append(t.tail[:drop], t.tail[drop+1:]...)
+			t.Omitted++
+		}
+	}
+	if t.remaining == 0 && t.after >= ladderAfter {
+		t.done = true
+		return true
+	}
+	return false
+}
+
+func (t *ladderTarget) finish() {
+	if !t.started {
+		// The proving frames never came: nothing to anchor the ladder on.
+		t.Packets = nil
+		return
+	}
+	t.Packets = append(t.Packets, t.tail...)
+	t.tail = nil
+	t.Complete = t.remaining == 0
+}
+
+// flagNames writes TCP flags as Wireshark lists them.
+func flagNames(f uint8) string {
+	var parts []string
+	for _, x := range []struct {
+		bit  uint8
+		name string
+	}{
+		{reassembly.FlagSYN, "SYN"}, {reassembly.FlagFIN, "FIN"}, {reassembly.FlagRST, "RST"},
+		{reassembly.FlagPSH, "PSH"}, {reassembly.FlagACK, "ACK"}, {reassembly.FlagURG, "URG"},
+		{reassembly.FlagECE, "ECE"}, {reassembly.FlagCWR, "CWR"},
+	} {
+		if f&x.bit != 0 {
+			parts = append(parts, x.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Ladder geometry, in points.
+const (
+	ladderTop = 58 // title and lane headers
+	ladderRow = 23
+	ladderBot = 14
+)
+
+func ladderHeight(l Ladder) vg.Length {
+	rows := len(l.Packets)
+	if l.Omitted > 0 {
+		rows++
+	}
+	return vg.Length(ladderTop + ladderRow*rows + ladderBot)
+}
+
+// PlotLadder draws the ladder: the client's and the server's lanes, one
+// arrow a packet with its time, frame, flags, seq, ack and length, the
+// proving frames in red. nil when there are no packets.
+func PlotLadder(l Ladder) *plot.Plot {
+	if len(l.Packets) == 0 {
+		return nil
+	}
+	p := newPlot(fmt.Sprintf("Ladder: %s (%s), example connection", l.Kind, l.Severity), "", "")
+	p.HideAxes()
+	p.Add(&ladderPlotter{l: l})
+	return p
+}
+
+type ladderPlotter struct{ l Ladder }
+
+func (lp *ladderPlotter) Plot(c draw.Canvas, _ *plot.Plot) {
+	l := lp.l
+	w := c.Max.X - c.Min.X
+	xTime := c.Min.X + vg.Points(2)
+	xC := c.Min.X + w*0.22
+	xS := c.Min.X + w*0.74
+	top := c.Max.Y - vg.Points(6)
+
+	head := textStyle(10, colDark)
+	head.XAlign = draw.XCenter
+	c.FillText(head, vg.Point{X: xC, Y: top}, "client "+l.Client.String())
+	c.FillText(head, vg.Point{X: xS, Y: top}, "server "+l.Server.String())
+	sub := textStyle(8, colDark)
+	c.FillText(sub, vg.Point{X: xTime, Y: top}, "time, frame")
+
+	rows := len(l.Packets)
+	if l.Omitted > 0 {
+		rows++
+	}
+	y0 := top - vg.Points(22)
+	yEnd := y0 - vg.Length(rows)*ladderRow
+	lane := draw.LineStyle{Color: colDark, Width: vg.Points(1.2)}
+	c.StrokeLine2(lane, xC, y0+vg.Points(8), xC, yEnd)
+	c.StrokeLine2(lane, xS, y0+vg.Points(8), xS, yEnd)
+
+	t0 := l.Packets[0].Time
+	span := l.Packets[len(l.Packets)-1].Time - t0
+	y := y0
+	for i, pk := range l.Packets {
+		if l.Omitted > 0 && i == l.Gap {
+			gap := textStyle(8.5, colDark)
+			gap.XAlign = draw.XCenter
+			gap.YAlign = draw.YCenter
+			c.FillText(gap, vg.Point{X: (xC + xS) / 2, Y: y - ladderRow/2}, fmt.Sprintf("... %d packets not shown ...", l.Omitted))
+			y -= ladderRow
+		}
+		col, width := color.Color(colDark), vg.Points(1)
+		if pk.Marked {
+			col, width = colRed, vg.Points(2)
+		}
+		from, to := xC, xS
+		if !pk.FromClient {
+			from, to = xS, xC
+		}
+		yFrom, yTo := y-vg.Points(4), y-ladderRow+vg.Points(8)
+		sty := draw.LineStyle{Color: col, Width: width}
+		c.StrokeLine2(sty, from, yFrom, to, yTo)
+		arrowHead(&c, col, from, yFrom, to, yTo)
+
+		ts := textStyle(8, colDark)
+		ts.YAlign = draw.YCenter
+		c.FillText(ts, vg.Point{X: xTime, Y: y - vg.Points(4)}, fmt.Sprintf("+%s  #%d", relTime(pk.Time-t0, span), pk.Frame.N))
+
+		lbl := textStyle(8.5, col)
+		lbl.XAlign = draw.XCenter
+		lbl.YAlign = draw.YBottom
+		text := fmt.Sprintf("[%s] seq=%d ack=%d len=%d", flagNames(pk.Flags), pk.Seq, pk.Ack, pk.Len)
+		if pk.Flags&reassembly.FlagACK == 0 {
+			text = fmt.Sprintf("[%s] seq=%d len=%d", flagNames(pk.Flags), pk.Seq, pk.Len)
+		}
+		c.FillText(lbl, vg.Point{X: (xC + xS) / 2, Y: yFrom + vg.Points(1)}, text)
+		if pk.Note != "" {
+			note := textStyle(8, colRed)
+			note.YAlign = draw.YCenter
+			c.FillText(note, vg.Point{X: xS + vg.Points(6), Y: y - vg.Points(8)}, pk.Note)
+		}
+		y -= ladderRow
+	}
+}
+
+func (lp *ladderPlotter) DataRange() (xmin, xmax, ymin, ymax float64) { return 0, 1, 0, 1 }
+
+// arrowHead draws a small filled arrow head at (x1, y1) pointing away
+// from (x0, y0).
+func arrowHead(c *draw.Canvas, col color.Color, x0, y0, x1, y1 vg.Length) {
+	dx, dy := float64(x1-x0), float64(y1-y0)
+	n := math.Hypot(dx, dy)
+	if n == 0 {
+		return
+	}
+	dx, dy = dx/n, dy/n
+	const size, half = 7.0, 3.0
+	bx, by := float64(x1)-size*dx, float64(y1)-size*dy
+	c.FillPolygon(col, []vg.Point{
+		{X: x1, Y: y1},
+		{X: vg.Length(bx - half*dy), Y: vg.Length(by + half*dx)},
+		{X: vg.Length(bx + half*dy), Y: vg.Length(by - half*dx)},
+	})
+}
+
+// relTime writes a time offset at a precision that suits the span.
+func relTime(d, span int64) string {
+	if span < 2e9 {
+		return fmt.Sprintf("%.3f ms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.3f s", float64(d)/1e9)
+}

@@ -1,0 +1,877 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/twscope/twscope/analyze"
+)
+
+// The plots of the HTML report and of --plots. Each Plot* function returns
+// nil when it has nothing to draw; Figures puts them in the report's order
+// with their sizes, names and captions.
+
+// TCPMaxTWBuckets is the net.ipv4.tcp_max_tw_buckets most Linux servers
+// run with (the kernel sizes it from memory: half the established hash).
+const TCPMaxTWBuckets = 262144
+
+// Bounds that keep the plots readable and the report small on large
+// captures; what is left out is said in the caption.
+const (
+	plotHosts     = 6  // hosts in the TIME_WAIT plot
+	plotEndpoints = 12 // server endpoints in the who-closes-first plot
+	plotNATIPs    = 4  // NAT plots
+	plotSeqRows   = 12 // rows of the sequence space plot
+	plotPairs     = 4  // port pressure plots
+)
+
+// Sizes, in points (1/72 in): at 96 dpi a plot is 720 px wide.
+const (
+	plotWidth  = 540
+	plotHeight = 300
+	natHeight  = 330
+)
+
+var (
+	colBlue   = rgb(0x4e79a7)
+	colOrange = rgb(0xf28e2b)
+	colRed    = rgb(0xd62728)
+	colTeal   = rgb(0x76b7b2)
+	colGreen  = rgb(0x59a14f)
+	colYellow = rgb(0xedc948)
+	colPurple = rgb(0xb07aa1)
+	colPink   = rgb(0xff9da7)
+	colBrown  = rgb(0x9c755f)
+	colGrey   = rgb(0xbab0ac)
+	colDark   = rgb(0x333333)
+	colLight  = rgb(0xdddddd)
+	// palette colours series in turn: hosts, clocks.
+	palette = []color.Color{colBlue, colOrange, colGreen, colPurple, colBrown, colTeal, colPink, colYellow, colGrey, rgb(0x1f77b4)}
+)
+
+func rgb(v uint32) color.RGBA {
+	return color.RGBA{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v), A: 255}
+}
+
+// plotFont is the one typeface of every plot, embedded in the binary by
+// gonum/plot (Liberation Sans) and, in the HTML report, once in its CSS.
+var plotFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// newPlot returns a plot with the report's fonts and a light grid.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font = font.From(plotFont, 13)
+	p.Title.Padding = vg.Points(6)
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(plotFont, 10.5)
+		a.Tick.Label.Font = font.From(plotFont, 9)
+		a.Tick.Marker = intTicks{}
+	}
+	p.Legend.TextStyle.Font = font.From(plotFont, 9.5)
+	p.Legend.Top = true
+	p.Legend.ThumbnailWidth = vg.Points(14)
+	return p
+}
+
+// textStyle is a text style of the report's font.
+func textStyle(size float64, c color.Color) draw.TextStyle {
+	return draw.TextStyle{Color: c, Font: font.From(plotFont, vg.Length(size)), Handler: plot.DefaultTextHandler}
+}
+
+// intTicks are about six labelled ticks at steps of 1, 2 or 5 times a
+// power of ten, with minor ticks between, labelled without exponents:
+// TSvals and sequence numbers are read digit by digit.
+type intTicks struct{}
+
+func (intTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return plot.DefaultTicks{}.Ticks(lo, hi)
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	prec := max(0, -int(math.Floor(math.Log10(step))))
+	var ts []plot.Tick
+	minor := step / 5
+	if step/mag == 2 {
+		minor = step / 4
+	}
+	for v := math.Ceil(lo/minor) * minor; v <= hi+minor*1e-9; v += minor {
+		t := plot.Tick{Value: v}
+		if k := v / step; math.Abs(k-math.Round(k)) < 1e-6 {
+			t.Value = math.Round(k) * step
+			if t.Value == 0 {
+				t.Value = 0 // not -0
+			}
+			t.Label = strconv.FormatFloat(t.Value, 'f', prec, 64)
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// evidence decodes one evidence value into out (a pointer) whatever its
+// in-memory type, through JSON; false when it is missing or does not fit.
+func evidence(f *analyze.Finding, key string, out any) bool {
+	v, ok := f.Evidence[key]
+	if !ok || v == nil {
+		return false
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(b, out) == nil
+}
+
+// evNum is a numeric evidence value, or 0 and false.
+func evNum(f *analyze.Finding, key string) (float64, bool) {
+	var x float64
+	ok := evidence(f, key, &x)
+	return x, ok
+}
+
+func evString(f *analyze.Finding, key string) string {
+	var s string
+	evidence(f, key, &s)
+	return s
+}
+
+// captureStart is the first packet's time over all captures (Unix ns),
+// 0 when none.
+func captureStart(res *analyze.Result) int64 {
+	var first int64
+	for _, c := range res.Captures {
+		if t, err := time.Parse(time.RFC3339Nano, c.First); err == nil {
+			if ns := t.UnixNano(); first == 0 || ns < first {
+				first = ns
+			}
+		}
+	}
+	return first
+}
+
+// PlotTimeWait draws the TIME_WAIT sockets each of the busiest hosts held
+// over the capture, its peak, and tcp_max_tw_buckets.
+func PlotTimeWait(res *analyze.Result) *plot.Plot {
+	series := res.TimeWait
+	if len(series) == 0 {
+		return nil
+	}
+	if len(series) > plotHosts {
+		series = series[:plotHosts]
+	}
+	p := newPlot("Sockets in TIME_WAIT per host", "time since the capture started (s)", "sockets in TIME_WAIT")
+	peak, tMax := 0, 0.0
+	for i, s := range series {
+		pts := make(plotter.XYs, 0, len(s.Points)+1)
+		for _, pt := range s.Points {
+			pts = append(pts, plotter.XY{X: pt.T, Y: float64(pt.N)})
+			tMax = max(tMax, pt.T)
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			continue
+		}
+		l.StepStyle = plotter.PostStep
+		l.Color = palette[i%len(palette)]
+		l.Width = vg.Points(1.6)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("%s (peak %d)", s.IP, s.Peak), l)
+		peak = max(peak, s.Peak)
+	}
+	// The highest peak, marked where it is first reached.
+	for _, s := range series {
+		if s.Peak != peak {
+			continue
+		}
+		for _, pt := range s.Points {
+			if pt.N == peak {
+				sc, _ := plotter.NewScatter(plotter.XYs{{X: pt.T, Y: float64(pt.N)}})
+				sc.GlyphStyle = draw.GlyphStyle{Color: colRed, Radius: vg.Points(4), Shape: draw.RingGlyph{}}
+				p.Add(sc)
+				lb, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: pt.T, Y: float64(pt.N)}},
+					Labels: []string{fmt.Sprintf("peak %d (%s, +%.3g s)", peak, s.IP, pt.T)}})
+				if err == nil {
+					lb.TextStyle[0] = textStyle(9, colRed)
+					lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(3)}
+					if pt.T > tMax*0.6 {
+						lb.TextStyle[0].XAlign = draw.XRight
+						lb.Offset.X = vg.Points(-6)
+					}
+					p.Add(lb)
+				}
+				break
+			}
+		}
+		break
+	}
+	p.Y.Min = 0
+	top := float64(peak) * 1.1
+	entries := len(series) + 1
+	if float64(peak)*4 >= TCPMaxTWBuckets {
+		// The limit is within reach: draw it.
+		top = TCPMaxTWBuckets * 1.1
+		l, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: TCPMaxTWBuckets}, {X: tMax, Y: TCPMaxTWBuckets}})
+		l.Color, l.Dashes, l.Width = colRed, []vg.Length{vg.Points(5), vg.Points(3)}, vg.Points(1.2)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("tcp_max_tw_buckets %d (Linux default)", TCPMaxTWBuckets), l)
+	} else {
+		// Far above: say where it is instead of squashing the data.
+		p.Legend.Add(fmt.Sprintf("tcp_max_tw_buckets %d (Linux default): %s the peak, off the scale",
+			TCPMaxTWBuckets, times(float64(TCPMaxTWBuckets)/float64(max(peak, 1)))), upArrow(colRed))
+	}
+	p.Y.Max = top
+	p.X.Min = 0
+	p.X.Max = max(tMax*1.02, 1e-3)
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	reserveTop(p, plotHeight, entries)
+	return p
+}
+
+// reserveTop raises the top of the Y axis so that a legend of the given
+// entries at the top of a plot h high does not cover the data.
+func reserveTop(p *plot.Plot, h vg.Length, entries int) {
+	legend := vg.Length(entries)*vg.Points(13) + vg.Points(10)
+	data := h - vg.Points(70) // title, X axis and its label
+	frac := float64(legend / data)
+	if frac <= 0 || frac >= 0.8 {
+		return
+	}
+	p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)/(1-frac)
+}
+
+// upArrow is a legend thumbnail of a dashed line pointing up: a limit
+// above the plot.
+type upArrow color.RGBA
+
+func (u upArrow) Thumbnail(c *draw.Canvas) {
+	x := (c.Min.X + c.Max.X) / 2
+	sty := draw.LineStyle{Color: color.RGBA(u), Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(2), vg.Points(1.5)}}
+	c.StrokeLine2(sty, x, c.Min.Y, x, c.Max.Y)
+	c.FillPolygon(color.RGBA(u), []vg.Point{{X: x - vg.Points(3), Y: c.Max.Y - vg.Points(4)}, {X: x + vg.Points(3), Y: c.Max.Y - vg.Points(4)}, {X: x, Y: c.Max.Y + vg.Points(1)}})
+}
+
+// times says how many times larger: "5243x".
+func times(x float64) string {
+	if x >= 10 {
+		return fmt.Sprintf("%.0fx", x)
+	}
+	return fmt.Sprintf("%.1fx", x)
+}
+
+// closeOutcomes are the who-closes-first categories in drawing order.
+var closeOutcomes = []struct {
+	key, label string
+	color      color.Color
+}{
+	{"client", "client closed first", colBlue},
+	{"server", "server closed first", colOrange},
+	{"simultaneous", "simultaneous (FINs crossed)", colPurple},
+	{"rst", "reset (RST)", colRed},
+	{"none", "no close seen", colGrey},
+}
+
+// PlotClosers draws, per server endpoint, how many connections each side
+// closed first, crossed FINs, or reset.
+func PlotClosers(res *analyze.Result) *plot.Plot {
+	eps := closerEndpoints(res)
+	if len(eps) == 0 {
+		return nil
+	}
+	p := newPlot("Who closes first, per server endpoint", "connections", "")
+	// Bars go bottom-up: put the busiest endpoint on top.
+	names := make([]string, len(eps))
+	for i, e := range eps {
+		names[len(eps)-1-i] = e.Server
+	}
+	var below *plotter.BarChart
+	entries := 0
+	for _, o := range closeOutcomes {
+		vals := make(plotter.Values, len(eps))
+		total := 0
+		for i, e := range eps {
+			vals[len(eps)-1-i] = float64(e.FirstClose[o.key])
+			total += e.FirstClose[o.key]
+		}
+		if total == 0 {
+			continue
+		}
+		b, err := plotter.NewBarChart(vals, vg.Points(14))
+		if err != nil {
+			continue
+		}
+		b.Horizontal = true
+		b.Color = o.color
+		b.LineStyle.Width = 0
+		if below != nil {
+			b.StackOn(below)
+		}
+		below = b
+		p.Add(b)
+		p.Legend.Add(o.label, b)
+		entries++
+	}
+	if below == nil {
+		return nil
+	}
+	p.NominalY(names...)
+	p.Y.Tick.Label.Font = font.From(plotFont, 9)
+	p.X.Min = 0
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	reserveTop(p, closersHeight(len(eps)), entries)
+	return p
+}
+
+func closersHeight(n int) vg.Length { return vg.Length(160 + 24*n) }
+
+// closerEndpoints are the endpoints the plot shows: the busiest ones with
+// any connection counted.
+func closerEndpoints(res *analyze.Result) []analyze.Endpoint {
+	var eps []analyze.Endpoint
+	for _, e := range res.Endpoints {
+		if len(e.FirstClose) > 0 && e.Connections > 0 {
+			eps = append(eps, e)
+		}
+		if len(eps) == plotEndpoints {
+			break
+		}
+	}
+	return eps
+}
+
+// reuseGapFloor is where the log-scale gap axis starts: shorter gaps are
+// drawn in the first bin.
+const reuseGapFloor = 1e-4
+
+// PlotReuseGaps draws the gaps between a four-tuple's close and its next
+// SYN as a histogram on a log scale, against the profile's TIME_WAIT.
+func PlotReuseGaps(res *analyze.Result) *plot.Plot {
+	gaps := res.ReuseGaps
+	if len(gaps) == 0 {
+		return nil
+	}
+	limit := res.Profile.TimeWaitS
+	lo := math.Log10(reuseGapFloor)
+	hi := math.Log10(max(gaps[len(gaps)-1], limit) * 1.5)
+	lo = max(lo, math.Floor(math.Log10(max(gaps[0], reuseGapFloor))))
+	const perDecade = 5
+	n := int(math.Ceil((hi - lo) * perDecade))
+	n = max(n, 1)
+	inside := make([]plotter.HistogramBin, n)
+	after := make([]plotter.HistogramBin, n)
+	for i := range n {
+		a, b := math.Pow(10, lo+float64(i)/perDecade), math.Pow(10, lo+float64(i+1)/perDecade)
+		inside[i] = plotter.HistogramBin{Min: a, Max: b}
+		after[i] = plotter.HistogramBin{Min: a, Max: b}
+	}
+	peak := 0.0
+	for _, g := range gaps {
+		i := int((math.Log10(max(g, reuseGapFloor)) - lo) * perDecade)
+		i = min(max(i, 0), n-1)
+		if g < limit {
+			inside[i].Weight++
+		} else {
+			after[i].Weight++
+		}
+		peak = max(peak, inside[i].Weight, after[i].Weight)
+	}
+	p := newPlot("Four-tuple reuse: gap from the previous close to the new SYN",
+		"gap (s, log scale)", "reuses")
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	for _, h := range []struct {
+		bins  []plotter.HistogramBin
+		label string
+		color color.Color
+	}{
+		{inside, fmt.Sprintf("inside TIME_WAIT (%d)", countBelow(gaps, limit)), colRed},
+		{after, fmt.Sprintf("after TIME_WAIT (%d)", len(gaps)-countBelow(gaps, limit)), colBlue},
+	} {
+		total := 0.0
+		for _, b := range h.bins {
+			total += b.Weight
+		}
+		if total == 0 {
+			continue
+		}
+		hist := &plotter.Histogram{Bins: h.bins, Width: h.bins[0].Max - h.bins[0].Min, FillColor: h.color,
+			LineStyle: draw.LineStyle{Color: color.White, Width: vg.Points(0.5)}}
+		p.Add(hist)
+		p.Legend.Add(h.label, hist)
+	}
+	l, _ := plotter.NewLine(plotter.XYs{{X: limit, Y: 0}, {X: limit, Y: peak * 1.15}})
+	l.Color, l.Width, l.Dashes = colDark, vg.Points(1.5), []vg.Length{vg.Points(5), vg.Points(3)}
+	p.Add(l)
+	p.Legend.Add(fmt.Sprintf("TIME_WAIT %s s (%s profile)", trimFloat(limit), res.Profile.Name), l)
+	p.X.Min, p.X.Max = math.Pow(10, lo), math.Pow(10, hi)
+	p.Y.Min, p.Y.Max = 0, peak*1.1
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	reserveTop(p, plotHeight, 3)
+	return p
+}
+
+func countBelow(sorted []float64, limit float64) int {
+	return sort.SearchFloat64s(sorted, limit)
+}
+
+func trimFloat(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// natPlotFindings are the nat_ts_regression findings that carry points.
+func natPlotFindings(res *analyze.Result) []*analyze.Finding {
+	var out []*analyze.Finding
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Kind == analyze.KindNATTSRegression && f.Evidence["points"] != nil && len(out) < plotNATIPs {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// PlotNAT draws one source IP's TSvals against capture time, one colour
+// per timestamp clock, with the SYNs a per-IP timestamp check (Linux's
+// tcp_tw_recycle) would drop marked. nil when the finding has no points.
+func PlotNAT(res *analyze.Result, f *analyze.Finding) *plot.Plot {
+	var pts []analyze.NATPoint
+	if !evidence(f, "points", &pts) || len(pts) == 0 {
+		return nil
+	}
+	t0 := float64(captureStart(res)) / 1e9
+	if t0 == 0 {
+		t0 = pts[0].T
+	}
+	ip := evString(f, "ip")
+	p := newPlot("TSval against capture time from "+ip, "time since the capture started (s)", "TSval (ticks)")
+	byClock := map[int]plotter.XYs{}
+	var clocks []int
+	var behind, dropped plotter.XYs
+	for _, pt := range pts {
+		xy := plotter.XY{X: pt.T - t0, Y: float64(pt.TSval)}
+		if _, ok := byClock[pt.Clock]; !ok {
+			clocks = append(clocks, pt.Clock)
+		}
+		byClock[pt.Clock] = append(byClock[pt.Clock], xy)
+		switch {
+		case pt.Dropped:
+			dropped = append(dropped, xy)
+		case pt.Behind:
+			behind = append(behind, xy)
+		}
+	}
+	sort.Ints(clocks)
+	for i, c := range clocks {
+		xys := byClock[c]
+		col := palette[i%len(palette)]
+		if len(xys) > 1 {
+			l, err := plotter.NewLine(xys)
+			if err == nil {
+				l.Color, l.Width = col, vg.Points(0.8)
+				p.Add(l)
+			}
+		}
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			continue
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(2.2), Shape: draw.CircleGlyph{}}
+		p.Add(sc)
+		if i == 0 {
+			p.Legend.Add(fmt.Sprintf("TSvals, one colour per clock (%d clocks)", len(clocks)), sc)
+		}
+	}
+	if len(behind) > 0 {
+		sc, _ := plotter.NewScatter(behind)
+		sc.GlyphStyle = draw.GlyphStyle{Color: colOrange, Radius: vg.Points(5), Shape: draw.RingGlyph{}}
+		p.Add(sc)
+		p.Legend.Add(fmt.Sprintf("SYN behind the IP's latest TSval (%d)", len(behind)), sc)
+	}
+	if len(dropped) > 0 {
+		sc, _ := plotter.NewScatter(dropped)
+		sc.GlyphStyle = draw.GlyphStyle{Color: colRed, Radius: vg.Points(5), Shape: draw.CrossGlyph{}}
+		p.Add(sc)
+		p.Legend.Add(fmt.Sprintf("SYN a per-IP check (tcp_tw_recycle) drops (%d)", len(dropped)), sc)
+	}
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	padRange(&p.Y, 0.04)
+	padRange(&p.X, 0.02)
+	reserveTop(p, natHeight, 3)
+	return p
+}
+
+// padRange widens an axis by a fraction of its range on both ends.
+func padRange(a *plot.Axis, frac float64) {
+	d := (a.Max - a.Min) * frac
+	if d == 0 {
+		d = max(math.Abs(a.Max)*frac, 1)
+	}
+	a.Min -= d
+	a.Max += d
+}
+
+// seqRow is one side of one reused four-tuple in the sequence space plot.
+type seqRow struct {
+	label       string
+	rangeBytes  float64 // old incarnation's range: old ISN to old final seq
+	isnOffset   float64 // new ISN - old ISN, bytes (mod 2^32)
+	overlap     bool
+	severity    string
+	overlapText string
+}
+
+// seqRows gathers the rows: every seq_overlap finding, and the sides of
+// tuple_reuse findings whose ISNs are known and not overlapping.
+func seqRows(res *analyze.Result) (rows []seqRow, more int) {
+	type key struct {
+		prev, conn int
+		dir        string
+	}
+	seen := map[key]bool{}
+	add := func(r seqRow) {
+		if len(rows) < plotSeqRows {
+			rows = append(rows, r)
+		} else {
+			more++
+		}
+	}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Kind != analyze.KindSeqOverlap || len(f.Conns) < 2 {
+			continue
+		}
+		isn, _ := evNum(f, "isn")
+		prev, _ := evNum(f, "prev_isn")
+		rb, _ := evNum(f, "prev_range_bytes")
+		ob, _ := evNum(f, "overlap_bytes")
+		dir := evString(f, "direction")
+		seen[key{f.Conns[0], f.Conns[1], dir}] = true
+		add(seqRow{
+			label:      fmt.Sprintf("#%d→#%d %s %s", f.Conns[0], f.Conns[1], dir, evString(f, "sender")),
+			rangeBytes: rb, isnOffset: float64(uint32(isn) - uint32(prev)), overlap: true, severity: f.Severity,
+			overlapText: "overlap " + bytesText(ob),
+		})
+	}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Kind != analyze.KindTupleReuse || len(f.Conns) < 2 {
+			continue
+		}
+		var prevISN, prevFinal map[string]uint32
+		if !evidence(f, "prev_isn", &prevISN) || !evidence(f, "prev_final_seq", &prevFinal) {
+			continue
+		}
+		for _, dir := range []string{"client", "server"} {
+			var isn float64
+			var ok bool
+			if dir == "client" {
+				isn, ok = evNum(f, "client_isn")
+			} else {
+				isn, ok = evNum(f, "server_isn")
+			}
+			old, okOld := prevISN[dir]
+			if !ok || !okOld || seen[key{f.Conns[0], f.Conns[1], dir}] {
+				continue
+			}
+			rb := float64(prevFinal[dir] - old)
+			off := float64(uint32(isn) - old)
+			add(seqRow{
+				label:      fmt.Sprintf("#%d→#%d %s", f.Conns[0], f.Conns[1], dir),
+				rangeBytes: rb, isnOffset: off, overlap: off < rb, severity: f.Severity,
+				overlapText: beyondText(off - rb),
+			})
+		}
+	}
+	return rows, more
+}
+
+func beyondText(d float64) string {
+	if d < 0 {
+		return "overlap " + bytesText(-d)
+	}
+	if d >= 1<<31 {
+		return "new ISN behind the old range"
+	}
+	return "new ISN " + bytesText(d) + " past it"
+}
+
+// bytesText writes a byte count for a person: 1.2 MB.
+func bytesText(b float64) string {
+	switch {
+	case b >= 1e9:
+		return fmt.Sprintf("%.3g GB", b/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.3g MB", b/1e6)
+	case b >= 1e4:
+		return fmt.Sprintf("%.3g kB", b/1e3)
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+// PlotSeqSpace draws, per reused four-tuple and side, the sequence range
+// the side used in the old incarnation, where its new ISN lies, and the
+// overlap, in the style of RFC 1185's figures: a delayed old segment
+// whose sequence number falls in the overlap is taken as new data.
+func PlotSeqSpace(res *analyze.Result) *plot.Plot {
+	rows, more := seqRows(res)
+	if len(rows) == 0 {
+		return nil
+	}
+	title := "Sequence space of reused four-tuples"
+	if more > 0 {
+		title += fmt.Sprintf(" (%d of %d)", len(rows), len(rows)+more)
+	}
+	p := newPlot(title, "position in the old incarnation's sequence range (0 = old ISN, 1 = old final seq)", "")
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[len(rows)-1-i] = r.label
+	}
+	p.NominalY(names...)
+	p.Add(&seqPlotter{rows: rows})
+	p.X.Min, p.X.Max = -0.05, seqBeyond+0.25
+	p.X.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0 old ISN"}, {Value: 0.5, Label: "0.5"},
+		{Value: 1, Label: "1 old final seq"}, {Value: seqBeyond, Label: "beyond"}}
+	p.Y.Tick.Label.Font = font.From(plotFont, 8.5)
+	var old, isn, ov plot.Thumbnailer = swatch(colGrey), markerThumb(colBlue), swatch(colRed)
+	p.Legend.Add("old range", old)
+	p.Legend.Add("new ISN", isn)
+	p.Legend.Add("overlap: old segments would land in the new window", ov)
+	p.Legend.Top = true
+	reserveTop(p, seqHeight(len(rows)), 3)
+	return p
+}
+
+func seqHeight(rows int) vg.Length { return vg.Length(120 + 26*rows) }
+
+// seqBeyond is where the plot puts a new ISN outside the old range.
+const seqBeyond = 1.35
+
+type seqPlotter struct{ rows []seqRow }
+
+func (s *seqPlotter) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return -0.05, seqBeyond + 0.25, -0.5, float64(len(s.rows)) - 0.5
+}
+
+func (s *seqPlotter) Plot(c draw.Canvas, plt *plot.Plot) {
+	trX, trY := plt.Transforms(&c)
+	h := vg.Points(7)
+	for i, r := range s.rows {
+		y := trY(float64(len(s.rows) - 1 - i))
+		x0, x1 := trX(0), trX(1)
+		c.FillPolygon(colGrey, rect(x0, y-h, x1, y+h))
+		pos := seqBeyond
+		if r.rangeBytes > 0 && r.isnOffset < r.rangeBytes {
+			pos = r.isnOffset / r.rangeBytes
+		}
+		if r.overlap {
+			c.FillPolygon(colRed, rect(trX(pos), y-h, x1, y+h))
+		}
+		xi := trX(pos)
+		c.StrokeLine2(draw.LineStyle{Color: colBlue, Width: vg.Points(2.5)}, xi, y-h-vg.Points(3), xi, y+h+vg.Points(3))
+		sty := textStyle(8, colDark)
+		sty.YAlign = draw.YCenter
+		label := fmt.Sprintf("%s; old range %s", r.overlapText, bytesText(r.rangeBytes))
+		sty.XAlign = draw.XLeft
+		if r.overlap {
+			c.FillText(sty, vg.Point{X: x1 + vg.Points(4), Y: y}, label)
+		} else {
+			c.FillText(sty, vg.Point{X: x0 + vg.Points(4), Y: y}, label)
+		}
+	}
+}
+
+func rect(x0, y0, x1, y1 vg.Length) []vg.Point {
+	return []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
+}
+
+// swatch is a legend thumbnail of a filled colour.
+type swatch color.RGBA
+
+func (s swatch) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(color.RGBA(s), rect(c.Min.X, c.Min.Y, c.Max.X, c.Max.Y))
+}
+
+// markerThumb is a legend thumbnail of a vertical marker.
+type markerThumb color.RGBA
+
+func (m markerThumb) Thumbnail(c *draw.Canvas) {
+	x := (c.Min.X + c.Max.X) / 2
+	c.StrokeLine2(draw.LineStyle{Color: color.RGBA(m), Width: vg.Points(2.5)}, x, c.Min.Y, x, c.Max.Y)
+}
+
+// pressurePlotFindings are the port_pressure findings that carry points.
+func pressurePlotFindings(res *analyze.Result) []*analyze.Finding {
+	var out []*analyze.Finding
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Kind == analyze.KindPortPressure && f.Evidence["points"] != nil && len(out) < plotPairs {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// PlotPortPressure draws the ephemeral ports one client held in TIME_WAIT
+// toward one server endpoint over time, against its port range, the
+// thresholds and the projection at the observed rate.
+func PlotPortPressure(res *analyze.Result, f *analyze.Finding) *plot.Plot {
+	var pts []analyze.TimeWaitPoint
+	if !evidence(f, "points", &pts) || len(pts) == 0 {
+		return nil
+	}
+	size, _ := evNum(f, "port_range_size")
+	steady, _ := evNum(f, "steady_state_ports")
+	var pr [2]int
+	evidence(f, "port_range", &pr)
+	p := newPlot(fmt.Sprintf("Ports of %s in TIME_WAIT toward %s", evString(f, "client_ip"), evString(f, "server")),
+		"time since the capture started (s)", "ports in TIME_WAIT")
+	xys := make(plotter.XYs, len(pts))
+	tMax := 0.0
+	for i, pt := range pts {
+		xys[i] = plotter.XY{X: pt.T, Y: float64(pt.N)}
+		tMax = max(tMax, pt.T)
+	}
+	tMax = max(tMax, 1e-3)
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil
+	}
+	l.StepStyle, l.Color, l.Width = plotter.PostStep, colBlue, vg.Points(1.6)
+	l.FillColor = color.NRGBA{R: 0x4e, G: 0x79, B: 0xa7, A: 0x40}
+	p.Add(l)
+	peak, _ := evNum(f, "peak")
+	p.Legend.Add(fmt.Sprintf("ports in TIME_WAIT (peak %.0f)", peak), l)
+	entries := 1
+	hline := func(y float64, c color.Color, dashes []vg.Length, label string) {
+		entries++
+		hl, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: y}, {X: tMax, Y: y}})
+		hl.Color, hl.Dashes, hl.Width = c, dashes, vg.Points(1.2)
+		p.Add(hl)
+		p.Legend.Add(label, hl)
+	}
+	dash := []vg.Length{vg.Points(5), vg.Points(3)}
+	if size > 0 {
+		hline(size, colRed, nil, fmt.Sprintf("port range %d-%d (%.0f ports)", pr[0], pr[1], size))
+		hline(size*0.9, colOrange, dash, "90%: critical")
+		hline(size*0.5, colYellow, dash, "50%: warning")
+	}
+	if steady > 0 && steady != peak {
+		hline(steady, colPurple, []vg.Length{vg.Points(2), vg.Points(2)},
+			fmt.Sprintf("held at the observed rate over a whole TIME_WAIT: %.0f", steady))
+	}
+	p.X.Min, p.X.Max = 0, tMax*1.02
+	p.Y.Min = 0
+	p.Y.Max = max(size, steady, peak) * 1.05
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	reserveTop(p, plotHeight, entries)
+	return p
+}
+
+// Figure is one chart of the report.
+type Figure struct {
+	Name    string // file name under --plots, without extension
+	Title   string
+	Caption string
+	Plot    *plot.Plot
+	W, H    vg.Length
+}
+
+// Figures returns the report's charts in order, leaving out empty ones:
+// TIME_WAIT over time, who closes first, reuse gaps, NAT timestamps,
+// sequence space, port pressure, then one ladder per finding kind.
+func Figures(res *analyze.Result, ladders []Ladder) []Figure {
+	var figs []Figure
+	add := func(name, title, caption string, p *plot.Plot, h vg.Length) {
+		if p != nil {
+			figs = append(figs, Figure{Name: name, Title: title, Caption: caption, Plot: p, W: plotWidth, H: h})
+		}
+	}
+	twCaption := "The most sockets each host held in TIME_WAIT, as the capture shows it: a lower bound, " +
+		"since sockets already in TIME_WAIT when the capture started are not seen."
+	if n := len(res.TimeWait); n > plotHosts {
+		twCaption += fmt.Sprintf(" The %d hosts with the highest peaks of %d are drawn.", plotHosts, n)
+	}
+	add("1-time-wait", "TIME_WAIT over time", twCaption, PlotTimeWait(res), plotHeight)
+
+	eps := closerEndpoints(res)
+	clCaption := "Who sent the first FIN, per server endpoint: the side that closes first keeps TIME_WAIT."
+	if more := len(res.Endpoints) - len(eps); more > 0 && len(eps) > 0 {
+		clCaption += fmt.Sprintf(" The %d busiest endpoints; %d more are in the JSON report.", len(eps), more)
+	}
+	add("2-who-closes-first", "Who closes first", clCaption, PlotClosers(res), closersHeight(len(eps)))
+
+	rgCaption := fmt.Sprintf("Every reuse of a four-tuple (%d), by the time from the previous incarnation's close to the new SYN; "+
+		"left of the line the new SYN came while the old connection could still be in TIME_WAIT.", len(res.ReuseGaps)+res.ReuseGapsMore)
+	if res.ReuseGapsMore > 0 {
+		rgCaption += fmt.Sprintf(" %d more reuses are left out of the histogram.", res.ReuseGapsMore)
+	}
+	add("3-reuse-gaps", "Four-tuple reuse gaps", rgCaption, PlotReuseGaps(res), plotHeight)
+
+	nats := natPlotFindings(res)
+	for i, f := range nats {
+		caption := "Each timestamped connection's first and last TSval from this address. Parallel lines are separate clocks; " +
+			"a SYN below a line drawn earlier is what a per-IP timestamp check (tcp_tw_recycle) refuses."
+		add(fmt.Sprintf("4-nat-timestamps-%d", i+1), "NAT timestamps: "+evString(f, "ip"), caption, PlotNAT(res, f), natHeight)
+	}
+
+	rows, _ := seqRows(res)
+	add("5-sequence-space", "Sequence space of reused four-tuples",
+		"For each reused four-tuple and side: the sequence range the side used in the old incarnation (grey), "+
+			"its new ISN (blue) and the overlap (red), where a delayed segment of the old connection is accepted as new data "+
+			"unless timestamps (PAWS) reject it, as in RFC 1185's figures.",
+		PlotSeqSpace(res), seqHeight(len(rows)))
+
+	for i, f := range pressurePlotFindings(res) {
+		add(fmt.Sprintf("6-port-pressure-%d", i+1), "Port pressure: "+evString(f, "client_ip")+" → "+evString(f, "server"),
+			"Ephemeral ports the client held in TIME_WAIT toward one server endpoint, against its port range: "+
+				"when the range is full, connect() fails with EADDRNOTAVAIL.",
+			PlotPortPressure(res, f), plotHeight)
+	}
+
+	for _, l := range ladders {
+		p := PlotLadder(l)
+		add("7-ladder-"+strings.ReplaceAll(l.Kind, "_", "-"), "Ladder: "+l.Kind, l.Caption(), p, ladderHeight(l))
+	}
+	return figs
+}
+
+// renderSVG writes the figure as SVG; embed puts the fonts in it (the
+// HTML report carries them once in its CSS instead).
+func (f Figure) renderSVG(embed bool) ([]byte, error) {
+	c := newSVGCanvas(f.W, f.H, embed)
+	f.Plot.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
