@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/twscope/twscope/reassembly"
 )
@@ -78,6 +79,10 @@ func (a *Analyzer) watermark(t int64) {
 	}
 }
 
+// tupleNeedMargin is added to the TIME_WAIT for the tracker's TupleNeed:
+// segments reach the tracker up to a reorder window out of time order.
+const tupleNeedMargin = 5 * time.Second
+
 // Run reads src to the end, calling each (when not nil) for every record
 // as it is finished, and returns the result. A fatal input error is
 // returned with the result of everything read before it.
@@ -91,10 +96,16 @@ func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*
 		}
 	}
 	cfg.Watermark = a.watermark
+	if cfg.TupleNeed == 0 {
+		// Reuse inside TIME_WAIT, and sequence overlap within it, are what
+		// the remembered four-tuples are for; older ones only add the
+		// informational gaps, so forgetting them first is no loss to warn of.
+		cfg.TupleNeed = reuseLimit(opts.Profile.TimeWait) + tupleNeedMargin
+	}
 	var p *pipe
 	if cfg.Workers != 1 && runtime.GOMAXPROCS(0) >= 2 {
 		p = newPipe(observe, a.watermark)
-		observe, cfg.Watermark = p.record, p.watermark
+		observe, cfg.Watermark, cfg.NewRecord = p.record, p.watermark, p.newRecord
 	}
 	counts, stats, err := reassembly.Run(src, cfg, observe)
 	if p != nil {
@@ -145,10 +156,14 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, d := range a.detectors {
 		d.finish(res)
 	}
-	if len(a.limit.omitted) > 0 {
-		res.FindingsOmitted = a.limit.omitted
-	}
 	sortFindings(res.Findings)
+	res.FindingCounts = countFindings(res.Findings, a.limit.omitted)
+	for k, n := range a.limit.omitted {
+		if res.FindingsOmitted == nil {
+			res.FindingsOmitted = map[string]int{}
+		}
+		res.FindingsOmitted[k[0]] += n
+	}
 	return res
 }
 

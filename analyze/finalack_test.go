@@ -6,28 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/reassembly/synth"
 )
-
-// twRun analyzes captures through the real pipeline (reassembly.Open, Run)
-// with the given options; a zero profile means linux.
-func twRun(t *testing.T, opts Options, files ...string) *Result {
-	t.Helper()
-	if opts.Profile.TimeWait == 0 {
-		opts.Profile = Profiles["linux"]
-	}
-	src, err := reassembly.Open(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	res, err := Run(src, opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
 
 func lab(name string) string { return filepath.Join("..", "testdata", "corpus", "lab", name) }
 

@@ -28,15 +28,7 @@ func TestGeneratedGroundTruth(t *testing.T) {
 		t.Fatal("the same config gave different bytes")
 	}
 
-	src, err := reassembly.Open([]string{"-"}, bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	res, err := Run(src, Options{Profile: Profiles["linux"]}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := twRunBytes(t, Options{}, buf.Bytes())
 	kinds := map[string]int{}
 	for _, f := range res.Findings {
 		kinds[f.Kind]++

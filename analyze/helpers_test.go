@@ -1,12 +1,46 @@
 package analyze
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/reassembly/synth"
 )
+
+// twRun analyzes captures through the real pipeline (reassembly.Open, Run)
+// as the CLI does, under the linux profile unless opts names another.
+func twRun(t *testing.T, opts Options, files ...string) *Result {
+	t.Helper()
+	return twAnalyze(t, opts, nil, files, nil)
+}
+
+// twRunBytes analyzes a capture held in memory, read as standard input.
+func twRunBytes(t *testing.T, opts Options, capture []byte) *Result {
+	t.Helper()
+	return twAnalyze(t, opts, nil, []string{"-"}, bytes.NewReader(capture))
+}
+
+// twAnalyze is twRun with every record handed to each as well.
+func twAnalyze(t *testing.T, opts Options, each func(*reassembly.Record), files []string, stdin io.Reader) *Result {
+	t.Helper()
+	if opts.Profile.TimeWait == 0 {
+		opts.Profile = Profiles["linux"]
+	}
+	src, err := reassembly.Open(files, stdin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	res, err := Run(src, opts, each)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
 
 // twKind returns the findings of one kind, in report order.
 func twKind(res *Result, kind string) []Finding {

@@ -1,5 +1,7 @@
 package analyze
 
+import "sort"
+
 // MaxExamples bounds the findings of one kind and severity listed in a
 // report. Kinds reported once per connection (lost_final_ack,
 // final_ack_rst, tuple_reuse, seq_overlap, old_duplicate, seq_wrap) can
@@ -13,11 +15,11 @@ const MaxExamples = 500
 // which to build.
 type findingLimit struct {
 	listed  map[[2]string]int
-	omitted map[string]int
+	omitted map[[2]string]int // by kind and severity
 }
 
 func newFindingLimit() *findingLimit {
-	return &findingLimit{listed: map[[2]string]int{}, omitted: map[string]int{}}
+	return &findingLimit{listed: map[[2]string]int{}, omitted: map[[2]string]int{}}
 }
 
 // take reports whether a finding of kind and severity is to be listed;
@@ -28,7 +30,7 @@ func (l *findingLimit) take(kind, severity string) bool {
 	}
 	k := [2]string{kind, severity}
 	if l.listed[k] >= MaxExamples {
-		l.omitted[kind]++
+		l.omitted[k]++
 		return false
 	}
 	l.listed[k]++
@@ -41,3 +43,63 @@ type limited struct{ lim *findingLimit }
 func (l *limited) setLimit(lim *findingLimit) { l.lim = lim }
 
 type limitable interface{ setLimit(*findingLimit) }
+
+// FindingCount is how many findings of one kind and severity an analysis
+// made, listed in Result.Findings or not.
+type FindingCount struct {
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	Count    int    `json:"count"`
+}
+
+// countFindings counts the listed findings (in report order: most severe
+// first) and adds the omitted ones.
+func countFindings(listed []Finding, omitted map[[2]string]int) []FindingCount {
+	n := map[[2]string]int{}
+	var order [][2]string
+	add := func(k [2]string, c int) {
+		if _, ok := n[k]; !ok {
+			order = append(order, k)
+		}
+		n[k] += c
+	}
+	for _, f := range listed {
+		add([2]string{f.Kind, f.Severity}, 1)
+	}
+	for k, c := range omitted {
+		add(k, c)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if severityRank[a[1]] != severityRank[b[1]] {
+			return severityRank[a[1]] < severityRank[b[1]]
+		}
+		return a[0] < b[0]
+	})
+	out := make([]FindingCount, 0, len(order))
+	for _, k := range order {
+		out = append(out, FindingCount{Kind: k[0], Severity: k[1], Count: n[k]})
+	}
+	return out
+}
+
+// Counts is FindingCounts, or the counts of the listed findings for a
+// Result not made by Run.
+func (r *Result) Counts() []FindingCount {
+	if r.FindingCounts == nil {
+		return countFindings(r.Findings, nil)
+	}
+	return r.FindingCounts
+}
+
+// Count is the number of findings, listed or omitted, whose kind or
+// severity is what ("*" for all).
+func (r *Result) Count(what string) int {
+	total := 0
+	for _, c := range r.Counts() {
+		if what == "*" || c.Kind == what || c.Severity == what {
+			total += c.Count
+		}
+	}
+	return total
+}

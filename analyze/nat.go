@@ -25,6 +25,9 @@ import (
 // the way to the capture point.
 type natTimestamps struct {
 	ips map[netip.Addr]*ipStamps
+	// last is the entry of the last client and server address, to skip
+	// a lookup: a few servers take most connections.
+	last [2]*ipStamps
 }
 
 // Bounds on what is kept per source IP, so that memory does not grow with
@@ -191,7 +194,15 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 		if !s.f.HasTS {
 			continue
 		}
-		ip := d.ip(s.self.Addr())
+		side := 0
+		if !s.client {
+			side = 1
+		}
+		ip := d.last[side]
+		if ip == nil || ip.addr != s.self.Addr() {
+			ip = d.ip(s.self.Addr())
+			d.last[side] = ip
+		}
 		if len(ip.conns) >= natMaxConns {
 			ip.skipped++
 			continue

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/reassembly/synth"
 )
 
@@ -16,15 +15,7 @@ import (
 // returns the nat_ts_regression findings by source IP.
 func natRun(t *testing.T, files ...string) map[string]Finding {
 	t.Helper()
-	src, err := reassembly.Open(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	res, err := Run(src, Options{Profile: Profile{Name: "linux", TimeWait: 60 * time.Second}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := twRun(t, Options{}, files...)
 	out := map[string]Finding{}
 	for _, f := range res.Findings {
 		if f.Kind != KindNATTSRegression {

@@ -2,8 +2,6 @@ package analyze
 
 import (
 	"testing"
-
-	"github.com/twscope/twscope/reassembly"
 )
 
 // TestPlotData checks what the result keeps for the report's plots and
@@ -21,15 +19,7 @@ func TestPlotData(t *testing.T) {
 		{"seq_overlap_incarnations.pcap.gz", 2, 2},
 	} {
 		t.Run(tc.capture, func(t *testing.T) {
-			src, err := reassembly.Open([]string{"../testdata/corpus/lab/" + tc.capture}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close()
-			res, err := Run(src, Options{Profile: Profiles["linux"]}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := twRun(t, Options{}, lab(tc.capture))
 			if len(res.ReuseGaps) != tc.gaps || res.ReuseGapsMore != 0 {
 				t.Errorf("%d reuse gaps (+%d), want %d", len(res.ReuseGaps), res.ReuseGapsMore, tc.gaps)
 			}

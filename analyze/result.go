@@ -31,9 +31,12 @@ type Result struct {
 	// FindingsOmitted counts, by kind, the findings past MaxExamples of
 	// their kind and severity: found, and left out of Findings.
 	FindingsOmitted map[string]int `json:"findings_omitted,omitempty"`
-	Hosts           []Host         `json:"hosts"`
-	Warnings        []string       `json:"warnings"`
-	Error           string         `json:"error,omitempty"`
+	// FindingCounts counts every finding, listed or omitted, by kind and
+	// severity: what thresholds and golden files judge by.
+	FindingCounts []FindingCount `json:"finding_counts"`
+	Hosts         []Host         `json:"hosts"`
+	Warnings      []string       `json:"warnings"`
+	Error         string         `json:"error,omitempty"`
 
 	// TimeWait is the TIME_WAIT occupancy of the hosts with the highest
 	// peaks, for plots.

@@ -19,16 +19,8 @@ func reuseRun(t *testing.T, profile string, files ...string) (*Result, []reassem
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := reassembly.Open(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	var recs []reassembly.Record
-	res, err := Run(src, Options{Profile: p}, func(r *reassembly.Record) { recs = append(recs, *r) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := twAnalyze(t, Options{Profile: p}, func(r *reassembly.Record) { recs = append(recs, *r) }, files, nil)
 	return res, recs
 }
 

@@ -1,8 +1,10 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -32,12 +34,14 @@ type timeWait struct {
 
 	first, last int64
 	hosts       map[netip.Addr]*hostAcc
-	groups      map[pressureKey]*pressureGroup
+	groups      map[groupKey]*pressureGroup
 	groupList   []*pressureGroup // by index
 	intervals   []twInterval
 	// byConn finds the intervals of a record that a later incarnation of
-	// the same four-tuple may cut short; an entry goes once it is used.
-	byConn     map[int]int32
+	// the same four-tuple may cut short, by the seq of its first interval
+	// still kept; an entry goes once it is used or its intervals are.
+	byConn     map[int]int64
+	nextSeq    int64    // of the next interval
 	lastServer *hostAcc // the last server's host, to skip a lookup
 	// stream is the running state once the intervals are streamed
 	// (twstream.go); nil while they are all kept.
@@ -54,6 +58,7 @@ type twInterval struct {
 	file       int32  // capture file of that frame
 	port       uint16 // the client's port, to name the connection
 	two        bool   // the next interval belongs to the same record (both sides held it)
+	seq        int64  // intervals are numbered as they come, so d.intervals is in seq order
 	started    bool   // streaming: its entry is applied (twstream.go)
 }
 
@@ -62,6 +67,13 @@ type hostAcc struct {
 	addr                      netip.Addr
 	index                     int32
 	conns, closes, rsts, held int
+}
+
+// groupKey is a pressureKey by the hosts' indexes: small, and without
+// pointers, so cheap to hash and compare.
+type groupKey struct {
+	client, server int32
+	port           uint16
 }
 
 type pressureKey struct {
@@ -110,8 +122,8 @@ func newTimeWait(opts Options) *timeWait {
 	return &timeWait{
 		tw: int64(tw), portRange: pr,
 		hosts:  make(map[netip.Addr]*hostAcc),
-		groups: make(map[pressureKey]*pressureGroup),
-		byConn: make(map[int]int32),
+		groups: make(map[groupKey]*pressureGroup),
+		byConn: make(map[int]int64),
 	}
 }
 
@@ -161,10 +173,10 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		}
 	}
 
-	k := pressureKey{r.Client.Addr(), r.Server}
+	k := groupKey{c.index, s.index, r.Server.Port()}
 	g := d.groups[k]
 	if g == nil {
-		g = &pressureGroup{pressureKey: k, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start}
+		g = &pressureGroup{pressureKey: pressureKey{r.Client.Addr(), r.Server}, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start}
 		d.groups[k] = g
 		d.groupList = append(d.groupList, g)
 	}
@@ -178,7 +190,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 	if holder == reassembly.SideNone {
 		return
 	}
-	d.byConn[r.ID] = int32(len(d.intervals))
+	d.byConn[r.ID] = d.nextSeq
 	for _, sd := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
 		if holder != sd && holder != reassembly.SideBoth {
 			continue
@@ -187,8 +199,9 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		iv := twInterval{
 			start: entry.Time, end: entry.Time + d.tw, host: c.index, group: -1,
 			conn: int32(r.ID), frame: int32(entry.Frame.N), file: int32(entry.Frame.File), port: r.Client.Port(),
-			two: holder == reassembly.SideBoth && sd == reassembly.SideClient,
+			two: holder == reassembly.SideBoth && sd == reassembly.SideClient, seq: d.nextSeq,
 		}
+		d.nextSeq++
 		if sd == reassembly.SideServer {
 			iv.host = s.index
 			s.held++
@@ -217,11 +230,15 @@ func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Eve
 // cut ends the TIME_WAIT of incarnation id when its four-tuple's next
 // incarnation starts at t.
 func (d *timeWait) cut(id int, t int64) {
-	i, ok := d.byConn[id]
+	seq, ok := d.byConn[id]
 	if !ok {
 		return
 	}
 	delete(d.byConn, id)
+	i, ok := slices.BinarySearchFunc(d.intervals, seq, func(iv twInterval, seq int64) int { return cmp.Compare(iv.seq, seq) })
+	if !ok {
+		return
+	}
 	for {
 		iv := &d.intervals[i]
 		iv.end = max(min(iv.end, t), iv.start)

@@ -182,16 +182,21 @@ func (d *timeWait) settle(wm int64) {
 	// Drop the intervals that ended; keep the rest in arrival order (in
 	// place: the write index never passes the read index).
 	kept := d.intervals[:0]
-	clear(d.byConn)
 	for i, iv := range d.intervals {
+		nextKept := iv.two && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
 		if iv.end <= iv.start || iv.end < wm {
+			// A record's entry follows its first interval still kept.
+			if seq, ok := d.byConn[int(iv.conn)]; ok && seq == iv.seq {
+				if nextKept {
+					d.byConn[int(iv.conn)] = d.intervals[i+1].seq
+				} else {
+					delete(d.byConn, int(iv.conn))
+				}
+			}
 			continue
 		}
 		iv.started = iv.started || iv.start < wm
-		iv.two = iv.two && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
-		if len(kept) == 0 || kept[len(kept)-1].conn != iv.conn {
-			d.byConn[int(iv.conn)] = int32(len(kept))
-		}
+		iv.two = nextKept
 		kept = append(kept, iv)
 	}
 	clear(d.intervals[len(kept):])

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/reassembly/synth"
 )
 
@@ -21,16 +20,7 @@ func TestTimeWaitStreamed(t *testing.T) {
 	run := func(limit int) *Result {
 		defer func(old int) { twExactLimit = old }(twExactLimit)
 		twExactLimit = limit
-		src, err := reassembly.Open([]string{"-"}, bytes.NewReader(buf.Bytes()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.Close()
-		res, err := Run(src, Options{Profile: Profiles["linux"]}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+		return twRunBytes(t, Options{}, buf.Bytes())
 	}
 	exact, streamed := run(1<<30), run(0)
 	if !reflect.DeepEqual(exact.Hosts, streamed.Hosts) {

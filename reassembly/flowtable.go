@@ -52,6 +52,11 @@ func hashKey(k *flowKey, seed uint64) uint64 {
 	return h | 1 // never 0, the empty mark
 }
 
+// home is the slot where an entry of hash h belongs in a table of mask+1
+// slots. The hash's lowest bit is always set (0 marks an empty slot), so
+// it is shifted out: with it, only every other slot would be a home.
+func home(h uint64, mask int) int { return int(h>>1) & mask }
+
 func mix(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
@@ -64,7 +69,7 @@ func (t *connTable) getHashed(k *flowKey, h uint64) *conn {
 		return nil
 	}
 	mask := len(t.slots) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
+	for i := home(h, mask); ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.h == 0 {
 			return nil
@@ -88,7 +93,7 @@ func (t *connTable) putHashed(c *conn, h uint64) {
 
 func (t *connTable) insert(s connSlot) {
 	mask := len(t.slots) - 1
-	i := int(s.h) & mask
+	i := home(s.h, mask)
 	for t.slots[i].h != 0 {
 		i = (i + 1) & mask
 	}
@@ -112,7 +117,7 @@ func (t *connTable) del(c *conn) {
 	}
 	h := c.hash
 	mask := len(t.slots) - 1
-	i := int(h) & mask
+	i := home(h, mask)
 	for {
 		s := &t.slots[i]
 		if s.h == 0 {
@@ -130,8 +135,8 @@ func (t *connTable) del(c *conn) {
 			break
 		}
 		// s may move to the hole at i when its home slot is not in (i, j].
-		home := int(s.h) & mask
-		if (j-home)&mask >= (j-i)&mask {
+		hm := home(s.h, mask)
+		if (j-hm)&mask >= (j-i)&mask {
 			t.slots[i] = s
 			i = j
 		}

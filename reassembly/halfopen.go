@@ -49,13 +49,13 @@ func (t *Tracker) halfOpenAdd(c *conn) {
 	c.halfOpen = true
 	h := &t.half
 	h.live++
-	h.q = append(h.q, halfOpenEntry{c, c.ID})
+	h.q = append(h.q, halfOpenEntry{c, c.id})
 	lim := intOr(t.cfg.MaxHalfOpen, defaultMaxHalfOpen)
 	for h.live > lim && h.head < len(h.q) {
 		e := h.q[h.head]
 		h.q[h.head] = halfOpenEntry{}
 		h.head++
-		if e.c == c || e.c.ID != e.id || !e.c.halfOpen {
+		if e.c == c || e.c.id != e.id || !e.c.halfOpen {
 			continue
 		}
 		e.c.HalfOpenEvicted = true
@@ -65,7 +65,7 @@ func (t *Tracker) halfOpenAdd(c *conn) {
 	if n := len(h.q) - h.head; h.head > 1024 && h.head >= n || n > 2*h.live+1024 {
 		k := 0
 		for _, e := range h.q[h.head:] {
-			if e.c.ID == e.id && e.c.halfOpen {
+			if e.c.id == e.id && e.c.halfOpen {
 				h.q[k] = e
 				k++
 			}
@@ -105,23 +105,14 @@ func (t *Tracker) HalfOpen() int { return t.half.live }
 // when there are more than their bounds, down to three quarters of it, so
 // that the cost of sorting is spread over many segments.
 func (t *Tracker) boundMemory() {
-	if lim := intOr(t.cfg.MaxTuples, defaultMaxTuples); len(t.tuples) > lim {
+	if lim := intOr(t.cfg.MaxTuples, defaultMaxTuples); t.tuples.n > lim {
 		t.stats.TuplesForgotten += t.pruneTuples(lim * 3 / 4)
 	}
 	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); len(t.clocks) > lim {
 		t.stats.ClocksForgotten += pruneOldest(t.clocks, lim*3/4, func(_ netip.Addr, c *ipClock) int64 { return max(c.latestAt, c.recycleAt) },
 			func(a, b netip.Addr) int { return a.Compare(b) })
+		t.clockGen++
 	}
-}
-
-// tupleAge orders summaries for forgetting: failed connection attempts (a
-// SYN that no SYN+ACK answered: a flood, a scan) before all others, then
-// the oldest first.
-func tupleAge(_ flowKey, s tupleSum) int64 {
-	if s.SYNSeen[0] && !s.SYNSeen[1] {
-		return s.End - 1<<62
-	}
-	return s.End
 }
 
 func compareKeys(a, b *flowKey) int {

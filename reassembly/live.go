@@ -9,6 +9,7 @@ import "math"
 // entries are large and scattered.
 type liveSet struct {
 	conns    []*conn
+	ids      []int   // conns[i].id
 	deadline []int64 // finish when now > deadline
 	// closing is the earliest time each may enter TIME_WAIT or, when it
 	// reuses a four-tuple, its start (math.MaxInt64: neither yet): the
@@ -27,6 +28,7 @@ const forgetEvery = 60 * sweepEvery
 func (t *Tracker) liveAdd(c *conn) {
 	c.slot = int32(len(t.live.conns))
 	t.live.conns = append(t.live.conns, c)
+	t.live.ids = append(t.live.ids, c.id)
 	t.live.deadline = append(t.live.deadline, 0)
 	t.live.closing = append(t.live.closing, math.MaxInt64)
 	t.liveTouch(c)
@@ -41,10 +43,12 @@ func (t *Tracker) liveRemove(c *conn) {
 	if i != last {
 		m := t.live.conns[last]
 		t.live.conns[i], t.live.deadline[i], t.live.closing[i] = m, t.live.deadline[last], t.live.closing[last]
+		t.live.ids[i] = t.live.ids[last]
 		m.slot = int32(i)
 	}
 	t.live.conns[last] = nil
 	t.live.conns = t.live.conns[:last]
+	t.live.ids = t.live.ids[:last]
 	t.live.deadline = t.live.deadline[:last]
 	t.live.closing = t.live.closing[:last]
 	c.slot = -1
@@ -96,10 +100,10 @@ func (t *Tracker) watermark() int64 {
 
 // liveDue appends the incarnations due to be finished at t.now: those
 // idle past the idle bound, or closed and past their linger.
-func (t *Tracker) liveDue(batch []*conn) []*conn {
+func (t *Tracker) liveDue(batch []dueConn) []dueConn {
 	for i, d := range t.live.deadline {
 		if t.now > d {
-			batch = append(batch, t.live.conns[i])
+			batch = append(batch, dueConn{t.live.ids[i], t.live.conns[i]})
 		}
 	}
 	return batch

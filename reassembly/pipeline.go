@@ -13,7 +13,12 @@ import (
 
 // batchSize is the number of segments handed over at once: large enough
 // that the channel costs nothing per packet, small enough to stay in cache.
-const batchSize = 2048
+const batchSize = 1024
+
+// segBatches is how many batches may be on their way: the tracker stops
+// for a moment every second of capture time to finish the connections that
+// are due, and the reader goes on meanwhile.
+const segBatches = 16
 
 // progressEvery (plus one) is how many packets pass between calls of
 // Config.Progress.
@@ -41,8 +46,8 @@ func (c Config) workers() int {
 // readParallel is readSegments in a goroutine of its own, feeding batches
 // of segments back to feed on the calling goroutine.
 func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
-	full := make(chan *segBatch, 4)
-	empty := make(chan *segBatch, 4)
+	full := make(chan *segBatch, segBatches)
+	empty := make(chan *segBatch, segBatches)
 	for i := 0; i < cap(empty); i++ {
 		empty <- &segBatch{segs: make([]Segment, 0, batchSize), keys: make([]segKey, 0, batchSize)}
 	}

@@ -22,6 +22,7 @@ type reorder struct {
 	win  int64 // <0: off
 	buf  []Segment
 	head int
+	one  Segment // the slot when off
 }
 
 func newReorder(win time.Duration) *reorder {
@@ -33,23 +34,50 @@ func newReorder(win time.Duration) *reorder {
 
 // push takes the next segment and feeds those that fell out of the window.
 func (r *reorder) push(seg *Segment, feed func(*Segment)) {
+	*r.slot() = *seg
+	r.commit(feed)
+}
+
+// slot returns where the next segment goes, to be decoded in place and
+// then committed, or left there when it is no TCP segment.
+func (r *reorder) slot() *Segment {
 	if r.win < 0 {
-		feed(seg)
+		return &r.one
+	}
+	if len(r.buf) < cap(r.buf) {
+		r.buf = r.buf[:len(r.buf)+1] // its old contents are overwritten
+	} else {
+		r.buf = append(r.buf, Segment{})
+	}
+	return &r.buf[len(r.buf)-1]
+}
+
+// unslot gives back the slot: what was decoded there is no TCP segment.
+func (r *reorder) unslot() {
+	if r.win >= 0 {
+		r.buf = r.buf[:len(r.buf)-1]
+	}
+}
+
+// commit takes the segment written into slot, and feeds those that fell
+// out of the window.
+func (r *reorder) commit(feed func(*Segment)) {
+	if r.win < 0 {
+		feed(&r.one)
 		return
 	}
-	q := r.buf[r.head:]
+	last := len(r.buf) - 1
+	seg := &r.buf[last]
+	q := r.buf[r.head:last]
 	if len(q) > 0 && q[len(q)-1].Time-seg.Time > r.win {
 		// Further behind than the window: a clock step, not packets out
-		// of order. It keeps its place in the file.
+		// of order. It keeps its place in the file, after those held.
 		r.drain(feed)
-		feed(seg)
 		return
 	}
-	if len(q) == 0 || seg.Time >= q[len(q)-1].Time {
-		r.buf = append(r.buf, *seg)
-	} else {
+	if len(q) > 0 && seg.Time < q[len(q)-1].Time {
 		// Out of order: insert after every segment not later than it.
-		lo, hi := r.head, len(r.buf)
+		lo, hi := r.head, last
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
 			if r.buf[m].Time <= seg.Time {
@@ -58,9 +86,9 @@ func (r *reorder) push(seg *Segment, feed func(*Segment)) {
 				hi = m
 			}
 		}
-		r.buf = append(r.buf, Segment{})
-		copy(r.buf[lo+1:], r.buf[lo:])
-		r.buf[lo] = *seg
+		s := *seg
+		copy(r.buf[lo+1:], r.buf[lo:last])
+		r.buf[lo] = s
 	}
 	newest := r.buf[len(r.buf)-1].Time
 	for r.head < len(r.buf) && (newest-r.buf[r.head].Time > r.win || len(r.buf)-r.head > reorderMax) {

@@ -38,9 +38,8 @@ func Run(src *Source, cfg Config, emit func(*Record)) (Counts, TrackerStats, err
 // segments, in time order, to feed. io.EOF is not an error.
 func readSegments(src *Source, cfg Config, feed func(*Segment)) (Counts, error) {
 	var (
-		n   Counts
-		p   Packet
-		seg Segment
+		n Counts
+		p Packet
 	)
 	dec := NewDecoder()
 	ro := newReorder(cfg.ReorderWindow)
@@ -57,10 +56,16 @@ func readSegments(src *Source, cfg Config, feed func(*Segment)) (Counts, error) 
 			n.Filtered++
 			continue
 		}
-		switch dec.Decode(&p, &seg) {
-		case KindTCP:
+		// Decoded in place into the reorder buffer: in time order, as
+		// nearly all are, a segment is not copied until it is handed on.
+		kind := dec.Decode(&p, ro.slot())
+		if kind == KindTCP {
 			n.TCP++
-			ro.push(&seg, feed)
+			ro.commit(feed)
+			continue
+		}
+		ro.unslot()
+		switch kind {
 		case KindNonTCP:
 			n.NonTCP++
 		case KindFragment:

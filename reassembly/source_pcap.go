@@ -63,6 +63,12 @@ type fileReader struct {
 	pcap *pcapgo.Reader
 	ng   *pcapgo.NgReader
 
+	// For readPcapFast: the pcap file's byte order, what its timestamps'
+	// fraction is multiplied by to give nanoseconds, and its snaplen.
+	pcapOrder  binary.ByteOrder
+	pcapFactor uint32
+	pcapSnap   uint32
+
 	ngBigEndian bool // byte order of the current pcapng section, tracked by checkBlocks
 
 	info FileInfo
@@ -115,12 +121,21 @@ func newFileReader(index int, name string, r io.Reader, closer io.Closer) (*file
 	switch binary.BigEndian.Uint32(magic) {
 	case 0xA1B2C3D4, 0xD4C3B2A1, 0xA1B23C4D, 0x4D3CB2A1:
 		f.info.Format = "pcap"
+		f.pcapOrder = binary.LittleEndian
+		if magic[0] == 0xA1 { // the magic number written big-endian
+			f.pcapOrder = binary.BigEndian
+		}
 		// pcapgo wraps its input in bufio.NewReader, which hands back our
 		// *bufio.Reader unchanged, so positions stay exact.
 		f.pcap, err = pcapgo.NewReader(f.br)
 		if err != nil {
 			return nil, fatal(0, fmt.Errorf("bad pcap file header: %w", f.streamErr(err)))
 		}
+		f.pcapFactor = 1000
+		if f.pcap.Resolution() == gopacket.TimestampResolutionNanosecond {
+			f.pcapFactor = 1
+		}
+		f.pcapSnap = f.pcap.Snaplen()
 		lt := f.pcap.LinkType()
 		f.info.LinkTypes = []layers.LinkType{lt}
 		if !LinkTypeSupported(lt) {
@@ -188,6 +203,9 @@ func (f *fileReader) read() error {
 		lt   layers.LinkType
 	)
 	if f.pcap != nil {
+		if pcapFast && f.readPcapFast(frame) {
+			return nil
+		}
 		data, ci, err = f.pcap.ZeroCopyReadPacketData()
 		lt = f.pcap.LinkType()
 		// pcapgo accepts any length up to 256 KiB; one over the file's
@@ -244,6 +262,48 @@ func (f *fileReader) read() error {
 		in.LinkTypes = append(in.LinkTypes, lt)
 	}
 	return nil
+}
+
+// pcapFast turns readPcapFast on (tests compare it with pcapgo).
+var pcapFast = true
+
+// readPcapFast reads the next record of a pcap file straight out of the
+// read buffer, as pcapgo would but without copying it, when the record is
+// whole there and sound: its captured length no more than its length, the
+// snaplen and 64 KiB. It reports false, having read nothing, otherwise, and
+// pcapgo reads the record (and reports what is wrong with it). The data
+// stays valid until the file is read again, as pcapgo's does.
+func (f *fileReader) readPcapFast(frame int) bool {
+	hdr, err := f.br.Peek(16)
+	if err != nil {
+		return false
+	}
+	o := f.pcapOrder
+	caplen, length := o.Uint32(hdr[8:12]), o.Uint32(hdr[12:16])
+	if caplen > length || caplen > 1<<16-16 || f.pcapSnap > 0 && caplen > f.pcapSnap {
+		return false
+	}
+	rec, err := f.br.Peek(16 + int(caplen))
+	if err != nil {
+		return false
+	}
+	// time.Unix(sec, frac*factor).UnixNano(), the product in 32 bits as
+	// pcapgo computes it.
+	t := int64(o.Uint32(rec[0:4]))*1e9 + int64(o.Uint32(rec[4:8])*f.pcapFactor)
+	data := rec[16:len(rec):len(rec)] // nobody appends into the buffer
+	f.br.Discard(len(rec))
+	f.frame = frame
+	f.time = t
+	f.data = data
+	f.length = max(int(length), len(data))
+	f.linkType = f.pcap.LinkType()
+	in := &f.info
+	in.Packets = frame
+	if frame == 1 {
+		in.First = t
+	}
+	in.Last = t
+	return true
 }
 
 func (f *fileReader) warn(frame int, err error) error {

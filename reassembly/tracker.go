@@ -1,8 +1,9 @@
 package reassembly
 
 import (
+	"cmp"
 	"net/netip"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -29,12 +30,26 @@ type Config struct {
 	// to judge the next one (default 5 minutes, above any TIME_WAIT
 	// profile).
 	TupleMemory time.Duration
+	// TupleNeed is how long after its end a four-tuple's last incarnation
+	// can still change what the consumer reports (the longest TIME_WAIT
+	// it judges reuse by, plus a margin). When MaxTuples forces the
+	// tracker to forget, it forgets older summaries first and does not
+	// count them in TuplesForgotten (default: TupleMemory, so that every
+	// summary forgotten early counts).
+	TupleNeed time.Duration
 
 	// Workers is how many goroutines Run uses: 1 reads, decodes and
 	// tracks in the calling goroutine; 2 or more read and decode in a
 	// goroutine of their own (default: 2 when GOMAXPROCS allows). The
 	// records are the same either way.
 	Workers int
+	// NewRecord, when set, makes the tracker hand records over instead of
+	// lending them: it fills each incarnation into a Record from NewRecord
+	// (in any state; the tracker clears it) and never touches it again once
+	// passed to emit, so the consumer may keep it rather than copy it, and
+	// give it back through NewRecord when done. Called on the tracker's
+	// goroutine.
+	NewRecord func() *Record
 	// Watermark, when set, is called after each sweep (every second of
 	// capture time) with a time before which no record still to come
 	// enters TIME_WAIT (both FINs, then the first ACK of a FIN, a RST or
@@ -53,8 +68,9 @@ type Config struct {
 	MaxHalfOpen int
 	// MaxTuples bounds the remembered summaries of finished four-tuples
 	// (default 131072), and MaxClocks the per-address timestamp clocks
-	// (default 65536); past them the oldest are forgotten (failed
-	// connection attempts first) and counted.
+	// (default 65536); past them the oldest are forgotten and counted
+	// (four-tuples: those older than TupleNeed first and uncounted, then
+	// failed connection attempts).
 	MaxTuples, MaxClocks int
 	// DupWindow is how far apart in time two copies of one packet may be
 	// to count as a duplicate capture (default 5 ms, negative: off); see
@@ -99,18 +115,23 @@ type TrackerStats struct {
 type Tracker struct {
 	cfg                              Config
 	idle, linger, reset, tupleMemory int64
+	tupleNeed                        int64
 	emit                             func(*Record)
 	conns                            connTable
-	tuples                           map[flowKey]int32 // index into tupleSlab (tuplesum.go)
+	tuples                           tupleTable // four-tuple -> index into tupleSlab (tuplesum.go)
 	tupleSlab                        tupleSlab
 	clocks                           map[netip.Addr]*ipClock // pointers: one lookup per segment
-	nextID                           int
-	now, lastSweep                   int64
-	free                             []*conn
-	stats                            TrackerStats
-	batch                            []*conn
-	live                             liveSet
-	half                             halfOpenQueue
+	// clockGen changes whenever clocks are forgotten, which invalidates
+	// the pointers that conns keep to their senders' clocks.
+	clockGen       uint32
+	nextID         int
+	now, lastSweep int64
+	free           []*conn
+	stats          TrackerStats
+	batch          []dueConn
+	sink           uint64 // finishAll's loads ahead of time
+	live           liveSet
+	half           halfOpenQueue
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -119,13 +140,15 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	t := &Tracker{
 		cfg:    cfg,
 		emit:   emit,
-		tuples: make(map[flowKey]int32),
 		clocks: make(map[netip.Addr]*ipClock),
+		// Not 0, the generation of a conn that has cached no clock.
+		clockGen: 1,
 	}
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
 	t.reset = durationOr(cfg.ResetLinger, defaultReset)
 	t.tupleMemory = durationOr(cfg.TupleMemory, defaultMemory)
+	t.tupleNeed = min(durationOr(cfg.TupleNeed, time.Duration(t.tupleMemory)), t.tupleMemory)
 	return t
 }
 
@@ -176,7 +199,8 @@ type ipClock struct {
 // conn is one live incarnation: the record being filled and the little
 // state that is not part of it.
 type conn struct {
-	Record
+	*Record
+	id         int // Record.ID, kept when the record is handed over
 	key        flowKey
 	clientIsLo bool
 	last       int64
@@ -187,6 +211,10 @@ type conn struct {
 	hash       uint64  // of key, in the flow table
 	halfOpen   bool    // counted in Tracker.half
 	dups       dupRing // recent segments, to recognise copies
+	// clk caches the clock of each side's address (0 client, 1 server),
+	// valid while clkGen matches Tracker.clockGen.
+	clk    [2]*ipClock
+	clkGen [2]uint32
 }
 
 func (c *conn) flows(fromClient bool) (sender, receiver *Flow) {
@@ -289,12 +317,22 @@ func (t *Tracker) startsIncarnation(c *conn, seg *Segment, fromClient bool) bool
 // the side with the lower (well-known) port is taken for the server.
 func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
 	var c *conn
+	var r *Record
 	if n := len(t.free); n > 0 {
 		c, t.free = t.free[n-1], t.free[:n-1]
+		r = c.Record
 		*c = conn{}
 	} else {
 		c = new(conn)
 	}
+	if t.cfg.NewRecord != nil {
+		r = t.cfg.NewRecord()
+	}
+	if r == nil {
+		r = new(Record)
+	}
+	*r = Record{}
+	c.Record = r
 	srcIsClient := true
 	switch {
 	case seg.Has(FlagSYN) && !seg.Has(FlagACK):
@@ -313,13 +351,15 @@ func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
 		c.Client, c.Server = dst, src
 	}
 	t.nextID++
-	c.ID = t.nextID
+	c.ID, c.id = t.nextID, t.nextID
 	c.Start = seg.Time
 	c.FirstFrame = Frame{seg.File, seg.Frame}
+	// The first packet is also the last so far, whatever its time (the
+	// zero End must not outrank a time before 1970).
+	c.End, c.LastFrame, c.last = seg.Time, c.FirstFrame, seg.Time
 	h := hashKey(&key, flowSeed)
 	if i, ok := t.tupleLookup(&key, h); ok {
-		delete(t.tuples, key)
-		prev := t.tupleSlab.free(i)
+		prev := t.tupleForget(i)
 		if seg.Time-prev.End <= t.tupleMemory {
 			c.HasPrev, c.Prev = true, prev.unpack(&key)
 		}
@@ -432,14 +472,33 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 	}
 
 	if seg.OptionsKnown && seg.HasTS {
-		clk := t.clocks[seg.Src]
-		if clk == nil {
-			clk = new(ipClock)
-			t.clocks[seg.Src] = clk
-		}
+		clk := t.senderClock(c, seg, fromClient, true)
 		clk.latest, clk.latestAt, clk.latestConn = seg.TSval, seg.Time, c.ID
 	}
 	t.halfOpenCheck(c, seg, fromClient)
+}
+
+// senderClock returns the clock of seg's source address, made when new
+// if create (else nil when there is none), through c's cache: about one
+// map lookup per side of a conn, not one per segment.
+func (t *Tracker) senderClock(c *conn, seg *Segment, fromClient, create bool) *ipClock {
+	side := 0
+	if !fromClient {
+		side = 1
+	}
+	if c.clkGen[side] == t.clockGen {
+		return c.clk[side]
+	}
+	clk := t.clocks[seg.Src]
+	if clk == nil {
+		if !create {
+			return nil
+		}
+		clk = new(ipClock)
+		t.clocks[seg.Src] = clk
+	}
+	c.clk[side], c.clkGen[side] = clk, t.clockGen
+	return clk
 }
 
 // syn records a SYN or SYN+ACK, and checks a client SYN's timestamp
@@ -465,8 +524,8 @@ func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, fromClient, ack bool) {
 	if ack || c.SYNTS.Checked || !seg.OptionsKnown {
 		return
 	}
-	clk, ok := t.clocks[seg.Src]
-	if !ok {
+	clk := t.senderClock(c, seg, fromClient, false)
+	if clk == nil {
 		return
 	}
 	if !seg.HasTS {
@@ -607,25 +666,37 @@ func (t *Tracker) sweep() {
 		return
 	}
 	t.live.lastForget = t.now
-	for k, i := range t.tuples {
-		if t.now-t.tupleSlab.s[i].End > t.tupleMemory {
-			delete(t.tuples, k)
-			t.tupleSlab.free(i)
-		}
-	}
-	t.tupleSlab.rebuildFilter(t.tuples)
+	t.forgetOlder(t.tupleMemory)
 	for a, clk := range t.clocks {
 		if t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
 			delete(t.clocks, a)
+			t.clockGen++
 		}
 	}
 }
 
+// dueConn is a conn to finish, with its ID to sort by without touching it.
+type dueConn struct {
+	id int
+	c  *conn
+}
+
 // finishAll finishes incarnations in the order they started, so output
 // never depends on map order.
-func (t *Tracker) finishAll(cs []*conn) {
-	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
-	for _, c := range cs {
+func (t *Tracker) finishAll(cs []dueConn) {
+	slices.SortFunc(cs, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
+	// Load what finishing touches first, each conn's record and the tuple
+	// table slot its summary goes to, for all of them at once: the cache
+	// misses overlap instead of coming one after another.
+	sink := t.sink
+	if mask := len(t.tuples.slots) - 1; mask > 0 {
+		for _, d := range cs {
+			sink += t.tuples.slots[home(d.c.hash, mask)].h + uint64(d.c.Record.ID)
+		}
+	}
+	t.sink = sink
+	for _, d := range cs {
+		c := d.c
 		t.finish(c, !c.closed && t.now-c.last > t.idle)
 	}
 }
@@ -633,19 +704,19 @@ func (t *Tracker) finishAll(cs []*conn) {
 // Flush finishes every incarnation still held, at the end of the capture.
 func (t *Tracker) Flush() {
 	t.batch = t.batch[:0]
-	for _, c := range t.live.conns {
-		t.batch = append(t.batch, c)
+	for i, c := range t.live.conns {
+		t.batch = append(t.batch, dueConn{t.live.ids[i], c})
 	}
-	sort.Slice(t.batch, func(i, j int) bool { return t.batch[i].ID < t.batch[j].ID })
-	for _, c := range t.batch {
-		t.finish(c, false)
+	slices.SortFunc(t.batch, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
+	for _, d := range t.batch {
+		t.finish(d.c, false)
 	}
 }
 
 // finish derives the close facts, hands the record over and remembers its
 // summary for the four-tuple's next incarnation.
 func (t *Tracker) finish(c *conn, evicted bool) {
-	r := &c.Record
+	r := c.Record
 	r.Evicted = evicted
 	if evicted {
 		t.stats.Evicted++
@@ -660,8 +731,11 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	}
 	r.ZeekState, r.History = c.zeek.state(), c.zeek.history()
 	t.halfOpenLeave(c)
-	t.emit(r)
 	sum := summarize(r)
+	t.emit(r)
+	if t.cfg.NewRecord != nil {
+		c.Record = nil // the consumer's now
+	}
 	t.tupleRemember(c, packTuple(&sum, c.clientIsLo))
 	t.conns.del(c)
 	t.liveRemove(c)

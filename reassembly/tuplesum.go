@@ -48,22 +48,34 @@ func (p *tupleSum) unpack(k *flowKey) Summary {
 	}
 }
 
-// tupleSlab holds the remembered summaries in one slice, so that the
-// tuple table maps a key to a small index: the table's entries stay small
-// and the summaries are not spread over the table's growth.
+// tupleSlab holds the remembered summaries in one slice, with their keys
+// and hashes, and tupleTable finds them: an open-addressing hash table of
+// (hash, index) slots with linear probing and backward-shift deletion, like
+// the flow table. The hash is the flow table's, computed once per segment
+// by the reading goroutine, so remembering and looking up a four-tuple
+// costs no hashing of the 36-byte key, and the churn of short connections
+// leaves no tombstones behind (a Go map keeps the room of what it deleted).
 type tupleSlab struct {
-	s     []tupleSum
-	holes []int32 // free indexes of s
+	s      []tupleSum
+	keys   []flowKey
+	hashes []uint64 // 0: the entry is free
+	holes  []int32  // free indexes of s
 	// filter has a bit set for the hash of every remembered four-tuple
 	// (and some forgotten ones, until rebuilt): most new connections are
 	// on a four-tuple never seen, and the bit says so without a lookup in
 	// the large table.
 	filter []uint64
-	prunes int
 }
 
-// rebuildEvery is how many prunes pass between two rebuilds of the table.
-const rebuildEvery = 8
+type tupleTable struct {
+	slots []tupleSlot
+	n     int
+}
+
+type tupleSlot struct {
+	h uint64 // 0: empty
+	i int32  // index in tupleSlab
+}
 
 // filterBits is the size of the filter: 512 KiB, which stays in cache.
 const filterBits = 22
@@ -85,100 +97,179 @@ func (b *tupleSlab) marked(h uint64) bool {
 }
 
 // rebuildFilter clears the bits of forgotten four-tuples.
-func (b *tupleSlab) rebuildFilter(m map[flowKey]int32) {
+func (b *tupleSlab) rebuildFilter() {
 	if b.filter == nil {
 		return
 	}
 	clear(b.filter)
-	for k := range m {
-		b.mark(hashKey(&k, flowSeed))
+	for _, h := range b.hashes {
+		if h != 0 {
+			b.mark(h)
+		}
 	}
 }
 
 // tupleLookup finds the summary index of a four-tuple whose hash is h.
 func (t *Tracker) tupleLookup(k *flowKey, h uint64) (int32, bool) {
-	if !t.tupleSlab.marked(h) {
+	if !t.tupleSlab.marked(h) || t.tuples.n == 0 {
 		return 0, false
 	}
-	i, ok := t.tuples[*k]
-	return i, ok
+	slots := t.tuples.slots
+	mask := len(slots) - 1
+	for j := home(h, mask); ; j = (j + 1) & mask {
+		s := &slots[j]
+		if s.h == 0 {
+			return 0, false
+		}
+		if s.h == h && t.tupleSlab.keys[s.i] == *k {
+			return s.i, true
+		}
+	}
 }
 
 // tupleRemember stores the summary of c's four-tuple as c finishes.
 func (t *Tracker) tupleRemember(c *conn, s tupleSum) {
-	if i, ok := t.tupleLookup(&c.key, c.hash); ok { // cannot happen: open took it out
-		t.tupleSlab.s[i] = s
-		return
+	// The four-tuple is not remembered: open took its summary out, and
+	// only one incarnation of a four-tuple is live at a time.
+	tt := &t.tuples
+	if 4*(tt.n+1) > 3*len(tt.slots) {
+		tt.grow()
 	}
-	t.tuples[c.key] = t.tupleSlab.add(s)
+	tt.insert(tupleSlot{c.hash, t.tupleSlab.add(s, &c.key, c.hash)})
+	tt.n++
 	t.tupleSlab.mark(c.hash)
 }
 
-func (b *tupleSlab) add(s tupleSum) int32 {
+func (tt *tupleTable) insert(s tupleSlot) {
+	mask := len(tt.slots) - 1
+	j := home(s.h, mask)
+	for tt.slots[j].h != 0 {
+		j = (j + 1) & mask
+	}
+	tt.slots[j] = s
+}
+
+func (tt *tupleTable) grow() {
+	old := tt.slots
+	tt.slots = make([]tupleSlot, max(1024, 2*len(old)))
+	for _, s := range old {
+		if s.h != 0 {
+			tt.insert(s)
+		}
+	}
+}
+
+// tupleForget forgets the summary at index i of the slab and returns it.
+func (t *Tracker) tupleForget(i int32) tupleSum {
+	tt := &t.tuples
+	h := t.tupleSlab.hashes[i]
+	mask := len(tt.slots) - 1
+	j := home(h, mask)
+	for tt.slots[j].i != i || tt.slots[j].h != h {
+		j = (j + 1) & mask
+	}
+	tt.n--
+	for k := (j + 1) & mask; ; k = (k + 1) & mask {
+		s := tt.slots[k]
+		if s.h == 0 {
+			break
+		}
+		// s may move to the hole at j when its home slot is not in (j, k].
+		if hm := home(s.h, mask); (k-hm)&mask >= (k-j)&mask {
+			tt.slots[j] = s
+			j = k
+		}
+	}
+	tt.slots[j] = tupleSlot{}
+	return t.tupleSlab.free(i)
+}
+
+func (b *tupleSlab) add(s tupleSum, k *flowKey, h uint64) int32 {
 	if n := len(b.holes); n > 0 {
 		i := b.holes[n-1]
 		b.holes = b.holes[:n-1]
-		b.s[i] = s
+		b.s[i], b.keys[i], b.hashes[i] = s, *k, h
 		return i
 	}
 	b.s = append(b.s, s)
+	b.keys = append(b.keys, *k)
+	b.hashes = append(b.hashes, h)
 	return int32(len(b.s) - 1)
 }
 
 // free releases index i and returns what it held.
 func (b *tupleSlab) free(i int32) tupleSum {
 	s := b.s[i]
-	b.s[i] = tupleSum{}
+	b.s[i], b.keys[i], b.hashes[i] = tupleSum{}, flowKey{}, 0
 	b.holes = append(b.holes, i)
 	return s
 }
 
-// pruneTuples is pruneOldest for the four-tuple summaries: it forgets all
-// but keep of them, those first by tupleAge then key, and frees their
-// slab entries and filter bits in the same pass.
-func (t *Tracker) pruneTuples(keep int) int {
-	type entry struct {
-		at  int64
-		key flowKey
-		i   int32
+// forgetOlder forgets the four-tuples whose last incarnation ended more
+// than age before now.
+func (t *Tracker) forgetOlder(age int64) {
+	b := &t.tupleSlab
+	for i, h := range b.hashes {
+		if h != 0 && t.now-b.s[i].End > age {
+			t.tupleForget(int32(i))
+		}
 	}
-	all := make([]entry, 0, len(t.tuples))
-	for k, i := range t.tuples {
-		all = append(all, entry{tupleAge(k, t.tupleSlab.s[i]), k, i})
+	b.rebuildFilter()
+}
+
+// tupleEntry is a remembered four-tuple as pruneTuples orders them.
+type tupleEntry struct {
+	at    int64
+	i     int32
+	class int8 // 0: no longer needed, 1: a failed connection attempt, 2: the rest
+}
+
+// pruneTuples forgets all but keep of the remembered four-tuples: first
+// those whose last incarnation ended longer ago than the consumer needs
+// (Config.TupleNeed), then failed connection attempts (a SYN that no
+// SYN+ACK answered: a flood, a scan), then the oldest; ties are broken by
+// key, so the outcome never depends on the table's order. It returns how
+// many it forgot that were still needed.
+func (t *Tracker) pruneTuples(keep int) int {
+	b := &t.tupleSlab
+	all := make([]tupleEntry, 0, t.tuples.n)
+	for i, h := range b.hashes {
+		if h == 0 {
+			continue
+		}
+		s := &b.s[i]
+		e := tupleEntry{class: 2, at: s.End, i: int32(i)}
+		switch {
+		case t.now-s.End > t.tupleNeed:
+			e.class = 0
+		case s.SYNSeen[0] && !s.SYNSeen[1]:
+			e.class = 1
+		}
+		all = append(all, e)
 	}
 	n := len(all) - keep
 	if n <= 0 {
 		return 0
 	}
-	selectSmallest(all, n, func(a, b *entry) bool {
-		if a.at != b.at {
-			return a.at < b.at
+	keys := b.keys
+	selectSmallest(all, n, func(x, y *tupleEntry) bool {
+		if x.class != y.class {
+			return x.class < y.class
 		}
-		return compareKeys(&a.key, &b.key) < 0
+		if x.at != y.at {
+			return x.at < y.at
+		}
+		return compareKeys(&keys[x.i], &keys[y.i]) < 0
 	})
+	early := 0
 	for _, e := range all[:n] {
-		t.tupleSlab.free(e.i)
-	}
-	// A Go map keeps the room of what was deleted, and with this churn it
-	// would grow with the capture: every rebuildEvery prunes, build a
-	// fresh one instead of deleting.
-	if t.tupleSlab.prunes++; t.tupleSlab.prunes%rebuildEvery == 0 {
-		t.tuples = make(map[flowKey]int32, keep)
-		for _, e := range all[n:] {
-			t.tuples[e.key] = e.i
-		}
-	} else {
-		for _, e := range all[:n] {
-			delete(t.tuples, e.key)
+		t.tupleForget(e.i)
+		if e.class != 0 {
+			early++
 		}
 	}
-	if t.tupleSlab.filter != nil {
-		clear(t.tupleSlab.filter)
-		for _, e := range all[n:] {
-			t.tupleSlab.mark(hashKey(&e.key, flowSeed))
-		}
-	}
-	return n
+	b.rebuildFilter()
+	return early
 }
 
 // selectSmallest reorders all so that its first n elements are the n

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/twscope/twscope/reassembly/synth"
 )
@@ -62,11 +63,40 @@ func TestTupleSlabBounded(t *testing.T) {
 		if dec.Decode(&p, &seg) == KindTCP {
 			tr.Feed(&seg)
 		}
-		if used := len(tr.tupleSlab.s) - len(tr.tupleSlab.holes); used != len(tr.tuples) {
-			t.Fatalf("frame %d: %d summaries in the slab, %d four-tuples remembered", p.Frame, used, len(tr.tuples))
+		if used := len(tr.tupleSlab.s) - len(tr.tupleSlab.holes); used != tr.tuples.n {
+			t.Fatalf("frame %d: %d summaries in the slab, %d four-tuples remembered", p.Frame, used, tr.tuples.n)
 		}
 	}
 	if tr.Stats().TuplesForgotten == 0 || len(tr.tupleSlab.s) > 3000 { // a sweep may finish many at once
 		t.Fatalf("forgotten %d, slab %d", tr.Stats().TuplesForgotten, len(tr.tupleSlab.s))
+	}
+}
+
+// TestTupleNeedNotCounted checks that four-tuples forgotten past MaxTuples
+// count as forgotten early only while the consumer still needs them
+// (Config.TupleNeed): older ones go first, and silently.
+func TestTupleNeedNotCounted(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := synth.Generate(&buf, synth.GenConfig{Seed: 9, Packets: 60000}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(cfg Config) TrackerStats {
+		src, err := Open([]string{"-"}, bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		_, st, err := Run(src, cfg, func(*Record) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	// 1000 connections a second: the 750 four-tuples kept span 0.75 s.
+	if st := run(Config{MaxTuples: 1000}); st.TuplesForgotten == 0 {
+		t.Fatalf("without TupleNeed: none counted forgotten")
+	}
+	if st := run(Config{MaxTuples: 1000, TupleNeed: 100 * time.Millisecond}); st.TuplesForgotten != 0 {
+		t.Fatalf("TupleNeed 100ms: %d counted forgotten, want 0", st.TuplesForgotten)
 	}
 }

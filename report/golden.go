@@ -153,15 +153,26 @@ func (b *GoldenBuilder) Golden(res *analyze.Result) *Golden {
 
 	type key struct{ kind, server string }
 	counts := map[key]*GoldenFinding{}
-	for _, f := range res.Findings {
-		k := key{f.Kind, b.findingEndpoint(f)}
+	add := func(k key, severity string, n int) {
 		gf := counts[k]
 		if gf == nil {
 			gf = &GoldenFinding{Kind: k.kind, Server: k.server, Severity: map[string]int{}}
 			counts[k] = gf
 		}
-		gf.Count++
-		gf.Severity[f.Severity]++
+		gf.Count += n
+		gf.Severity[severity] += n
+	}
+	for _, f := range res.Findings {
+		if res.FindingsOmitted[f.Kind] == 0 {
+			add(key{f.Kind, b.findingEndpoint(f)}, f.Severity, 1)
+		}
+	}
+	// A kind with more findings than the report lists is counted whole,
+	// at no endpoint: the omitted ones name none.
+	for _, c := range res.Counts() {
+		if res.FindingsOmitted[c.Kind] > 0 {
+			add(key{c.Kind, ""}, c.Severity, c.Count)
+		}
 	}
 	for _, gf := range counts {
 		g.Findings = append(g.Findings, *gf)

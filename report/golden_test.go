@@ -2,8 +2,11 @@ package report
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/twscope/twscope/analyze"
 )
 
 // service is a golden file of one server endpoint whose 40 connections
@@ -178,5 +181,34 @@ func TestEndpointLess(t *testing.T) {
 				t.Errorf("endpointLess(%s, %s) = %v", want[i], want[j], got)
 			}
 		}
+	}
+}
+
+// TestGoldenCountsOmitted: a kind with more findings than the report lists
+// is compared whole (listed and omitted), at no endpoint, so a golden file
+// sees a rise from 600 to 900 even though both reports list 500.
+func TestGoldenCountsOmitted(t *testing.T) {
+	b, err := NewGoldenBuilder("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &analyze.Result{
+		Findings: []analyze.Finding{
+			{Kind: analyze.KindTupleReuse, Severity: analyze.SeverityInfo},
+			{Kind: analyze.KindLostFinalAck, Severity: analyze.SeverityInfo},
+		},
+		FindingsOmitted: map[string]int{analyze.KindTupleReuse: 899},
+		FindingCounts: []analyze.FindingCount{
+			{Kind: analyze.KindLostFinalAck, Severity: analyze.SeverityInfo, Count: 1},
+			{Kind: analyze.KindTupleReuse, Severity: analyze.SeverityInfo, Count: 900},
+		},
+	}
+	g := b.Golden(res)
+	want := []GoldenFinding{
+		{Kind: analyze.KindLostFinalAck, Count: 1, Severity: map[string]int{"info": 1}},
+		{Kind: analyze.KindTupleReuse, Count: 900, Severity: map[string]int{"info": 900}},
+	}
+	if !reflect.DeepEqual(g.Findings, want) {
+		t.Errorf("golden findings %+v, want %+v", g.Findings, want)
 	}
 }

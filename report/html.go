@@ -117,9 +117,10 @@ type sevGroup struct {
 
 type kindGroup struct {
 	Kind, Title, Severity string
-	Count                 int
+	Count                 int // found, listed in the JSON or not
+	Listed                int // in the JSON report
 	Shown                 []findingView
-	More                  int
+	More                  int // found and not shown here
 }
 
 type findingView struct {
@@ -172,8 +173,8 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 	page.Title = "twscope report: " + strings.Join(names, ", ")
 	page.Span = captureSpan(res)
 	page.Verdict, page.VerdictClass = verdict(res)
-	page.KindCounts = kindCounts(res.Findings)
-	page.Severities = severityGroups(res.Findings)
+	page.KindCounts = kindCounts(res)
+	page.Severities = severityGroups(res)
 	page.Closes = closeRows(res)
 	page.Endpoints = res.Endpoints
 	if len(page.Endpoints) > htmlEndpoints {
@@ -268,11 +269,11 @@ var sevOrder = []string{analyze.SeverityCritical, analyze.SeverityWarning, analy
 // verdict sums the analysis up in one sentence.
 func verdict(res *analyze.Result) (string, string) {
 	n := map[string]int{}
-	for _, f := range res.Findings {
-		n[f.Severity]++
+	for _, c := range res.Counts() {
+		n[c.Severity] += c.Count
 	}
 	conns := res.Totals.Connections
-	if len(res.Findings) == 0 {
+	if res.Count("*") == 0 {
 		closer := "nobody"
 		best := 0
 		for _, k := range []string{"client", "server", "both"} {
@@ -287,7 +288,7 @@ func verdict(res *analyze.Result) (string, string) {
 		return s + ".", "ok"
 	}
 	var parts []string
-	for _, k := range kindCounts(res.Findings) {
+	for _, k := range kindCounts(res) {
 		parts = append(parts, fmt.Sprintf("%d %s (%s)", k.Total, k.Kind, k.Worst))
 	}
 	head, class := "Informational findings only", "info"
@@ -307,35 +308,36 @@ func pluralS(n int) string {
 	return "s"
 }
 
-// kindCounts counts findings per kind and severity, kinds in the order
-// they first appear (most severe first).
-func kindCounts(fs []analyze.Finding) []kindCount {
+// kindCounts counts every finding per kind and severity, listed or not,
+// kinds in the order they first appear (most severe first).
+func kindCounts(res *analyze.Result) []kindCount {
 	idx := map[string]int{}
 	var out []kindCount
-	for _, f := range fs {
-		i, ok := idx[f.Kind]
+	for _, c := range res.Counts() {
+		i, ok := idx[c.Kind]
 		if !ok {
 			i = len(out)
-			idx[f.Kind] = i
-			out = append(out, kindCount{Kind: f.Kind, Title: kindTitle(f.Kind), Worst: f.Severity})
+			idx[c.Kind] = i
+			out = append(out, kindCount{Kind: c.Kind, Title: kindTitle(c.Kind), Worst: c.Severity})
 		}
 		k := &out[i]
-		k.Total++
-		switch f.Severity {
+		k.Total += c.Count
+		switch c.Severity {
 		case analyze.SeverityCritical:
-			k.Critical++
+			k.Critical += c.Count
 		case analyze.SeverityWarning:
-			k.Warning++
+			k.Warning += c.Count
 		default:
-			k.Info++
+			k.Info += c.Count
 		}
 	}
 	return out
 }
 
 // severityGroups groups findings by severity, then kind, keeping the
-// worst examples of each.
-func severityGroups(fs []analyze.Finding) []sevGroup {
+// worst examples of each and counting the rest, listed in the JSON or not.
+func severityGroups(res *analyze.Result) []sevGroup {
+	fs := res.Findings
 	var out []sevGroup
 	for _, sev := range sevOrder {
 		g := sevGroup{Severity: sev}
@@ -353,12 +355,22 @@ func severityGroups(fs []analyze.Finding) []sevGroup {
 				g.Kinds = append(g.Kinds, kindGroup{Kind: f.Kind, Title: kindTitle(f.Kind), Severity: sev})
 			}
 			k := &g.Kinds[j]
-			k.Count++
+			k.Listed++
 			if len(k.Shown) < HTMLExamples {
 				k.Shown = append(k.Shown, newFindingView(f))
-			} else {
-				k.More++
 			}
+		}
+		g.Count = 0
+		for j := range g.Kinds {
+			k := &g.Kinds[j]
+			k.Count = k.Listed
+			for _, c := range res.Counts() {
+				if c.Kind == k.Kind && c.Severity == sev {
+					k.Count = c.Count
+				}
+			}
+			k.More = k.Count - len(k.Shown)
+			g.Count += k.Count
 		}
 		if g.Count > 0 {
 			out = append(out, g)

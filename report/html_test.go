@@ -337,7 +337,7 @@ func TestHTMLLargeCapture(t *testing.T) {
 	if !bytes.Contains(page, []byte(want)) {
 		t.Errorf("no %q", want)
 	}
-	if got := bytes.Count(page, []byte(`<div class="finding `)); got > HTMLExamples*len(kindCounts(res.Findings))*3 {
+	if got := bytes.Count(page, []byte(`<div class="finding `)); got > HTMLExamples*len(kindCounts(res))*3 {
 		t.Errorf("%d findings written out", got)
 	}
 	if len(page) > 1500<<10 {

@@ -445,12 +445,13 @@ func countBelow(sorted []float64, limit float64) int {
 
 func trimFloat(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 
-// natPlotFindings are the nat_ts_regression findings that carry points.
-func natPlotFindings(res *analyze.Result) []*analyze.Finding {
+// findingsWithPoints are the first max findings of a kind that carry plot
+// points in their evidence.
+func findingsWithPoints(res *analyze.Result, kind string, max int) []*analyze.Finding {
 	var out []*analyze.Finding
 	for i := range res.Findings {
 		f := &res.Findings[i]
-		if f.Kind == analyze.KindNATTSRegression && f.Evidence["points"] != nil && len(out) < plotNATIPs {
+		if f.Kind == kind && f.Evidence["points"] != nil && len(out) < max {
 			out = append(out, f)
 		}
 	}
@@ -727,18 +728,6 @@ func (m markerThumb) Thumbnail(c *draw.Canvas) {
 	c.StrokeLine2(draw.LineStyle{Color: color.RGBA(m), Width: vg.Points(2.5)}, x, c.Min.Y, x, c.Max.Y)
 }
 
-// pressurePlotFindings are the port_pressure findings that carry points.
-func pressurePlotFindings(res *analyze.Result) []*analyze.Finding {
-	var out []*analyze.Finding
-	for i := range res.Findings {
-		f := &res.Findings[i]
-		if f.Kind == analyze.KindPortPressure && f.Evidence["points"] != nil && len(out) < plotPairs {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // PlotPortPressure draws the ephemeral ports one client held in TIME_WAIT
 // toward one server endpoint over time, against its port range, the
 // thresholds and the projection at the observed rate.
@@ -836,7 +825,7 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 	}
 	add("3-reuse-gaps", "Four-tuple reuse gaps", rgCaption, PlotReuseGaps(res), plotHeight)
 
-	nats := natPlotFindings(res)
+	nats := findingsWithPoints(res, analyze.KindNATTSRegression, plotNATIPs)
 	for i, f := range nats {
 		caption := "Each timestamped connection's first and last TSval from this address. Parallel lines are separate clocks; " +
 			"a SYN below a line drawn earlier is what a per-IP timestamp check (tcp_tw_recycle) refuses."
@@ -850,7 +839,7 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 			"unless timestamps (PAWS) reject it, as in RFC 1185's figures.",
 		PlotSeqSpace(res), seqHeight(len(rows)))
 
-	for i, f := range pressurePlotFindings(res) {
+	for i, f := range findingsWithPoints(res, analyze.KindPortPressure, plotPairs) {
 		add(fmt.Sprintf("6-port-pressure-%d", i+1), "Port pressure: "+evString(f, "client_ip")+" → "+evString(f, "server"),
 			"Ephemeral ports the client held in TIME_WAIT toward one server endpoint, against its port range: "+
 				"when the range is full, connect() fails with EADDRNOTAVAIL.",

@@ -181,11 +181,7 @@ func (r Rule) Eval(res *analyze.Result) RuleResult {
 	}
 	switch {
 	case r.findings != "":
-		for _, f := range res.Findings {
-			if r.findings == "*" || f.Kind == r.findings || f.Severity == r.findings {
-				out.Count++
-			}
-		}
+		out.Count = res.Count(r.findings)
 	case r.Name == "connections":
 		out.Count = out.Of
 	case r.Name == "partial_connections":

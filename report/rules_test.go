@@ -117,3 +117,28 @@ func TestRuleNamesKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesCountOmitted: rules judge every finding, also those past the
+// report's list (Result.FindingCounts), not only the listed examples.
+func TestRulesCountOmitted(t *testing.T) {
+	res := rulesResult()
+	res.FindingCounts = []analyze.FindingCount{
+		{Kind: analyze.KindTupleReuse, Severity: analyze.SeverityCritical, Count: 1},
+		{Kind: analyze.KindTupleReuse, Severity: analyze.SeverityWarning, Count: 700},
+		{Kind: analyze.KindLostFinalAck, Severity: analyze.SeverityInfo, Count: 1},
+	}
+	res.FindingsOmitted = map[string]int{analyze.KindTupleReuse: 699}
+	for rule, want := range map[string]string{
+		"tuple_reuse>500": "rule tuple_reuse>500 failed: 701 tuple_reuse findings",
+		"warning>1":       "rule warning>1 failed: 700 warning findings",
+		"findings>702":    "rule findings>702 passed: 702 findings",
+	} {
+		rules, err := ParseRules(rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rules[0].Eval(res).Message; got != want {
+			t.Errorf("%s: %q, want %q", rule, got, want)
+		}
+	}
+}

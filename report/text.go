@@ -81,15 +81,16 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		kinds, byKind := groupFindings(res.Findings)
 		for _, k := range kinds {
 			fs := byKind[k]
-			omitted := res.FindingsOmitted[k]
-			p.f("  %s: %d (%s", k, len(fs)+omitted, severities(fs))
+			total := res.Count(k)
+			omitted := total - len(fs)
+			p.f("  %s: %d (%s", k, total, severities(res, k))
 			if omitted > 0 {
 				p.f("; %d past the first %d of a severity not listed", omitted, analyze.MaxExamples)
 			}
 			p.f(")\n")
 			for i, f := range fs {
 				if i == TextExamples {
-					p.f("    ... %d more\n", len(fs)+omitted-TextExamples)
+					p.f("    ... %d more\n", total-TextExamples)
 					break
 				}
 				p.f("    [%s] %s\n", f.Severity, f.Summary)
@@ -121,10 +122,12 @@ func groupFindings(fs []analyze.Finding) ([]string, map[string][]analyze.Finding
 	return kinds, by
 }
 
-func severities(fs []analyze.Finding) string {
+func severities(res *analyze.Result, kind string) string {
 	n := map[string]int{}
-	for _, f := range fs {
-		n[f.Severity]++
+	for _, c := range res.Counts() {
+		if c.Kind == kind {
+			n[c.Severity] += c.Count
+		}
 	}
 	var parts []string
 	for _, s := range []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo} {

@@ -20,5 +20,6 @@ frame numbers that prove each finding.`,
 	}
 	root.AddCommand(newAnalyzeCmd())
 	root.AddCommand(newCheckCmd())
+	addProfileFlag(root)
 	return root
 }
