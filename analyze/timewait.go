@@ -304,34 +304,16 @@ func peak(ev []twEvent) (n int, at int64) {
 	return n, at
 }
 
-func (d *timeWait) finish(res *Result) {
-	if d.stream != nil {
-		d.finishStream(res)
-		return
-	}
-	for i := range d.intervals {
-		iv := &d.intervals[i]
-		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
-	}
-	byHost := make([][]int32, len(d.hosts))
-	byGroup := make([][]int32, len(d.groupList))
-	for i, iv := range d.intervals {
-		byHost[iv.host] = append(byHost[iv.host], int32(i))
-		if iv.group >= 0 {
-			byGroup[iv.group] = append(byGroup[iv.group], int32(i))
-		}
-	}
+// hostPeak is one host's highest TIME_WAIT occupancy and when it was.
+type hostPeak struct {
+	h    *hostAcc
+	peak int
+	at   int64
+}
 
-	type hostPeak struct {
-		h    *hostAcc
-		peak int
-		at   int64
-	}
-	peaks := make([]hostPeak, 0, len(d.hosts))
-	for _, h := range d.hosts {
-		n, at := peak(d.sweep(byHost[h.index]))
-		peaks = append(peaks, hostPeak{h, n, at})
-	}
+// reportHosts lists every host, those holding the most TIME_WAIT first,
+// and the occupancy series of the hosts with the highest peaks.
+func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostAcc) []TimeWaitPoint) {
 	sort.Slice(peaks, func(i, j int) bool {
 		a, b := peaks[i], peaks[j]
 		if a.h.held != b.h.held {
@@ -352,7 +334,6 @@ func (d *timeWait) finish(res *Result) {
 		}
 		res.Hosts = append(res.Hosts, h)
 	}
-
 	sort.SliceStable(peaks, func(i, j int) bool { return peaks[i].peak > peaks[j].peak })
 	for _, p := range peaks[:min(len(peaks), seriesHosts)] {
 		if p.peak == 0 {
@@ -360,9 +341,35 @@ func (d *timeWait) finish(res *Result) {
 		}
 		res.TimeWait = append(res.TimeWait, TimeWaitSeries{
 			IP: p.h.addr.String(), Peak: p.peak, Start: FormatTime(d.first),
-			Points: d.series(d.sweep(byHost[p.h.index])),
+			Points: series(p.h),
 		})
 	}
+}
+
+func (d *timeWait) finish(res *Result) {
+	if d.stream != nil {
+		d.finishStream(res)
+		return
+	}
+	for i := range d.intervals {
+		iv := &d.intervals[i]
+		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
+	}
+	byHost := make([][]int32, len(d.hosts))
+	byGroup := make([][]int32, len(d.groupList))
+	for i, iv := range d.intervals {
+		byHost[iv.host] = append(byHost[iv.host], int32(i))
+		if iv.group >= 0 {
+			byGroup[iv.group] = append(byGroup[iv.group], int32(i))
+		}
+	}
+
+	peaks := make([]hostPeak, 0, len(d.hosts))
+	for _, h := range d.hosts {
+		n, at := peak(d.sweep(byHost[h.index]))
+		peaks = append(peaks, hostPeak{h, n, at})
+	}
+	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return d.series(d.sweep(byHost[h.index])) })
 
 	for _, g := range d.groupList {
 		if f, ok := d.pressure(g, byGroup[g.index]); ok {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"sort"
 )
 
 // Streaming TIME_WAIT occupancy. The timeWait detector keeps one interval
@@ -213,46 +212,12 @@ func (d *timeWait) finishStream(res *Result) {
 	}
 	d.settle(math.MaxInt64)
 	st := d.stream
-	type hostPeak struct {
-		h    *hostAcc
-		peak int
-		at   int64
-	}
 	peaks := make([]hostPeak, 0, len(d.hosts))
 	for _, h := range d.hosts {
 		a := &st.hosts[h.index]
 		peaks = append(peaks, hostPeak{h, a.peak, a.at})
 	}
-	sort.Slice(peaks, func(i, j int) bool {
-		a, b := peaks[i], peaks[j]
-		if a.h.held != b.h.held {
-			return a.h.held > b.h.held
-		}
-		if a.h.conns != b.h.conns {
-			return a.h.conns > b.h.conns
-		}
-		return a.h.addr.Less(b.h.addr)
-	})
-	for _, p := range peaks {
-		h := Host{
-			IP: p.h.addr.String(), Connections: p.h.conns, TimeWaitHeld: p.h.held,
-			PeakTimeWait: p.peak, ClosesInitiated: p.h.closes, RSTsSent: p.h.rsts,
-		}
-		if p.peak > 0 {
-			h.PeakAt = FormatTime(p.at)
-		}
-		res.Hosts = append(res.Hosts, h)
-	}
-	sort.SliceStable(peaks, func(i, j int) bool { return peaks[i].peak > peaks[j].peak })
-	for _, p := range peaks[:min(len(peaks), seriesHosts)] {
-		if p.peak == 0 {
-			break
-		}
-		res.TimeWait = append(res.TimeWait, TimeWaitSeries{
-			IP: p.h.addr.String(), Peak: p.peak, Start: FormatTime(d.first),
-			Points: st.hosts[p.h.index].series.points(d.first, d.last),
-		})
-	}
+	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.last) })
 	for _, g := range d.groupList {
 		if f, ok := d.pressure(g, nil); ok {
 			res.Findings = append(res.Findings, f)

@@ -433,43 +433,6 @@ func TestDecodeCorpusCounts(t *testing.T) {
 	}
 }
 
-// BenchmarkReadDecode reads and decodes an in-memory capture of 20,000
-// Ethernet/IPv4/TCP packets cut by a 96-byte snaplen, reopened whenever it
-// ends; an op is one packet.
-func BenchmarkReadDecode(b *testing.B) {
-	var recs []rec
-	for i := range 20000 {
-		tcp := tcpTS()
-		tcp.Seq = uint32(i * 1448)
-		full := ether(layers.EthernetTypeIPv4, ipv4TCP(b, "10.0.0.1", "10.0.0.2", tcp, make([]byte, 1448*(i%3))))
-		recs = append(recs, rec{ns: int64(i) * 1000, data: full[:min(96, len(full))], wire: len(full)})
-	}
-	capture := pcapBytes(b, true, layers.LinkTypeEthernet, recs)
-	open := func() *Source {
-		s, err := Open([]string{"-"}, bytes.NewReader(capture))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return s
-	}
-	s := open()
-	d := NewDecoder()
-	var p Packet
-	var seg Segment
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := s.Next(&p); err != nil {
-			s = open()
-			s.Next(&p)
-		}
-		if d.Decode(&p, &seg) != KindTCP {
-			b.Fatal("not TCP")
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
-}
-
 // FuzzDecode decodes arbitrary bytes under every supported link type; it
 // must not panic, and a TCP result must have a sane payload length.
 func FuzzDecode(f *testing.F) {

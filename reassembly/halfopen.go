@@ -147,38 +147,8 @@ func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, 
 		return cmp(a.key, b.key) < 0
 	}
 	n := len(all) - keep
-	// Only which n are oldest matters, not their order: select them
-	// (quickselect, linear on average) rather than sort everything.
-	lo, hi := 0, len(all)-1
-	for n > 0 && lo < hi {
-		m := lo + (hi-lo)/2
-		if less(&all[m], &all[lo]) {
-			all[m], all[lo] = all[lo], all[m]
-		}
-		if less(&all[hi], &all[lo]) {
-			all[hi], all[lo] = all[lo], all[hi]
-		}
-		if less(&all[m], &all[hi]) {
-			all[m], all[hi] = all[hi], all[m]
-		}
-		p := all[hi] // median of three as pivot
-		i := lo
-		for j := lo; j < hi; j++ {
-			if less(&all[j], &p) {
-				all[i], all[j] = all[j], all[i]
-				i++
-			}
-		}
-		all[i], all[hi] = all[hi], all[i]
-		switch {
-		case i == n || i == n-1:
-			lo = hi
-		case i < n:
-			lo = i + 1
-		default:
-			hi = i - 1
-		}
-	}
+	// Only which n are oldest matters, not their order.
+	selectSmallest(all, n, less)
 	for _, e := range all[:max(n, 0)] {
 		delete(m, e.key)
 	}
