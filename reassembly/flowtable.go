@@ -6,20 +6,81 @@ import (
 	"time"
 )
 
-// connTable is the flow table: live incarnations by four-tuple. It is an
-// open-addressing hash table with linear probing and backward-shift
-// deletion, holding each entry's hash next to its pointer, so that a
-// lookup costs one cache line of the table and a key comparison only on a
-// full hash match, and the insert/delete churn of short connections leaves
-// no tombstones behind (Go maps slow down under it).
-type connTable struct {
-	slots []connSlot
+// connTable is the flow table: live incarnations by four-tuple.
+type connTable struct{ hashSlots[*conn] }
+
+// hashSlots is an open-addressing hash table with linear probing and
+// backward-shift deletion, holding each entry's hash next to its value, so
+// that a lookup costs one cache line of the table and a key comparison
+// only on a full hash match, and the insert/delete churn of short
+// connections leaves no tombstones behind (Go maps slow down under it).
+// Callers look entries up themselves, comparing their own keys.
+type hashSlots[V comparable] struct {
+	slots []hashSlot[V]
 	n     int
 }
 
-type connSlot struct {
+type hashSlot[V comparable] struct {
 	h uint64 // 0: empty
-	c *conn
+	v V
+}
+
+// add puts v under hash h, first growing the table (to minSize slots at
+// least) when it would be fuller than num/den.
+func (t *hashSlots[V]) add(h uint64, v V, num, den, minSize int) {
+	if den*(t.n+1) > num*len(t.slots) {
+		old := t.slots
+		t.slots = make([]hashSlot[V], max(minSize, 2*len(old)))
+		for _, s := range old {
+			if s.h != 0 {
+				t.insert(s)
+			}
+		}
+	}
+	t.insert(hashSlot[V]{h, v})
+	t.n++
+}
+
+func (t *hashSlots[V]) insert(s hashSlot[V]) {
+	mask := len(t.slots) - 1
+	i := home(s.h, mask)
+	for t.slots[i].h != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = s
+}
+
+// remove deletes the entry of hash h and value v, if there is one,
+// shifting back the entries after it that probed past it.
+func (t *hashSlots[V]) remove(h uint64, v V) {
+	if t.n == 0 {
+		return
+	}
+	mask := len(t.slots) - 1
+	i := home(h, mask)
+	for {
+		s := &t.slots[i]
+		if s.h == 0 {
+			return
+		}
+		if s.h == h && s.v == v {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	t.n--
+	for j := (i + 1) & mask; ; j = (j + 1) & mask {
+		s := t.slots[j]
+		if s.h == 0 {
+			break
+		}
+		// s may move to the hole at i when its home slot is not in (i, j].
+		if hm := home(s.h, mask); (j-hm)&mask >= (j-i)&mask {
+			t.slots[i] = s
+			i = j
+		}
+	}
+	t.slots[i] = hashSlot[V]{}
 }
 
 // segKey is what the tracker looks a segment up by. Run's reading
@@ -74,75 +135,21 @@ func (t *connTable) getHashed(k *flowKey, h uint64) *conn {
 		if s.h == 0 {
 			return nil
 		}
-		if s.h == h && s.c.key == *k {
-			return s.c
+		if s.h == h && s.v.key == *k {
+			return s.v
 		}
 	}
 }
 
 // putHashed adds c under c.key, whose hash is h; the key must not be in
-// the table.
+// the table. The table stays at most half full.
 func (t *connTable) putHashed(c *conn, h uint64) {
-	if 2*(t.n+1) > len(t.slots) {
-		t.grow()
-	}
 	c.hash = h
-	t.insert(connSlot{h, c})
-	t.n++
+	t.add(h, c, 1, 2, 64)
 }
 
-func (t *connTable) insert(s connSlot) {
-	mask := len(t.slots) - 1
-	i := home(s.h, mask)
-	for t.slots[i].h != 0 {
-		i = (i + 1) & mask
-	}
-	t.slots[i] = s
-}
-
-func (t *connTable) grow() {
-	old := t.slots
-	t.slots = make([]connSlot, max(64, 2*len(old)))
-	for _, s := range old {
-		if s.h != 0 {
-			t.insert(s)
-		}
-	}
-}
-
-// del removes c, shifting back the entries after it that probed past it.
-func (t *connTable) del(c *conn) {
-	if t.n == 0 {
-		return
-	}
-	h := c.hash
-	mask := len(t.slots) - 1
-	i := home(h, mask)
-	for {
-		s := &t.slots[i]
-		if s.h == 0 {
-			return
-		}
-		if s.c == c {
-			break
-		}
-		i = (i + 1) & mask
-	}
-	t.n--
-	for j := (i + 1) & mask; ; j = (j + 1) & mask {
-		s := t.slots[j]
-		if s.h == 0 {
-			break
-		}
-		// s may move to the hole at i when its home slot is not in (i, j].
-		hm := home(s.h, mask)
-		if (j-hm)&mask >= (j-i)&mask {
-			t.slots[i] = s
-			i = j
-		}
-	}
-	t.slots[i] = connSlot{}
-}
+// del removes c.
+func (t *connTable) del(c *conn) { t.remove(c.hash, c) }
 
 // compare16 is bytes.Compare for two addresses, as two big-endian words.
 func compare16(a, b *[16]byte) int {

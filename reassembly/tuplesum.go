@@ -67,15 +67,8 @@ type tupleSlab struct {
 	filter []uint64
 }
 
-type tupleTable struct {
-	slots []tupleSlot
-	n     int
-}
-
-type tupleSlot struct {
-	h uint64 // 0: empty
-	i int32  // index in tupleSlab
-}
+// tupleTable holds, by four-tuple hash, indexes into tupleSlab.
+type tupleTable = hashSlots[int32]
 
 // filterBits is the size of the filter: 512 KiB, which stays in cache.
 const filterBits = 22
@@ -121,8 +114,8 @@ func (t *Tracker) tupleLookup(k *flowKey, h uint64) (int32, bool) {
 		if s.h == 0 {
 			return 0, false
 		}
-		if s.h == h && t.tupleSlab.keys[s.i] == *k {
-			return s.i, true
+		if s.h == h && t.tupleSlab.keys[s.v] == *k {
+			return s.v, true
 		}
 	}
 }
@@ -131,56 +124,13 @@ func (t *Tracker) tupleLookup(k *flowKey, h uint64) (int32, bool) {
 func (t *Tracker) tupleRemember(c *conn, s tupleSum) {
 	// The four-tuple is not remembered: open took its summary out, and
 	// only one incarnation of a four-tuple is live at a time.
-	tt := &t.tuples
-	if 4*(tt.n+1) > 3*len(tt.slots) {
-		tt.grow()
-	}
-	tt.insert(tupleSlot{c.hash, t.tupleSlab.add(s, &c.key, c.hash)})
-	tt.n++
+	t.tuples.add(c.hash, t.tupleSlab.add(s, &c.key, c.hash), 3, 4, 1024)
 	t.tupleSlab.mark(c.hash)
-}
-
-func (tt *tupleTable) insert(s tupleSlot) {
-	mask := len(tt.slots) - 1
-	j := home(s.h, mask)
-	for tt.slots[j].h != 0 {
-		j = (j + 1) & mask
-	}
-	tt.slots[j] = s
-}
-
-func (tt *tupleTable) grow() {
-	old := tt.slots
-	tt.slots = make([]tupleSlot, max(1024, 2*len(old)))
-	for _, s := range old {
-		if s.h != 0 {
-			tt.insert(s)
-		}
-	}
 }
 
 // tupleForget forgets the summary at index i of the slab and returns it.
 func (t *Tracker) tupleForget(i int32) tupleSum {
-	tt := &t.tuples
-	h := t.tupleSlab.hashes[i]
-	mask := len(tt.slots) - 1
-	j := home(h, mask)
-	for tt.slots[j].i != i || tt.slots[j].h != h {
-		j = (j + 1) & mask
-	}
-	tt.n--
-	for k := (j + 1) & mask; ; k = (k + 1) & mask {
-		s := tt.slots[k]
-		if s.h == 0 {
-			break
-		}
-		// s may move to the hole at j when its home slot is not in (j, k].
-		if hm := home(s.h, mask); (k-hm)&mask >= (k-j)&mask {
-			tt.slots[j] = s
-			j = k
-		}
-	}
-	tt.slots[j] = tupleSlot{}
+	t.tuples.remove(t.tupleSlab.hashes[i], i)
 	return t.tupleSlab.free(i)
 }
 
