@@ -351,11 +351,7 @@ func TestDecodeCorpus(t *testing.T) {
 	}
 	for name, frames := range want {
 		t.Run(name, func(t *testing.T) {
-			s, err := Open([]string{"testdata/" + name}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openTest(t, "testdata/"+name)
 			d := NewDecoder()
 			var p Packet
 			var seg Segment
@@ -414,11 +410,7 @@ func TestDecodeCorpusCounts(t *testing.T) {
 			if _, err := os.Stat(tt.path); err != nil {
 				t.Skip(err)
 			}
-			s, err := Open([]string{tt.path}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openTest(t, tt.path)
 			d := NewDecoder()
 			var p Packet
 			var seg Segment

@@ -269,11 +269,7 @@ func TestSourceFormats(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				path := writeFile(t, t.TempDir(), name, file)
-				s, err := Open([]string{path}, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
+				s := openTest(t, path)
 				pkts, err := readAll(t, s)
 				if err != nil {
 					t.Fatal(err)
@@ -359,11 +355,7 @@ func TestSourceMerge(t *testing.T) {
 		{ns: 2, data: frames[4]}, {ns: 3, data: frames[5]}, {ns: 4, data: frames[6]}, {ns: 8, data: frames[7]},
 	})))
 	c := writeFile(t, dir, "c.pcap", pcapBytes(t, false, layers.LinkTypeEthernet, nil))
-	s, err := Open([]string{a, c, b}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t, a, c, b)
 	pkts, err := readAll(t, s)
 	if err != nil {
 		t.Fatal(err)
@@ -436,11 +428,7 @@ func TestSourceWarnings(t *testing.T) {
 			dir := t.TempDir()
 			bad := writeFile(t, dir, "bad", tt.file)
 			good := writeFile(t, dir, "good.pcap", other)
-			s, err := Open([]string{good, bad}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openTest(t, good, bad)
 			pkts, err := readAll(t, s)
 			if err != nil {
 				t.Fatalf("Next: %v", err)
@@ -559,11 +547,7 @@ func TestSourceZeroCopyAllocs(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			// Two files with the same times: the merge alternates.
-			s, err := Open([]string{writeFile(t, dir, "a", b), writeFile(t, dir, "b", b)}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openTest(t, writeFile(t, dir, "a", b), writeFile(t, dir, "b", b))
 			var p Packet
 			for range 10 {
 				s.Next(&p)
@@ -578,6 +562,17 @@ func TestSourceZeroCopyAllocs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openTest opens captures for a test, closed when the test ends.
+func openTest(t testing.TB, names ...string) *Source {
+	t.Helper()
+	s, err := Open(names, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // FuzzSource feeds damaged captures to Source and Decoder: they must end,
