@@ -32,12 +32,6 @@ func newReorder(win time.Duration) *reorder {
 	return &reorder{win: int64(win)}
 }
 
-// push takes the next segment and feeds those that fell out of the window.
-func (r *reorder) push(seg *Segment, feed func(*Segment)) {
-	*r.slot() = *seg
-	r.commit(feed)
-}
-
 // slot returns where the next segment goes, to be decoded in place and
 // then committed, or left there when it is no TCP segment.
 func (r *reorder) slot() *Segment {
