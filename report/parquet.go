@@ -15,7 +15,7 @@ import (
 // SQL can group by host.
 type ParquetConn struct {
 	ID             int64       `parquet:"id"`
-	CommunityID    string      `parquet:"community_id,dict"`
+	CommunityID    string      `parquet:"community_id"`
 	Client         string      `parquet:"client"`
 	Server         string      `parquet:"server,dict"`
 	ClientIP       string      `parquet:"client_ip,dict"`
@@ -44,7 +44,7 @@ type ParquetConn struct {
 	ReuseGapS      *float64    `parquet:"reuse_gap_s,optional"`
 	PrevID         *int64      `parquet:"prev_id,optional"`
 	ZeekState      string      `parquet:"zeek_state,dict"`
-	History        string      `parquet:"history,dict"`
+	History        string      `parquet:"history"`
 	SYNRetransmits int64       `parquet:"syn_retransmits"`
 	OldDuplicates  int64       `parquet:"old_duplicates"`
 	ClientSide     ParquetSide `parquet:"client_side"`
