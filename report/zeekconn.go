@@ -153,7 +153,7 @@ func ZeekUID(r *reassembly.Record) string {
 // ZeekConnWriter writes conn.log, as TSV with Zeek's header or as Zeek's
 // JSON (one object a line).
 type ZeekConnWriter struct {
-	out    io.Writer
+	out    ZeekOutput
 	w      *bufio.Writer
 	json   bool
 	enc    *json.Encoder
@@ -161,11 +161,17 @@ type ZeekConnWriter struct {
 	row    []string
 }
 
+// ZeekOutput is where conn.log goes: a file, written in order, whose
+// #open time is filled in at the end.
+type ZeekOutput interface {
+	io.Writer
+	io.WriterAt
+}
+
 // NewZeekConnWriter writes conn.log to out. The TSV header's #open time is
 // the capture's first packet, known only at the end: Close writes it in
-// place when out is an io.WriterAt (a file), so the header comes first as
-// Zeek's does and nothing is buffered.
-func NewZeekConnWriter(out io.Writer, asJSON bool) *ZeekConnWriter {
+// place, so the header comes first as Zeek's does and no record is held.
+func NewZeekConnWriter(out ZeekOutput, asJSON bool) *ZeekConnWriter {
 	zw := &ZeekConnWriter{out: out, w: bufio.NewWriterSize(out, 64<<10), json: asJSON}
 	if asJSON {
 		zw.enc = json.NewEncoder(zw.w)
@@ -217,12 +223,8 @@ func (zw *ZeekConnWriter) Close(first, last int64) error {
 	if err := zw.w.Flush(); err != nil {
 		return err
 	}
-	if wa, ok := zw.out.(io.WriterAt); ok {
-		if _, err := wa.WriteAt([]byte(zeekStamp(first)), zw.openAt); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := zw.out.WriteAt([]byte(zeekStamp(first)), zw.openAt)
+	return err
 }
 
 func zeekStr(s string) string {
