@@ -145,11 +145,13 @@ type ParquetWriter struct {
 
 // NewParquetWriter writes Parquet to out (zstd compressed); call Close at
 // the end, which writes the footer.
-func NewParquetWriter(out io.Writer) *ParquetWriter {
+func NewParquetWriter(out io.Writer) *ParquetWriter { return newParquetWriter(out, parquetRowGroup) }
+
+func newParquetWriter(out io.Writer, rowGroup int64) *ParquetWriter {
 	return &ParquetWriter{
 		w: parquet.NewGenericWriter[ParquetConn](out,
 			parquet.Compression(&parquet.Zstd),
-			parquet.MaxRowsPerRowGroup(parquetRowGroup),
+			parquet.MaxRowsPerRowGroup(rowGroup),
 			parquet.CreatedBy("twscope", "", "")),
 		batch: make([]ParquetConn, 0, parquetBatch),
 	}
