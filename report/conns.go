@@ -7,6 +7,7 @@ import (
 
 	"github.com/twscope/twscope/analyze"
 	"github.com/twscope/twscope/reassembly"
+	"github.com/twscope/twscope/reassembly/communityid"
 )
 
 // Conn is the NDJSON form of one incarnation (contract.md, --conns).
@@ -43,6 +44,8 @@ type Conn struct {
 	OldDuplicates  int       `json:"old_duplicates"`
 	ClientSide     SideFacts `json:"client_side"`
 	ServerSide     SideFacts `json:"server_side"`
+	// CommunityID joins this record with Zeek's, Suricata's, Arkime's.
+	CommunityID string `json:"community_id"`
 }
 
 // SideFacts are one side's sequence and timestamp facts.
@@ -77,6 +80,7 @@ func NewConn(r *reassembly.Record) Conn {
 		CloseFrame: r.CloseAt.Frame.N, ZeekState: r.ZeekState, History: r.History,
 		SYNRetransmits: r.C.SYNRetrans, OldDuplicates: r.OldDups,
 		ClientSide: sideFacts(&r.C), ServerSide: sideFacts(&r.S),
+		CommunityID: communityid.TCP(r.Client, r.Server),
 	}
 	if r.RSTBy == reassembly.SideNone {
 		c.RSTBy = ""

@@ -84,6 +84,7 @@ func newAnalyzeCmd() *cobra.Command {
 		jsonPath  string
 		connsPath string
 		visuals   visualFlags
+		eco       ecosystemFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] CAPTURE...",
@@ -108,9 +109,19 @@ for standard input.`,
 			if err := gate.parse(); err != nil {
 				return err
 			}
-			res, err := runAnalysis(cmd, args, opts, connsPath)
+			var observe []func(*reassembly.Record)
+			if feed, err := eco.open(); err != nil { // --zeek-conn, --zeek-conn-json, --parquet
+				return err
+			} else if feed != nil {
+				observe = append(observe, feed)
+			}
+			res, err := runAnalysis(cmd, args, opts, connsPath, observe...)
 			if res == nil {
+				eco.close()
 				return gate.finish(cmd, cmd.ErrOrStderr(), nil, err, nil, "")
+			}
+			if werr := eco.finish(res); werr != nil {
+				return werr
 			}
 			if jsonPath != "" {
 				if werr := writeTo(cmd, jsonPath, func(w io.Writer) error { return report.WriteJSON(w, res) }); werr != nil {
@@ -133,6 +144,7 @@ for standard input.`,
 	cmd.Flags().StringVar(&jsonPath, "json", "", "write the report as JSON to `FILE` (- for stdout)")
 	cmd.Flags().StringVar(&connsPath, "conns", "", "write one JSON object per connection incarnation to `FILE` (- for stdout)")
 	visuals.register(cmd)
+	eco.register(cmd)
 	return cmd
 }
 
