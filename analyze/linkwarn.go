@@ -45,7 +45,7 @@ func etherTypeName(et layers.EthernetType) string {
 }
 
 // oneSided counts the connections whose packets all came from one side,
-// leaving out connection attempts (SYNs alone, answered or not, are one
+// leaving out connection attempts (SYNs alone, or a SYN then a RST, are one
 // side by nature). When they are as many as those seen both ways, the
 // capture most likely sees one direction of the traffic: a one-way tap,
 // asymmetric routing, a filter on one address.
@@ -57,7 +57,7 @@ func (o *oneSided) observe(r *reassembly.Record) {
 	switch {
 	case r.C.Packets > 0 && r.S.Packets > 0:
 		o.twoWay++
-	case r.C.Packets > r.C.SYNCount || r.S.Packets > r.S.SYNCount:
+	case r.C.Packets > r.C.SYNCount+r.C.RSTCount || r.S.Packets > r.S.SYNCount+r.S.RSTCount:
 		o.oneWay++
 	}
 }

@@ -299,6 +299,8 @@ func TestDecodeNoAllocs(t *testing.T) {
 		{LinkType: layers.LinkTypeEthernet, Data: ether(layers.EthernetTypeIPv4, ip4)[:54]},
 		{LinkType: layers.LinkTypeEthernet, Data: ether(layers.EthernetTypeIPv4, ip4)[:14+20+19]},
 		{LinkType: layers.LinkTypeEthernet, Data: ether(layers.EthernetTypeARP, make([]byte, 28))},
+		{LinkType: layers.LinkTypeEthernet, Data: ether(EtherTypeCiscoMetaData, append(cmdHeader(7, layers.EthernetTypeIPv4), ip4...))},
+		{LinkType: layers.LinkTypeEthernet, Data: ether(layers.EthernetType(0x88b5), make([]byte, 28))},
 	}
 	d := NewDecoder()
 	var seg Segment
