@@ -433,6 +433,8 @@ func FuzzDecode(f *testing.F) {
 	ip4 := ipv4TCP(f, "10.0.0.1", "10.0.0.2", tcpTS(), make([]byte, 10))
 	f.Add(ether(layers.EthernetTypeIPv4, ip4))
 	f.Add(ether(layers.EthernetTypeMPLSUnicast, append(mplsLabel(1, true), ip4...)))
+	f.Add(ether(EtherTypeCiscoMetaData, append(cmdHeader(9, layers.EthernetTypeIPv4), ip4...)))
+	f.Add(ether(layers.EthernetTypeDot1Q, append(vlanTag(1, EtherTypeCiscoMetaData), cmdHeader(9, EtherTypeCiscoMetaData)...)))
 	f.Add(ipv6Packet(f, "2001:db8::1", "2001:db8::2", layers.IPProtocolIPv6HopByHop,
 		append([]byte{44, 0, 1, 4, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 1}, serialize(f, tcpTS())...)))
 	d := NewDecoder()

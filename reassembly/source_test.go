@@ -582,6 +582,14 @@ func FuzzSource(f *testing.F) {
 	f.Add(pcapngBytes(f, []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL}, recs))
 	f.Add(bigEndianPcapng(layers.LinkTypeEthernet, recs))
 	f.Add(gzipBytes(f, pcap))
+	// The hostile shapes of issue 12, small: a record over 256 KiB (its
+	// bytes cut off), captured over original length, an unreadable
+	// interface, interface descriptions and name resolution blocks.
+	a := frames[0]
+	f.Add(append(append(pcapHeader(0x7fffffff, layers.LinkTypeEthernet), pcapRecord(1, 1<<20, 1<<20, a)...), pcapRecord(2, len(a), len(a), a)...))
+	f.Add(append(pcapHeader(65535, layers.LinkTypeEthernet), pcapRecord(1, len(a), 20, a)...))
+	f.Add(bytes.Join([][]byte{ngSHB(), ngIDB(layers.LinkTypeEthernet, 0), ngIDB(layers.LinkTypeIEEE802_11, 0), ngNRB(40),
+		ngEPB(1, 1, len(a), a), ngEPB(0, 2, 20, a), ngIDB(layers.LinkTypeEthernet, 0), ngEPB(2, 3, len(a), a)}, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Open([]string{"-"}, bytes.NewReader(b))
 		if err != nil {
