@@ -608,9 +608,11 @@ func (f *fileReader) readInterface(frame int, length uint32) error {
 		in.bad = fmt.Errorf("timestamp resolution %#x is too fine", resol)
 	}
 	in.mask = 1
-	if resol&0x80 != 0 {
+	switch {
+	case in.bad != nil: // its packets are skipped: no times to convert
+	case resol&0x80 != 0:
 		in.mask = 1 << exp
-	} else {
+	default:
 		for range exp {
 			in.mask *= 10
 		}
