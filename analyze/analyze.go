@@ -47,6 +47,7 @@ func New(opts Options) *Analyzer {
 		newTimeWait(opts),
 		newTupleReuse(opts.Profile.TimeWait),
 		newSeqOverlap(opts.Profile.TimeWait),
+		&oneSided{},
 	}}
 	for _, d := range a.detectors {
 		if l, ok := d.(limitable); ok {
@@ -153,6 +154,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 		res.Warnings = append(res.Warnings, w.Error())
 	}
 	res.Warnings = append(res.Warnings, boundWarnings(st)...)
+	res.Warnings = append(res.Warnings, linkWarnings(n)...)
 	for _, d := range a.detectors {
 		d.finish(res)
 	}

@@ -46,6 +46,7 @@ type Decoder struct {
 	eth   layers.Ethernet
 	dot1q layers.Dot1Q // 802.1Q and QinQ (0x88a8)
 	mpls  mplsLayer
+	cmd   cmdLayer // Cisco MetaData (TrustSec)
 	sll   layers.LinuxSLL
 	sll2  layers.LinuxSLL2
 	loop  layers.Loopback // BSD Null and Loop, either byte order
@@ -58,14 +59,58 @@ type Decoder struct {
 	ethP, sllP, sll2P, loopP, ip4P, ip6P *gopacket.DecodingLayerParser
 	decoded                              []gopacket.LayerType
 	noFast                               bool // tests: always use the parsers
+	nonIP                                NonIPCounts
 }
+
+// NonIPCounts counts the frames whose walk ended at a link layer, on an
+// EtherType the decoder does not read on from (ARP, LLDP, an unknown
+// encapsulation), per EtherType in a small fixed table: the first
+// len(ByType) EtherTypes met, and the frames of any other in Other.
+type NonIPCounts struct {
+	ByType [8]EtherTypeCount
+	Types  int // entries of ByType in use
+	Other  int // frames of EtherTypes past the table
+}
+
+// EtherTypeCount is the frames seen of one EtherType.
+type EtherTypeCount struct {
+	EtherType layers.EthernetType
+	Frames    int
+}
+
+// Total is the frames counted.
+func (c *NonIPCounts) Total() int {
+	n := c.Other
+	for _, e := range c.ByType[:c.Types] {
+		n += e.Frames
+	}
+	return n
+}
+
+func (c *NonIPCounts) add(et layers.EthernetType) {
+	for i := range c.ByType[:c.Types] {
+		if c.ByType[i].EtherType == et {
+			c.ByType[i].Frames++
+			return
+		}
+	}
+	if c.Types < len(c.ByType) {
+		c.ByType[c.Types] = EtherTypeCount{et, 1}
+		c.Types++
+		return
+	}
+	c.Other++
+}
+
+// NonIP returns the frames decoded so far that ended at a link layer.
+func (d *Decoder) NonIP() NonIPCounts { return d.nonIP }
 
 // NewDecoder returns a Decoder for every link type LinkTypeSupported accepts.
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 32)}
 	dlc := gopacket.DecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
 	for _, l := range []gopacket.DecodingLayer{
-		&d.eth, &d.dot1q, &d.mpls, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.tcp,
+		&d.eth, &d.dot1q, &d.mpls, &d.cmd, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.tcp,
 	} {
 		dlc = dlc.Put(l)
 	}
@@ -151,6 +196,9 @@ func (d *Decoder) Decode(p *Packet, seg *Segment) Kind {
 		return KindNonTCP
 	}
 	next := dl.NextLayerType()
+	if err == nil {
+		d.countLink(last, next)
+	}
 	switch {
 	case next == gopacket.LayerTypeFragment:
 		return KindFragment
@@ -161,6 +209,26 @@ func (d *Decoder) Decode(p *Packet, seg *Segment) Kind {
 		return KindTruncated // a layer we read was expected, but no bytes were left
 	}
 	return KindNonTCP
+}
+
+// countLink counts a frame whose walk ended at link layer last, before the
+// layer next, which no decoder of ours reads: a non-IP EtherType.
+func (d *Decoder) countLink(last, next gopacket.LayerType) {
+	if _, ok := d.dlc.Decoder(next); ok {
+		return // cut short, not non-IP
+	}
+	switch last {
+	case layers.LayerTypeEthernet:
+		d.nonIP.add(d.eth.EthernetType)
+	case layers.LayerTypeDot1Q:
+		d.nonIP.add(d.dot1q.Type)
+	case layerTypeCMD:
+		d.nonIP.add(d.cmd.Type)
+	case layers.LayerTypeLinuxSLL:
+		d.nonIP.add(d.sll.EthernetType)
+	case layers.LayerTypeLinuxSLL2:
+		d.nonIP.add(d.sll2.ProtocolType)
+	}
 }
 
 // fastIPv4TCP decodes the common case, TCP in an unfragmented IPv4 packet

@@ -186,3 +186,58 @@ func (ip *ipv6Layer) NextLayerType() gopacket.LayerType {
 }
 
 func (ip *ipv6Layer) LayerPayload() []byte { return ip.payload }
+
+// EtherTypeCiscoMetaData is Cisco MetaData (CMD), the TrustSec header that
+// carries a security group tag between the Ethernet or 802.1Q header and
+// the packet: Wireshark's packet-cisco-metadata.c reads a fixed 6 bytes
+// (version, length, option type and length, the 16-bit SGT) and the
+// EtherType of what follows.
+const EtherTypeCiscoMetaData layers.EthernetType = 0x8909
+
+// layerTypeCMD is registered in the range gopacket leaves to applications.
+var layerTypeCMD = gopacket.RegisterLayerType(1909, gopacket.LayerTypeMetadata{
+	Name:    "CiscoMetaData",
+	Decoder: gopacket.DecodeFunc(decodeCMD),
+})
+
+func init() {
+	// Ethernet, 802.1Q and SLL find the layer after them through this
+	// table, as the gopacket documentation shows for a layer of one's own.
+	layers.EthernetTypeMetadata[EtherTypeCiscoMetaData] = layers.EnumMetadata{
+		DecodeWith: gopacket.DecodeFunc(decodeCMD), Name: "CiscoMetaData", LayerType: layerTypeCMD,
+	}
+}
+
+var errCMDShort = errors.New("Cisco MetaData header cut short")
+
+// cmdLayer is a DecodingLayer for the Cisco MetaData header.
+type cmdLayer struct {
+	layers.BaseLayer
+	SGT  uint16
+	Type layers.EthernetType // of what follows
+}
+
+func (c *cmdLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 8 {
+		df.SetTruncated()
+		return errCMDShort
+	}
+	c.SGT = binary.BigEndian.Uint16(data[4:6])
+	c.Type = layers.EthernetType(binary.BigEndian.Uint16(data[6:8]))
+	c.BaseLayer = layers.BaseLayer{Contents: data[:8], Payload: data[8:]}
+	return nil
+}
+
+func (c *cmdLayer) CanDecode() gopacket.LayerClass    { return layerTypeCMD }
+func (c *cmdLayer) NextLayerType() gopacket.LayerType { return c.Type.LayerType() }
+func (c *cmdLayer) LayerType() gopacket.LayerType     { return layerTypeCMD }
+
+// decodeCMD lets gopacket.NewPacket (tests, tools) read the layer too.
+func decodeCMD(data []byte, p gopacket.PacketBuilder) error {
+	c := &cmdLayer{}
+	if err := c.DecodeFromBytes(data, p); err != nil {
+		return err
+	}
+	p.AddLayer(c)
+	return p.NextDecoder(c.Type)
+}

@@ -299,6 +299,8 @@ func TestDecodeNoAllocs(t *testing.T) {
 		{LinkType: layers.LinkTypeEthernet, Data: ether(layers.EthernetTypeIPv4, ip4)[:54]},
 		{LinkType: layers.LinkTypeEthernet, Data: ether(layers.EthernetTypeIPv4, ip4)[:14+20+19]},
 		{LinkType: layers.LinkTypeEthernet, Data: ether(layers.EthernetTypeARP, make([]byte, 28))},
+		{LinkType: layers.LinkTypeEthernet, Data: ether(EtherTypeCiscoMetaData, append(cmdHeader(7, layers.EthernetTypeIPv4), ip4...))},
+		{LinkType: layers.LinkTypeEthernet, Data: ether(layers.EthernetType(0x88b5), make([]byte, 28))},
 	}
 	d := NewDecoder()
 	var seg Segment
@@ -431,6 +433,8 @@ func FuzzDecode(f *testing.F) {
 	ip4 := ipv4TCP(f, "10.0.0.1", "10.0.0.2", tcpTS(), make([]byte, 10))
 	f.Add(ether(layers.EthernetTypeIPv4, ip4))
 	f.Add(ether(layers.EthernetTypeMPLSUnicast, append(mplsLabel(1, true), ip4...)))
+	f.Add(ether(EtherTypeCiscoMetaData, append(cmdHeader(9, layers.EthernetTypeIPv4), ip4...)))
+	f.Add(ether(layers.EthernetTypeDot1Q, append(vlanTag(1, EtherTypeCiscoMetaData), cmdHeader(9, EtherTypeCiscoMetaData)...)))
 	f.Add(ipv6Packet(f, "2001:db8::1", "2001:db8::2", layers.IPProtocolIPv6HopByHop,
 		append([]byte{44, 0, 1, 4, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 1}, serialize(f, tcpTS())...)))
 	d := NewDecoder()

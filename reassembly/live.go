@@ -15,6 +15,12 @@ type liveSet struct {
 	// reuses a four-tuple, its start (math.MaxInt64: neither yet): the
 	// watermark.
 	closing []int64
+	// lingerSeg is, for a closed incarnation, the count of segments fed
+	// after which its linger is over whatever the clock says
+	// (math.MaxInt: not closed).
+	lingerSeg []int
+	// nextLinger is the segment count at which sweepLinger next runs.
+	nextLinger int
 	// lastForget is when the remembered four-tuples and address clocks
 	// were last checked for age.
 	lastForget int64
@@ -25,12 +31,26 @@ type liveSet struct {
 // entry themselves, so an old entry kept a little longer changes nothing.
 const forgetEvery = 60 * sweepEvery
 
+// lingerPackets bounds a closed incarnation's linger by the segments fed
+// after its last one, as CloseLinger and ResetLinger bound it by capture
+// time: a capture whose clock stands still (every packet at one time, or
+// pcapng simple packet blocks, which have none) never reaches those, and
+// would hold every connection it ever closed. At 100,000 packets a second
+// 2^18 segments are 2.6 s of capture, past the retransmissions of a FIN or
+// final ACK that the linger is there to catch; sweepLinger checks every
+// lingerSweepEvery segments.
+const (
+	lingerPackets    = 1 << 18
+	lingerSweepEvery = 1 << 14
+)
+
 func (t *Tracker) liveAdd(c *conn) {
 	c.slot = int32(len(t.live.conns))
 	t.live.conns = append(t.live.conns, c)
 	t.live.ids = append(t.live.ids, c.id)
 	t.live.deadline = append(t.live.deadline, 0)
 	t.live.closing = append(t.live.closing, math.MaxInt64)
+	t.live.lingerSeg = append(t.live.lingerSeg, math.MaxInt)
 	t.liveTouch(c)
 }
 
@@ -44,6 +64,7 @@ func (t *Tracker) liveRemove(c *conn) {
 		m := t.live.conns[last]
 		t.live.conns[i], t.live.deadline[i], t.live.closing[i] = m, t.live.deadline[last], t.live.closing[last]
 		t.live.ids[i] = t.live.ids[last]
+		t.live.lingerSeg[i] = t.live.lingerSeg[last]
 		m.slot = int32(i)
 	}
 	t.live.conns[last] = nil
@@ -51,6 +72,7 @@ func (t *Tracker) liveRemove(c *conn) {
 	t.live.ids = t.live.ids[:last]
 	t.live.deadline = t.live.deadline[:last]
 	t.live.closing = t.live.closing[:last]
+	t.live.lingerSeg = t.live.lingerSeg[:last]
 	c.slot = -1
 }
 
@@ -61,8 +83,10 @@ func (t *Tracker) liveTouch(c *conn) {
 		return
 	}
 	bound := t.idle
+	t.live.lingerSeg[i] = math.MaxInt
 	if c.closed {
 		bound = min(bound, t.lingerOf(c))
+		t.live.lingerSeg[i] = t.stats.Segments + lingerPackets
 	}
 	t.live.deadline[i] = c.last + bound
 	// With both FINs the record may enter TIME_WAIT at the first ACK of
@@ -107,4 +131,18 @@ func (t *Tracker) liveDue(batch []dueConn) []dueConn {
 		}
 	}
 	return batch
+}
+
+// sweepLinger finishes the closed incarnations that lingered past
+// lingerPackets segments. Only those: the others are the time sweep's, so
+// that on a capture whose clock moves the records come out as before.
+func (t *Tracker) sweepLinger() {
+	t.live.nextLinger = t.stats.Segments + lingerSweepEvery
+	t.batch = t.batch[:0]
+	for i, d := range t.live.lingerSeg {
+		if t.stats.Segments > d {
+			t.batch = append(t.batch, dueConn{t.live.ids[i], t.live.conns[i]})
+		}
+	}
+	t.finishAll(t.batch)
 }

@@ -13,6 +13,9 @@ type Counts struct {
 	Fragments int // IP fragments (not reassembled)
 	Truncated int // headers cut short or malformed
 	Filtered  int // left out by the --filter expression
+	// NonIP are the frames among NonTCP and Truncated whose link layer
+	// carried something other than IP, by EtherType.
+	NonIP NonIPCounts
 }
 
 // Run reads every packet of src, tracks its TCP segments and hands each
@@ -75,6 +78,7 @@ func readSegments(src *Source, cfg Config, feed func(*Segment)) (Counts, error) 
 		}
 	}
 	ro.drain(feed)
+	n.NonIP = dec.NonIP()
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}

@@ -215,10 +215,15 @@ func (s *Source) fill(f *fileReader) (bool, error) {
 		return false, nil
 	}
 	err := f.read()
+	if len(f.pending) > 0 {
+		s.warnings = append(s.warnings, f.pending...)
+		f.pending = f.pending[:0]
+	}
 	if err == nil {
 		return true, nil
 	}
 	f.done = true
+	defer func() { s.warnings = append(s.warnings, f.noteTotals()...) }()
 	if err == io.EOF {
 		return false, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -60,16 +61,22 @@ type fileReader struct {
 	cr     *countingReader // the capture stream: &raw or &unz
 	br     *bufio.Reader   // buffers *cr; handed to pcapgo as is
 
-	pcap *pcapgo.Reader
-	ng   *pcapgo.NgReader
+	pcap *pcapgo.Reader // the pcap file header; nil for pcapng
 
-	// For readPcapFast: the pcap file's byte order, what its timestamps'
+	// For readPcap: the pcap file's byte order, what its timestamps'
 	// fraction is multiplied by to give nanoseconds, and its snaplen.
 	pcapOrder  binary.ByteOrder
 	pcapFactor uint32
 	pcapSnap   uint32
 
-	ngBigEndian bool // byte order of the current pcapng section, tracked by checkBlocks
+	ngBigEndian   bool      // byte order of the current pcapng section
+	ifaces        []ngIface // the interfaces of the current section, at most maxInterfaces
+	ifacesDropped int       // interface descriptions of the section past maxInterfaces
+
+	frames  int         // records read or skipped: the last frame number given out
+	big     []byte      // holds a record longer than the read buffer
+	notes   [nNotes]int // damaged records read on, per kind
+	pending []error     // warnings about them not yet handed to the Source
 
 	info FileInfo
 
@@ -143,12 +150,8 @@ func newFileReader(index int, name string, r io.Reader, closer io.Closer) (*file
 		}
 	case ngSectionHeader:
 		f.info.Format = "pcapng"
-		if err := f.checkBlocks(); err != nil {
-			return nil, fatal(f.offset, err)
-		}
-		f.ng, err = pcapgo.NewNgReader(f.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err != nil {
-			return nil, fatal(0, fmt.Errorf("bad pcapng section header: %w", f.streamErr(err)))
+		if err := f.checkSection(); err != nil {
+			return nil, fatal(0, err)
 		}
 	default:
 		return nil, fatal(0, fmt.Errorf("%w (magic % x)", ErrNotCapture, magic))
@@ -157,6 +160,39 @@ func newFileReader(index int, name string, r io.Reader, closer io.Closer) (*file
 		f.info.Format += ".gz"
 	}
 	return f, nil
+}
+
+// checkSection checks the section header at the start of a pcapng file,
+// which readNg reads as its first block.
+func (f *fileReader) checkSection() error {
+	b, err := f.br.Peek(16)
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("bad pcapng section header: %w", f.streamErr(err))
+	}
+	o := binary.ByteOrder(binary.LittleEndian)
+	switch {
+	case binary.BigEndian.Uint32(b[8:12]) == ngByteOrderMagic:
+		o = binary.BigEndian
+	case binary.LittleEndian.Uint32(b[8:12]) != ngByteOrderMagic:
+		return fmt.Errorf("pcapng section header with a bad byte-order magic % x", b[8:12])
+	}
+	if n := o.Uint32(b[4:8]); n < 28 || n%4 != 0 {
+		return fmt.Errorf("%w: pcapng block type %#x with length %d", ErrBadLength, ngSectionHeader, n)
+	}
+	// The whole block must be there (as far as the buffer reaches).
+	if _, err := f.br.Peek(min(int(o.Uint32(b[4:8])), bufSize)); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("bad pcapng section header: %w", f.streamErr(err))
+	}
+	if major, minor := o.Uint16(b[12:14]), o.Uint16(b[14:16]); major != 1 || minor != 0 {
+		return fmt.Errorf("bad pcapng section header: version %d.%d", major, minor)
+	}
+	return nil
 }
 
 // pos is the position in the (decompressed) stream of the next unread byte.
@@ -191,119 +227,404 @@ func (f *fileReader) readErr(err error) error {
 	return err
 }
 
+// maxInterfaces bounds the interface descriptions kept per pcapng section.
+// Real captures have a handful; the obsolete packet block numbers them in
+// 16 bits. Past it the descriptions are counted, not kept, and the packets
+// of those interfaces are skipped.
+const maxInterfaces = 1 << 16
+
+// ngIface is what one pcapng interface description says that its packets
+// need: the link type and how to turn timestamps into nanoseconds, as
+// pcapgo computes them.
+type ngIface struct {
+	linkType  layers.LinkType
+	snapLen   uint32
+	mask      uint64 // timestamp units per second
+	scaleUp   uint64
+	scaleDown uint64
+	offset    uint64 // if_tsoffset, seconds
+	bad       error  // why its packets cannot be read; nil if they can
+}
+
+// noteKind is a damaged record that the reader skips, or reads another way,
+// and then reads on. The first of each kind in a file is a warning naming
+// its frame; the rest are counted in one more warning when the file ends.
+type noteKind uint8
+
+const (
+	noteOversize   noteKind = iota // a record over maxCaptureLen: skipped
+	noteCapOverLen                 // captured length over the original length: read as captured
+	noteIface                      // a packet of an interface the decoder cannot read: skipped
+	noteIfaceBound                 // an interface description past maxInterfaces: dropped
+	nNotes
+)
+
+var noteWhat = [nNotes]string{
+	noteOversize:   "records over 262144 bytes skipped",
+	noteCapOverLen: "records with a captured length over the original length read as captured",
+	noteIface:      "packets of unreadable interfaces skipped",
+	noteIfaceBound: "interface descriptions past 65536 in a section dropped",
+}
+
+// note counts one damaged record and warns about the first of its kind.
+func (f *fileReader) note(k noteKind, frame int, err error) {
+	f.notes[k]++
+	if f.notes[k] == 1 {
+		f.pending = append(f.pending, f.warn(frame, err))
+	}
+}
+
+// noteTotals are the closing warnings of a finished file: how many records
+// of each kind there were when there was more than one.
+func (f *fileReader) noteTotals() []error {
+	var out []error
+	for k, n := range f.notes {
+		if n > 1 {
+			out = append(out, &InputError{File: f.name, Offset: -1, Err: fmt.Errorf("%d %s in all", n, noteWhat[k])})
+		}
+	}
+	return out
+}
+
 // read reads the next packet into the pending slot. It returns io.EOF at a
 // clean end of file, otherwise an *InputError, fatal or not.
 func (f *fileReader) read() error {
-	frame := f.info.Packets + 1
-	f.offset = f.pos()
-	var (
-		data []byte
-		ci   gopacket.CaptureInfo
-		err  error
-		lt   layers.LinkType
-	)
 	if f.pcap != nil {
-		if pcapFast && f.readPcapFast(frame) {
-			return nil
-		}
-		data, ci, err = f.pcap.ZeroCopyReadPacketData()
-		lt = f.pcap.LinkType()
-		// pcapgo accepts any length up to 256 KiB; one over the file's
-		// snaplen is a corrupt length field, whose "packet" would swallow
-		// the records after it.
-		if snap := f.pcap.Snaplen(); err == nil && snap > 0 && uint32(ci.CaptureLength) > snap {
-			return f.warn(frame, fmt.Errorf("%w: %d captured bytes, over the snap length %d", ErrBadLength, ci.CaptureLength, snap))
-		}
-	} else {
-		if err = f.checkBlocks(); err != nil {
-			return f.warn(frame, err)
-		}
-		data, ci, err = f.ng.ZeroCopyReadPacketData()
-		if err == nil {
-			if len(ci.AncillaryData) > 0 {
-				lt, _ = ci.AncillaryData[0].(layers.LinkType)
-			}
-			if ci.CaptureLength > maxCaptureLen {
-				iface, _ := f.ng.Interface(ci.InterfaceIndex)
-				if snap := int(iface.SnapLength); snap == 0 || ci.CaptureLength > snap {
-					return f.warn(frame, fmt.Errorf("%w: %d captured bytes, snaplen %d", ErrBadLength, ci.CaptureLength, snap))
-				}
-			}
-		}
+		return f.readPcap()
 	}
-	if err != nil {
-		if err == io.EOF && f.cr.err == nil {
-			return io.EOF
-		}
-		return f.warn(frame, f.readErr(err))
-	}
-	if !LinkTypeSupported(lt) {
-		e := fmt.Errorf("%w %s", ErrLinkType, linkTypeName(lt))
-		if f.ng != nil {
-			e = fmt.Errorf("%w %s on interface %d", ErrLinkType, linkTypeName(lt), ci.InterfaceIndex)
-		}
-		return &InputError{File: f.name, Frame: frame, Offset: f.offset, Fatal: true, Err: e}
-	}
+	return f.readNg()
+}
 
-	t := ci.Timestamp.UnixNano()
+// accept makes data the pending packet.
+func (f *fileReader) accept(frame int, t int64, data []byte, length int, lt layers.LinkType) {
 	f.frame = frame
 	f.time = t
 	f.data = data
-	f.length = max(ci.Length, len(data))
+	f.length = max(length, len(data))
 	f.linkType = lt
-
 	in := &f.info
-	in.Packets = frame
-	if frame == 1 {
+	if in.Packets == 0 {
 		in.First = t
 	}
+	in.Packets++
 	in.Last = t
-	if f.ng != nil && !containsLinkType(in.LinkTypes, lt) {
-		in.LinkTypes = append(in.LinkTypes, lt)
+}
+
+// endErr explains why the stream stopped inside a record of n bytes or
+// before one (n 0); io.EOF at a clean end.
+func (f *fileReader) endErr(frame, n int, err error) error {
+	if n == 0 && err == io.EOF && f.cr.err == nil {
+		return io.EOF
+	}
+	return f.warn(frame, f.readErr(err))
+}
+
+// readPcap reads the next record of a pcap file. A record that is whole in
+// the read buffer is handed out from it without a copy, valid until the
+// file is read again; a longer one is copied into f.big. A record longer
+// than maxCaptureLen is skipped unread, whatever the snaplen says.
+func (f *fileReader) readPcap() error {
+	o := f.pcapOrder
+	for {
+		frame := f.frames + 1
+		f.offset = f.pos()
+		hdr, err := f.br.Peek(16)
+		if err != nil {
+			return f.endErr(frame, len(hdr), err)
+		}
+		caplen, length := o.Uint32(hdr[8:12]), o.Uint32(hdr[12:16])
+		t := int64(o.Uint32(hdr[0:4]))*1e9 + int64(o.Uint32(hdr[4:8])*f.pcapFactor)
+		switch {
+		case f.pcapSnap > 0 && caplen > f.pcapSnap && caplen <= maxCaptureLen:
+			// A corrupt length field, whose "packet" would swallow the
+			// records after it.
+			return f.warn(frame, fmt.Errorf("%w: %d captured bytes, over the snap length %d", ErrBadLength, caplen, f.pcapSnap))
+		case caplen > maxCaptureLen && caplen > length:
+			return f.warn(frame, fmt.Errorf("%w: %d captured bytes of a %d-byte packet", ErrBadLength, caplen, length))
+		case caplen > maxCaptureLen:
+			// The lengths agree: the next record starts after it.
+			f.frames = frame
+			f.note(noteOversize, frame, fmt.Errorf("%w: a record of %d bytes, over %d: skipped", ErrBadLength, caplen, maxCaptureLen))
+			if n, err := f.br.Discard(16 + int(caplen)); err != nil {
+				return f.endErr(frame, n+1, err)
+			}
+			continue
+		case caplen > length:
+			// tcpdump and tshark read the captured bytes.
+			f.note(noteCapOverLen, frame, fmt.Errorf("%w: %d captured bytes of a %d-byte packet: read as captured", ErrBadLength, caplen, length))
+		}
+		data, err := f.record(16, int(caplen), 0)
+		if err != nil {
+			return f.endErr(frame, 1, err)
+		}
+		f.frames = frame
+		f.accept(frame, t, data, int(length), f.pcap.LinkType())
+		return nil
+	}
+}
+
+// record consumes a record of head bytes, n bytes of data and tail bytes
+// more and returns the data: in the read buffer when the record fits there,
+// otherwise copied into f.big (n is at most maxCaptureLen).
+func (f *fileReader) record(head, n, tail int) ([]byte, error) {
+	if total := head + n + tail; total <= bufSize {
+		rec, err := f.br.Peek(total)
+		if err != nil {
+			return nil, err
+		}
+		f.br.Discard(total)
+		return rec[head : head+n : head+n], nil // nobody appends into the buffer
+	}
+	if _, err := f.br.Discard(head); err != nil {
+		return nil, err
+	}
+	if cap(f.big) < n {
+		f.big = make([]byte, n, maxCaptureLen)
+	}
+	data := f.big[:n]
+	if _, err := io.ReadFull(f.br, data); err != nil {
+		return nil, err
+	}
+	if _, err := f.br.Discard(tail); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// simpleTime is the time pcapgo gives a simple packet block, which has
+// none: the zero time.Time.
+var simpleTime = time.Time{}.UnixNano()
+
+// readNg reads pcapng blocks up to and including the next packet block.
+// It keeps only what packets need (up to maxInterfaces interface
+// descriptions per section) and skips every other block unread. Block
+// lengths are checked before anything is read: a zero or short one, or a
+// captured length larger than its block, ends the file at the block's exact
+// offset.
+func (f *fileReader) readNg() error {
+	for {
+		frame := f.frames + 1
+		f.offset = f.pos()
+		hdr, err := f.br.Peek(12)
+		if err != nil {
+			if len(hdr) >= 8 && binary.BigEndian.Uint32(hdr[0:4]) != ngSectionHeader {
+				// The smallest block is 12 bytes: let the length check speak.
+				hdr = append(hdr[:8:8], 0, 0, 0, 0)
+			} else {
+				return f.endErr(frame, len(hdr), err)
+			}
+		}
+		if binary.BigEndian.Uint32(hdr[0:4]) == ngSectionHeader {
+			switch {
+			case binary.BigEndian.Uint32(hdr[8:12]) == ngByteOrderMagic:
+				f.ngBigEndian = true
+			case binary.LittleEndian.Uint32(hdr[8:12]) == ngByteOrderMagic:
+				f.ngBigEndian = false
+			default:
+				return f.warn(frame, fmt.Errorf("pcapng section header with a bad byte-order magic % x", hdr[8:12]))
+			}
+		}
+		o := f.order()
+		typ, length := o.Uint32(hdr[0:4]), o.Uint32(hdr[4:8])
+		minLen := uint32(12)
+		switch typ {
+		case ngSectionHeader:
+			minLen = 28
+		case ngInterface:
+			minLen = 20
+		case ngSimplePacket:
+			minLen = 16
+		case ngEnhancedPacket, ngPacketObsolete:
+			minLen = 32
+		}
+		if length < minLen || length%4 != 0 {
+			return f.warn(frame, fmt.Errorf("%w: pcapng block type %#x with length %d", ErrBadLength, typ, length))
+		}
+		switch typ {
+		case ngSectionHeader:
+			b, err := f.br.Peek(16)
+			if err != nil {
+				return f.endErr(frame, 1, err)
+			}
+			if major, minor := o.Uint16(b[12:14]), o.Uint16(b[14:16]); major != 1 || minor != 0 {
+				return f.warn(frame, fmt.Errorf("pcapng section of version %d.%d", major, minor))
+			}
+			f.ifaces = f.ifaces[:0]
+			f.ifacesDropped = 0
+		case ngInterface:
+			if err := f.readInterface(frame, length); err != nil {
+				return f.endErr(frame, 1, err)
+			}
+			continue
+		case ngEnhancedPacket, ngPacketObsolete, ngSimplePacket:
+			if err := f.readNgPacket(frame, typ, length); err != errSkipped {
+				return err
+			}
+			continue
+		}
+		if n, err := f.br.Discard(int(length)); err != nil {
+			return f.endErr(frame, n+1, err)
+		}
+	}
+}
+
+// errSkipped: readNgPacket skipped the packet, and reading goes on.
+var errSkipped = errors.New("packet skipped")
+
+// readNgPacket reads an enhanced, obsolete or simple packet block of
+// length bytes at the read position.
+func (f *fileReader) readNgPacket(frame int, typ, length uint32) error {
+	o := f.order()
+	head := 28
+	if typ == ngSimplePacket {
+		head = 12
+	}
+	b, err := f.br.Peek(head)
+	if err != nil {
+		return f.endErr(frame, 1, err)
+	}
+	var (
+		id           int
+		ts           uint64
+		caplen, wire uint32
+	)
+	switch typ {
+	case ngSimplePacket:
+		// The captured length is the original length, cut to the snap
+		// length and to the block.
+		wire = o.Uint32(b[8:12])
+		caplen = min(wire, length-16)
+		if len(f.ifaces) > 0 && f.ifaces[0].snapLen != 0 {
+			caplen = min(caplen, f.ifaces[0].snapLen)
+		}
+	case ngPacketObsolete:
+		id = int(o.Uint16(b[8:10]))
+	default:
+		id = int(o.Uint32(b[8:12]))
+	}
+	if typ != ngSimplePacket {
+		ts = uint64(o.Uint32(b[12:16]))<<32 | uint64(o.Uint32(b[16:20]))
+		caplen, wire = o.Uint32(b[20:24]), o.Uint32(b[24:28])
+		if caplen > length-32 {
+			return f.warn(frame, fmt.Errorf("%w: %d captured bytes in a pcapng block of %d", ErrBadLength, caplen, length))
+		}
+	}
+	if id >= len(f.ifaces)+f.ifacesDropped {
+		return f.warn(frame, fmt.Errorf("packet of interface %d, of %d described in its section", id, len(f.ifaces)+f.ifacesDropped))
+	}
+	f.frames = frame
+	skip := func(k noteKind, err error) error {
+		f.note(k, frame, err)
+		if n, err := f.br.Discard(int(length)); err != nil {
+			return f.endErr(frame, n+1, err)
+		}
+		return errSkipped
+	}
+	if id >= len(f.ifaces) {
+		return skip(noteIface, fmt.Errorf("packet of interface %d, past the %d interfaces kept: skipped", id, maxInterfaces))
+	}
+	iface := &f.ifaces[id]
+	switch {
+	case iface.bad != nil:
+		return skip(noteIface, fmt.Errorf("interface %d: %w: its packets are skipped", id, iface.bad))
+	case caplen > maxCaptureLen:
+		return skip(noteOversize, fmt.Errorf("%w: a record of %d bytes, over %d: skipped", ErrBadLength, caplen, maxCaptureLen))
+	case caplen > wire && typ != ngSimplePacket:
+		f.note(noteCapOverLen, frame, fmt.Errorf("%w: %d captured bytes of a %d-byte packet: read as captured", ErrBadLength, caplen, wire))
+	}
+	data, err := f.record(head, int(caplen), int(length)-head-int(caplen))
+	if err != nil {
+		f.frames = frame - 1
+		return f.endErr(frame, 1, err)
+	}
+	t := simpleTime
+	if typ != ngSimplePacket {
+		t = time.Unix(int64(ts/iface.mask+iface.offset), int64(ts%iface.mask*iface.scaleUp/iface.scaleDown)).UnixNano()
+	}
+	f.accept(frame, t, data, int(wire), iface.linkType)
+	if !containsLinkType(f.info.LinkTypes, iface.linkType) {
+		f.info.LinkTypes = append(f.info.LinkTypes, iface.linkType)
 	}
 	return nil
 }
 
-// pcapFast turns readPcapFast on (tests compare it with pcapgo).
-var pcapFast = true
-
-// readPcapFast reads the next record of a pcap file straight out of the
-// read buffer, as pcapgo would but without copying it, when the record is
-// whole there and sound: its captured length no more than its length, the
-// snaplen and 64 KiB. It reports false, having read nothing, otherwise, and
-// pcapgo reads the record (and reports what is wrong with it). The data
-// stays valid until the file is read again, as pcapgo's does.
-func (f *fileReader) readPcapFast(frame int) bool {
-	hdr, err := f.br.Peek(16)
+// readInterface reads an interface description block of length bytes at
+// the read position, its options one at a time so that none is buffered
+// whole: only the link type, snap length and time options matter.
+func (f *fileReader) readInterface(frame int, length uint32) error {
+	o := f.order()
+	b, err := f.br.Peek(16)
 	if err != nil {
-		return false
+		return err
 	}
-	o := f.pcapOrder
-	caplen, length := o.Uint32(hdr[8:12]), o.Uint32(hdr[12:16])
-	if caplen > length || caplen > 1<<16-16 || f.pcapSnap > 0 && caplen > f.pcapSnap {
-		return false
+	in := ngIface{linkType: layers.LinkType(o.Uint16(b[8:10])), snapLen: o.Uint32(b[12:16])}
+	if _, err := f.br.Discard(16); err != nil {
+		return err
 	}
-	rec, err := f.br.Peek(16 + int(caplen))
-	if err != nil {
-		return false
+	resol := uint8(6)
+	rest := int(length) - 16 - 4 // the options, before the trailing length
+	for rest >= 4 {
+		b, err := f.br.Peek(4)
+		if err != nil {
+			return err
+		}
+		code, n := o.Uint16(b[0:2]), int(o.Uint16(b[2:4]))
+		padded := (n + 3) &^ 3
+		if code == 0 || 4+padded > rest {
+			break // opt_endofopt, or an option past the block: the rest is ignored
+		}
+		if code == 9 && n >= 1 || code == 14 && n >= 8 { // if_tsresol, if_tsoffset
+			v, err := f.br.Peek(4 + n)
+			if err != nil {
+				return err
+			}
+			if code == 9 {
+				resol = v[4]
+			} else {
+				in.offset = o.Uint64(v[4:12])
+			}
+		}
+		if _, err := f.br.Discard(4 + padded); err != nil {
+			return err
+		}
+		rest -= 4 + padded
 	}
-	// time.Unix(sec, frac*factor).UnixNano(), the product in 32 bits as
-	// pcapgo computes it.
-	t := int64(o.Uint32(rec[0:4]))*1e9 + int64(o.Uint32(rec[4:8])*f.pcapFactor)
-	data := rec[16:len(rec):len(rec)] // nobody appends into the buffer
-	f.br.Discard(len(rec))
-	f.frame = frame
-	f.time = t
-	f.data = data
-	f.length = max(int(length), len(data))
-	f.linkType = f.pcap.LinkType()
-	in := &f.info
-	in.Packets = frame
-	if frame == 1 {
-		in.First = t
+	if _, err := f.br.Discard(rest + 4); err != nil {
+		return err
 	}
-	in.Last = t
-	return true
+	if len(f.ifaces) >= maxInterfaces {
+		f.ifacesDropped++
+		f.note(noteIfaceBound, 0, fmt.Errorf("pcapng interface description %d: past %d in one section, dropped", maxInterfaces+f.ifacesDropped-1, maxInterfaces))
+		return nil
+	}
+	if resol == 0 {
+		resol = 6
+	}
+	exp := resol & 0x7f
+	switch {
+	case !LinkTypeSupported(in.linkType):
+		in.bad = fmt.Errorf("%w %s", ErrLinkType, linkTypeName(in.linkType))
+	case exp > 63:
+		in.bad = fmt.Errorf("timestamp resolution %#x is too fine", resol)
+	}
+	in.mask = 1
+	switch {
+	case in.bad != nil: // its packets are skipped: no times to convert
+	case resol&0x80 != 0:
+		in.mask = 1 << exp
+	default:
+		for range exp {
+			in.mask *= 10
+		}
+	}
+	in.scaleUp, in.scaleDown = 1, 1
+	if in.mask < 1e9 {
+		in.scaleUp = 1e9 / in.mask
+	} else {
+		in.scaleDown = in.mask / 1e9
+	}
+	f.ifaces = append(f.ifaces, in)
+	return nil
 }
 
 func (f *fileReader) warn(frame int, err error) error {
@@ -317,73 +638,6 @@ func containsLinkType(lts []layers.LinkType, lt layers.LinkType) bool {
 		}
 	}
 	return false
-}
-
-// checkBlocks looks at the pcapng blocks up to and including the next packet
-// block, still in the read buffer, before pcapgo consumes them. pcapgo trusts
-// block lengths: a zero or short one makes it underflow and read on blindly,
-// and a capture length larger than its block makes it swallow the blocks that
-// follow. Checking here rejects those with the block's exact offset, and
-// moves f.offset to the packet block itself. A block that does not fit in
-// the buffer, or the end of the stream, ends the look-ahead; pcapgo then
-// reports what it finds.
-func (f *fileReader) checkBlocks() error {
-	off := 0
-	for {
-		hdr, err := f.br.Peek(off + 12)
-		if err != nil {
-			return nil
-		}
-		hdr = hdr[off:]
-		typ := binary.BigEndian.Uint32(hdr[0:4])
-		if typ == ngSectionHeader {
-			switch {
-			case binary.BigEndian.Uint32(hdr[8:12]) == ngByteOrderMagic:
-				f.ngBigEndian = true
-			case binary.LittleEndian.Uint32(hdr[8:12]) == ngByteOrderMagic:
-				f.ngBigEndian = false
-			default:
-				f.offset = f.pos() + int64(off)
-				return fmt.Errorf("pcapng section header with a bad byte-order magic % x", hdr[8:12])
-			}
-		}
-		order := f.order()
-		typ = order.Uint32(hdr[0:4])
-		length := order.Uint32(hdr[4:8])
-		minLen := uint32(12)
-		switch typ {
-		case ngSectionHeader:
-			minLen = 28
-		case ngInterface:
-			minLen = 20
-		case ngSimplePacket:
-			minLen = 16
-		case ngEnhancedPacket, ngPacketObsolete:
-			minLen = 32
-		}
-		if length < minLen || length%4 != 0 {
-			f.offset = f.pos() + int64(off)
-			return fmt.Errorf("%w: pcapng block type %#x with length %d", ErrBadLength, typ, length)
-		}
-		if typ == ngEnhancedPacket || typ == ngPacketObsolete || typ == ngSimplePacket {
-			f.offset = f.pos() + int64(off)
-			if typ == ngSimplePacket {
-				return nil
-			}
-			b, err := f.br.Peek(off + 24)
-			if err != nil {
-				return nil
-			}
-			if caplen := order.Uint32(b[off+20:]); caplen > length-32 {
-				return fmt.Errorf("%w: %d captured bytes in a pcapng block of %d", ErrBadLength, caplen, length)
-			}
-			return nil
-		}
-		if uint64(off)+uint64(length) > bufSize {
-			return nil
-		}
-		off += int(length)
-	}
 }
 
 func (f *fileReader) order() binary.ByteOrder {

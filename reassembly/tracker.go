@@ -241,6 +241,9 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	if t.now-t.lastSweep >= sweepEvery {
 		t.sweep()
 	}
+	if t.stats.Segments >= t.live.nextLinger {
+		t.sweepLinger()
+	}
 	key, srcIsLo, fp := &k.key, k.srcIsLo, k.fp
 	c := t.conns.getHashed(key, k.hash)
 	if c != nil && t.duplicate(c, seg, fp) {

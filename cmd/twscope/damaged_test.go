@@ -162,6 +162,12 @@ func TestDamagedCaptures(t *testing.T) {
 	binary.LittleEndian.PutUint32(bigRec[8:], 200)
 	binary.LittleEndian.PutUint32(bigRec[12:], 200)
 	bigRec = append(bigRec, make([]byte, 200)...)
+	// A record of 300,000 bytes, over the 256 KiB any libpcap writes and
+	// over the snaplen, its lengths agreeing: skipped unread.
+	hugeRec := bytes.Clone(pcap[off : off+16])
+	binary.LittleEndian.PutUint32(hugeRec[8:], 300_000)
+	binary.LittleEndian.PutUint32(hugeRec[12:], 300_000)
+	hugeRec = append(hugeRec, make([]byte, 300_000)...)
 	// A pcapng block of a type nobody knows, with a proper length.
 	unknownBlock := []byte{0xAD, 0x0B, 0, 0, 16, 0, 0, 0, 1, 2, 3, 4, 16, 0, 0, 0}
 	flipped := bytes.Clone(pcap)
@@ -196,6 +202,10 @@ func TestDamagedCaptures(t *testing.T) {
 		{"length-past-end-of-file", put32(pcap, off+8, uint32(len(pcap))), want{0, off, k + 1, off, "impossible record length"}},
 		{"length-over-snaplen", insert(pcap, off, bigRec), want{0, off, k + 1, off, "snap length"}},
 		{"zero-length-record", insert(pcap, off, zeroRec), want{0, -2, 0, -1, ""}},
+		// Records read on past: a huge one skipped, one whose captured
+		// length exceeds its original length read as captured.
+		{"record-over-256KiB", insert(pcap, off, hugeRec), want{0, -4, k + 1, off, "a record of 300000 bytes, over 262144: skipped"}},
+		{"caplen-over-wire-length", put32(pcap, off+12, le.Uint32(pcap[off+8:])-10), want{0, -4, k + 1, off, "read as captured"}},
 		// Time going backwards.
 		{"time-backwards", backward, want{0, -4, 0, -1, ""}},
 		{"time-1h-back", put32(pcap, off, le.Uint32(pcap[off:])-3600), want{0, -4, 0, -1, ""}},
