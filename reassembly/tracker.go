@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/twscope/twscope/reassembly/zeek"
 )
 
 // Config bounds what the tracker keeps, and selects packets. The zero
@@ -206,7 +208,7 @@ type conn struct {
 	last       int64
 	closed     bool // both FINs acknowledged, or a RST: only lingers now
 	lostAckAns bool // the active closer's answer to a resent FIN was seen
-	zeek       zeekConn
+	zeek       zeek.Conn
 	slot       int32   // index in Tracker.live
 	hash       uint64  // of key, in the flow table
 	halfOpen   bool    // counted in Tracker.half
@@ -386,7 +388,8 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 	if c.HasPrev && !syn && t.oldDuplicate(c, seg, fromClient) {
 		return
 	}
-	c.zeek.observeCaptured(fromClient, seg, seg.Captured)
+	c.zeek.Observe(fromClient, &zeek.Segment{Seq: seg.Seq, Ack: seg.Ack, Window: seg.Window,
+		SYN: syn, FIN: fin, RST: rst, ACK: ack, Len: seg.PayloadLen, Captured: seg.Captured})
 
 	if seg.OptionsKnown {
 		s.TSKnown = true
@@ -729,7 +732,7 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	if r.HasPrev && r.C.SYN.Seen() {
 		r.ReuseGap = r.C.SYN.Time - r.Prev.CloseTime
 	}
-	r.ZeekState, r.History = c.zeek.state(), c.zeek.history()
+	r.ZeekState, r.History = c.zeek.State(), c.zeek.History()
 	t.halfOpenLeave(c)
 	sum := summarize(r)
 	t.emit(r)
