@@ -90,7 +90,7 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 	}
 	pc, ps := prevIndex(r, reassembly.SideClient), prevIndex(r, reassembly.SideServer)
 	mech := reuseMechanism(r)
-	holder := endpointIn(p, p.TimeWaitHolder)
+	holder := endpointIn(r, p.TimeWaitHolder)
 	reuse := "none" // how the new SYN met the TIME_WAIT holder
 	switch {
 	case p.TimeWaitHolder == reassembly.SideBoth:
@@ -147,7 +147,7 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 		"prev_conn":      p.ID,
 		"prev_close":     p.Close.String(),
 		"prev_closer":    p.Closer.String(),
-		"roles_swapped":  p.Client != r.Client,
+		"roles_swapped":  p.Turned,
 		"protected_by":   protected,
 		"isn_beyond_old": isnBeyond,
 		"timestamps":     knownOrNil(tsAhead, tsUnknownIn(r)),
@@ -201,14 +201,14 @@ func reuseMechanism(r *reassembly.Record) string {
 // after a RST, but it is one connection attempt, not a reuse.
 func sameSYNAgain(r *reassembly.Record) bool {
 	p := &r.Prev
-	return r.C.SYN.Seen() && p.Client == r.Client && p.SYNSeen[0] && p.ISN[0] == r.C.ISN
+	return r.C.SYN.Seen() && !p.Turned && p.SYNSeen[0] && p.ISN[0] == r.C.ISN
 }
 
 // prevIndex is the index (0 client, 1 server) in r.Prev of the endpoint
 // that plays side s in r: the roles turn round when the old server is the
 // one that connects again.
 func prevIndex(r *reassembly.Record, s reassembly.Side) int {
-	if endpointOf(r, s) == r.Prev.Client {
+	if endpointOf(r, s) == r.PrevClient() {
 		return 0
 	}
 	return 1
@@ -232,12 +232,12 @@ func isnBeyondOld(r *reassembly.Record, s reassembly.Side, pi int) bool {
 
 // endpointIn names the endpoint that played side s in a previous
 // incarnation, "" for none or both.
-func endpointIn(p *reassembly.Summary, s reassembly.Side) string {
+func endpointIn(r *reassembly.Record, s reassembly.Side) string {
 	switch s {
 	case reassembly.SideClient:
-		return p.Client.String()
+		return r.PrevClient().String()
 	case reassembly.SideServer:
-		return p.Server.String()
+		return r.PrevServer().String()
 	}
 	return ""
 }

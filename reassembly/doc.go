@@ -6,5 +6,6 @@
 // incarnation to one fixed-size Record the moment it is finished: its
 // handshake, its close, and the per-direction sequence and timestamp facts the
 // detectors in package analyze need. It knows TCP and nothing of findings, and
-// it never prints.
+// it never prints. The conn_state and history Zeek would log come from
+// subpackage zeek, which the tracker feeds every segment of an incarnation.
 package reassembly

@@ -87,12 +87,12 @@ func (t *Tracker) halfOpenLeave(c *conn) {
 // halfOpenCheck ends the half-open state of c once seg completes the
 // handshake (the client's ACK of the SYN+ACK) or carries data while the
 // peer has sent something too: a real exchange, not a probe.
-func (t *Tracker) halfOpenCheck(c *conn, seg *Segment, fromClient bool) {
+func (t *Tracker) halfOpenCheck(c *conn, seg *Segment, from Side) {
 	if !c.halfOpen || seg.Flags&(FlagSYN|FlagRST) != 0 {
 		return
 	}
-	_, r := c.flows(fromClient)
-	if fromClient && seg.Has(FlagACK) && c.C.SYN.Seen() && c.S.SYN.Seen() && seg.Ack == c.S.ISN+1 ||
+	_, r := c.flows(from)
+	if from == SideClient && seg.Has(FlagACK) && c.C.SYN.Seen() && c.S.SYN.Seen() && seg.Ack == c.S.ISN+1 ||
 		seg.PayloadLen > 0 && r.Packets > 0 {
 		t.halfOpenLeave(c)
 	}
@@ -105,8 +105,8 @@ func (t *Tracker) HalfOpen() int { return t.half.live }
 // when there are more than their bounds, down to three quarters of it, so
 // that the cost of sorting is spread over many segments.
 func (t *Tracker) boundMemory() {
-	if lim := intOr(t.cfg.MaxTuples, defaultMaxTuples); t.tuples.n > lim {
-		t.stats.TuplesForgotten += t.pruneTuples(lim * 3 / 4)
+	if lim := intOr(t.cfg.MaxTuples, defaultMaxTuples); t.tuples.len() > lim {
+		t.stats.TuplesForgotten += t.tuples.prune(lim*3/4, t.now, t.tupleNeed)
 	}
 	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); len(t.clocks) > lim {
 		t.stats.ClocksForgotten += pruneOldest(t.clocks, lim*3/4, func(_ netip.Addr, c *ipClock) int64 { return max(c.latestAt, c.recycleAt) },

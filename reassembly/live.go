@@ -44,51 +44,48 @@ const (
 	lingerSweepEvery = 1 << 14
 )
 
-func (t *Tracker) liveAdd(c *conn) {
-	c.slot = int32(len(t.live.conns))
-	t.live.conns = append(t.live.conns, c)
-	t.live.ids = append(t.live.ids, c.id)
-	t.live.deadline = append(t.live.deadline, 0)
-	t.live.closing = append(t.live.closing, math.MaxInt64)
-	t.live.lingerSeg = append(t.live.lingerSeg, math.MaxInt)
-	t.liveTouch(c)
+// add puts c in the set, due at deadline or past lingerSeg segments.
+func (l *liveSet) add(c *conn, deadline int64, lingerSeg int) {
+	c.slot = int32(len(l.conns))
+	l.conns = append(l.conns, c)
+	l.ids = append(l.ids, c.id)
+	l.deadline = append(l.deadline, 0)
+	l.closing = append(l.closing, math.MaxInt64)
+	l.lingerSeg = append(l.lingerSeg, math.MaxInt)
+	l.touch(c, deadline, lingerSeg)
 }
 
-func (t *Tracker) liveRemove(c *conn) {
+func (l *liveSet) remove(c *conn) {
 	i := int(c.slot)
-	if i < 0 || i >= len(t.live.conns) || t.live.conns[i] != c {
+	if i < 0 || i >= len(l.conns) || l.conns[i] != c {
 		return
 	}
-	last := len(t.live.conns) - 1
+	last := len(l.conns) - 1
 	if i != last {
-		m := t.live.conns[last]
-		t.live.conns[i], t.live.deadline[i], t.live.closing[i] = m, t.live.deadline[last], t.live.closing[last]
-		t.live.ids[i] = t.live.ids[last]
-		t.live.lingerSeg[i] = t.live.lingerSeg[last]
+		m := l.conns[last]
+		l.conns[i], l.deadline[i], l.closing[i] = m, l.deadline[last], l.closing[last]
+		l.ids[i] = l.ids[last]
+		l.lingerSeg[i] = l.lingerSeg[last]
 		m.slot = int32(i)
 	}
-	t.live.conns[last] = nil
-	t.live.conns = t.live.conns[:last]
-	t.live.ids = t.live.ids[:last]
-	t.live.deadline = t.live.deadline[:last]
-	t.live.closing = t.live.closing[:last]
-	t.live.lingerSeg = t.live.lingerSeg[:last]
+	l.conns[last] = nil
+	l.conns = l.conns[:last]
+	l.ids = l.ids[:last]
+	l.deadline = l.deadline[:last]
+	l.closing = l.closing[:last]
+	l.lingerSeg = l.lingerSeg[:last]
 	c.slot = -1
 }
 
-// liveTouch sets c's deadline after a segment changed it.
-func (t *Tracker) liveTouch(c *conn) {
+// touch sets c's deadline (capture time and, once closed, segments fed),
+// and its closing time, after a segment changed it.
+func (l *liveSet) touch(c *conn, deadline int64, lingerSeg int) {
 	i := int(c.slot)
-	if i < 0 || i >= len(t.live.conns) || t.live.conns[i] != c {
+	if i < 0 || i >= len(l.conns) || l.conns[i] != c {
 		return
 	}
-	bound := t.idle
-	t.live.lingerSeg[i] = math.MaxInt
-	if c.closed {
-		bound = min(bound, t.lingerOf(c))
-		t.live.lingerSeg[i] = t.stats.Segments + lingerPackets
-	}
-	t.live.deadline[i] = c.last + bound
+	l.deadline[i] = deadline
+	l.lingerSeg[i] = lingerSeg
 	// With both FINs the record may enter TIME_WAIT at the first ACK of
 	// a FIN, a RST or (neither seen) its last packet; with fewer, only at
 	// a FIN still to come.
@@ -104,7 +101,26 @@ func (t *Tracker) liveTouch(c *conn) {
 	if c.HasPrev {
 		b = min(b, c.Start)
 	}
-	t.live.closing[i] = b
+	l.closing[i] = b
+}
+
+// deadline is when c is due to be finished: its last packet plus the
+// idle bound, or its linger once closed.
+func (t *Tracker) deadline(c *conn) int64 {
+	bound := t.idle
+	if c.closed {
+		bound = min(bound, t.lingerOf(c))
+	}
+	return c.last + bound
+}
+
+// lingerSeg is the count of segments fed after which c, once closed, is
+// due whatever the clock says (math.MaxInt: not closed).
+func (t *Tracker) lingerSeg(c *conn) int {
+	if c.closed {
+		return t.stats.Segments + lingerPackets
+	}
+	return math.MaxInt
 }
 
 // watermarkMargin is how far behind the newest packet the watermark stays
@@ -115,19 +131,23 @@ const watermarkMargin = int64(2e9)
 // TIME_WAIT (both FINs, then the first ACK of one, a RST or the last
 // packet) or, when it reuses a four-tuple, starts.
 func (t *Tracker) watermark() int64 {
-	w := t.now - max(watermarkMargin, 2*int64(t.cfg.ReorderWindow))
-	for _, b := range t.live.closing {
+	return t.live.earliestClosing(t.now - max(watermarkMargin, 2*int64(t.cfg.ReorderWindow)))
+}
+
+// earliestClosing is the earliest of w and the closing times of the set.
+func (l *liveSet) earliestClosing(w int64) int64 {
+	for _, b := range l.closing {
 		w = min(w, b)
 	}
 	return w
 }
 
-// liveDue appends the incarnations due to be finished at t.now: those
-// idle past the idle bound, or closed and past their linger.
-func (t *Tracker) liveDue(batch []dueConn) []dueConn {
-	for i, d := range t.live.deadline {
-		if t.now > d {
-			batch = append(batch, dueConn{t.live.ids[i], t.live.conns[i]})
+// due appends the incarnations due to be finished at now: those idle past
+// the idle bound, or closed and past their linger.
+func (l *liveSet) due(now int64, batch []dueConn) []dueConn {
+	for i, d := range l.deadline {
+		if now > d {
+			batch = append(batch, dueConn{l.ids[i], l.conns[i]})
 		}
 	}
 	return batch

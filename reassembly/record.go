@@ -16,6 +16,10 @@ var sideNames = [...]string{"none", "client", "server", "both"}
 
 func (s Side) String() string { return sideNames[s&3] }
 
+// Index is the place of a side, SideClient or SideServer, in the [2]
+// arrays of per-side facts: 0 for the client, 1 for the server.
+func (s Side) Index() int { return int(s-1) & 1 }
+
 // Other is the opposite end: client for server and the reverse.
 func (s Side) Other() Side {
 	switch s {
@@ -155,26 +159,28 @@ func (f *Flow) SYNTSUnknown() bool { return f.SYN.Seen() && !f.SYNHasTS && f.SYN
 
 // Summary is what an incarnation leaves behind for the next one on the
 // same four-tuple: enough to judge reuse inside TIME_WAIT, sequence overlap
-// and old duplicates, without keeping the record.
+// and old duplicates, without keeping the record. The tracker remembers
+// one for each of many four-tuples in this same form, so it stays small:
+// the addresses are the four-tuple's (Record.PrevClient, PrevServer).
 type Summary struct {
-	ID             int
-	Client, Server netip.AddrPort
-	Partial        bool
-	Close          CloseKind
-	Closer         Side
-	RSTBy          Side
-	TimeWaitHolder Side
-	CloseTime      int64
-	CloseFrame     Frame
-	End            int64
-	// Per side (0 client, 1 server): ISN, final sequence (snd_nxt) and the
-	// last timestamp sent.
-	ISN, Final      [2]uint32
-	SYNSeen         [2]bool
-	HasTS           [2]bool
-	TSFirst, TSLast [2]uint32
+	ID         int
+	CloseTime  int64
+	CloseFrame Frame
+	End        int64
+	// Per side of the previous incarnation, by Side.Index (its client,
+	// then its server): ISN, final sequence (snd_nxt) and the last
+	// timestamp sent.
+	ISN, Final, TSLast [2]uint32
+	SYNSeen, HasTS     [2]bool
 	// TSUnknown: the snaplen cut the options, HasTS false says nothing.
 	TSUnknown [2]bool
+	Partial   bool
+	// Turned is true when the roles turned round: the previous
+	// incarnation's server is this one's client.
+	Turned                        bool
+	Close                         CloseKind
+	Closer, RSTBy, TimeWaitHolder Side
+	lo                            Side // the side at the four-tuple key's lo end
 }
 
 // Record is everything the capture shows of one incarnation of a
@@ -237,6 +243,32 @@ type Record struct {
 
 	ZeekState string
 	History   string
+}
+
+// PrevClient is the client of the previous incarnation (valid when
+// HasPrev): the same four-tuple, with the roles turned round if Prev.Turned.
+func (r *Record) PrevClient() netip.AddrPort {
+	if r.Prev.Turned {
+		return r.Server
+	}
+	return r.Client
+}
+
+// PrevServer is the server of the previous incarnation.
+func (r *Record) PrevServer() netip.AddrPort {
+	if r.Prev.Turned {
+		return r.Client
+	}
+	return r.Server
+}
+
+// Flow returns the facts of one side (the client's for SideClient, the
+// server's for SideServer).
+func (r *Record) Flow(s Side) *Flow {
+	if s == SideServer {
+		return &r.S
+	}
+	return &r.C
 }
 
 // LostAck is the evidence of a lost final ACK: the passive closer's FIN

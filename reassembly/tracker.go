@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/twscope/twscope/reassembly/zeek"
 )
 
 // Config bounds what the tracker keeps, and selects packets. The zero
@@ -118,8 +120,7 @@ type Tracker struct {
 	tupleNeed                        int64
 	emit                             func(*Record)
 	conns                            connTable
-	tuples                           tupleTable // four-tuple -> index into tupleSlab (tuplesum.go)
-	tupleSlab                        tupleSlab
+	tuples                           tupleMemory             // the summary of each finished four-tuple (tuplesum.go)
 	clocks                           map[netip.Addr]*ipClock // pointers: one lookup per segment
 	// clockGen changes whenever clocks are forgotten, which invalidates
 	// the pointers that conns keep to their senders' clocks.
@@ -202,26 +203,33 @@ type conn struct {
 	*Record
 	id         int // Record.ID, kept when the record is handed over
 	key        flowKey
-	clientIsLo bool
+	lo         Side // the side at the key's lo end
 	last       int64
 	closed     bool // both FINs acknowledged, or a RST: only lingers now
 	lostAckAns bool // the active closer's answer to a resent FIN was seen
-	zeek       zeekConn
+	zeek       zeek.Conn
 	slot       int32   // index in Tracker.live
 	hash       uint64  // of key, in the flow table
 	halfOpen   bool    // counted in Tracker.half
 	dups       dupRing // recent segments, to recognise copies
-	// clk caches the clock of each side's address (0 client, 1 server),
-	// valid while clkGen matches Tracker.clockGen.
+	// clk caches the clock of each side's address (by Side.Index), valid
+	// while clkGen matches Tracker.clockGen.
 	clk    [2]*ipClock
 	clkGen [2]uint32
 }
 
-func (c *conn) flows(fromClient bool) (sender, receiver *Flow) {
-	if fromClient {
-		return &c.C, &c.S
+// sideOf is the side that sent a segment, from whether its sender is the
+// key's lo end.
+func (c *conn) sideOf(srcIsLo bool) Side {
+	if srcIsLo {
+		return c.lo
 	}
-	return &c.S, &c.C
+	return c.lo.Other()
+}
+
+// flows returns the facts of the side that sent a segment and of its peer.
+func (c *conn) flows(from Side) (sender, receiver *Flow) {
+	return c.Flow(from), c.Flow(from.Other())
 }
 
 // Feed takes the next TCP segment of the capture.
@@ -258,7 +266,7 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 		case c.closed && idle > t.lingerOf(c) && !seg.Has(FlagSYN):
 			t.finish(c, false)
 			c = nil
-		case t.startsIncarnation(c, seg, srcIsLo == c.clientIsLo):
+		case t.startsIncarnation(c, seg, c.sideOf(srcIsLo)):
 			t.finish(c, false)
 			c = nil
 		}
@@ -266,9 +274,9 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	if c == nil {
 		c = t.open(*key, seg, srcIsLo)
 	}
-	t.update(c, seg, srcIsLo == c.clientIsLo)
+	t.update(c, seg, c.sideOf(srcIsLo))
 	t.remember(c, seg, fp)
-	t.liveTouch(c)
+	t.live.touch(c, t.deadline(c), t.lingerSeg(c))
 	t.boundMemory()
 }
 
@@ -284,13 +292,13 @@ func (t *Tracker) lingerOf(c *conn) int64 {
 // a new incarnation: a SYN with a new ISN, a SYN after FIN or RST, or a
 // SYN+ACK with a new ISN where the SYN is missing. A SYN sent again with the
 // same ISN is a retransmission.
-func (t *Tracker) startsIncarnation(c *conn, seg *Segment, fromClient bool) bool {
+func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
 	if !seg.Has(FlagSYN) {
 		return false
 	}
 	ended := c.C.FIN.Seen() || c.S.FIN.Seen() || c.C.RST.Seen() || c.S.RST.Seen()
 	if !seg.Has(FlagACK) {
-		if !fromClient {
+		if from == SideServer {
 			return true // the server side connects: roles turn round
 		}
 		if !c.C.SYN.Seen() {
@@ -300,7 +308,7 @@ func (t *Tracker) startsIncarnation(c *conn, seg *Segment, fromClient bool) bool
 		}
 		return seg.Seq != c.C.ISN || ended
 	}
-	if fromClient {
+	if from == SideClient {
 		return ended && !c.C.SYN.Seen()
 	}
 	if c.S.SYN.Seen() {
@@ -345,7 +353,10 @@ func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
 		srcIsClient = seg.SrcPort >= seg.DstPort
 	}
 	c.key = key
-	c.clientIsLo = srcIsLo == srcIsClient
+	c.lo = SideServer
+	if srcIsLo == srcIsClient {
+		c.lo = SideClient
+	}
 	src := netip.AddrPortFrom(seg.Src, seg.SrcPort)
 	dst := netip.AddrPortFrom(seg.Dst, seg.DstPort)
 	if srcIsClient {
@@ -361,22 +372,23 @@ func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
 	// zero End must not outrank a time before 1970).
 	c.End, c.LastFrame, c.last = seg.Time, c.FirstFrame, seg.Time
 	h := hashKey(&key, flowSeed)
-	if i, ok := t.tupleLookup(&key, h); ok {
-		prev := t.tupleForget(i)
+	if i, ok := t.tuples.lookup(&key, h); ok {
+		prev := t.tuples.forget(i)
 		if seg.Time-prev.End <= t.tupleMemory {
-			c.HasPrev, c.Prev = true, prev.unpack(&key)
+			c.HasPrev, c.Prev = true, prev
+			c.Prev.Turned = prev.lo != c.lo
 		}
 	}
 	t.conns.putHashed(c, h)
-	t.liveAdd(c)
+	t.live.add(c, t.deadline(c), t.lingerSeg(c))
 	t.stats.Connections++
 	t.halfOpenAdd(c)
 	return c
 }
 
 // update applies one segment to its incarnation.
-func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
-	s, r := c.flows(fromClient)
+func (t *Tracker) update(c *conn, seg *Segment, from Side) {
+	s, r := c.flows(from)
 	c.Packets++
 	if seg.Time >= c.End { // a packet out of time order does not end it
 		c.End = seg.Time
@@ -386,10 +398,11 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 	s.Packets++
 
 	syn, fin, rst, ack := seg.Has(FlagSYN), seg.Has(FlagFIN), seg.Has(FlagRST), seg.Has(FlagACK)
-	if c.HasPrev && !syn && t.oldDuplicate(c, seg, fromClient) {
+	if c.HasPrev && !syn && t.oldDuplicate(c, seg, from) {
 		return
 	}
-	c.zeek.observeCaptured(fromClient, seg, seg.Captured)
+	c.zeek.Observe(from == SideClient, &zeek.Segment{Seq: seg.Seq, Ack: seg.Ack, Window: seg.Window,
+		SYN: syn, FIN: fin, RST: rst, ACK: ack, Len: seg.PayloadLen, Captured: seg.Captured})
 
 	if seg.OptionsKnown {
 		s.TSKnown = true
@@ -410,7 +423,7 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 	}
 
 	if syn {
-		t.syn(c, s, seg, fromClient, ack)
+		t.syn(c, s, seg, from, ack)
 	}
 	t.advance(s, seg, syn, fin)
 
@@ -455,7 +468,7 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 			// The server enters TIME_WAIT when it ACKs the client's FIN
 			// after sending its own, unless its FIN acknowledged the
 			// client's: then it was the passive closer (LAST_ACK).
-			if !fromClient && s.FIN.Seen() && !(s.FINHasAck && !serialBefore(s.FINAck, r.FINSeq+1)) {
+			if from == SideServer && s.FIN.Seen() && !(s.FINHasAck && !serialBefore(s.FINAck, r.FINSeq+1)) {
 				t.rememberStamp(c)
 			}
 		}
@@ -475,20 +488,17 @@ func (t *Tracker) update(c *conn, seg *Segment, fromClient bool) {
 	}
 
 	if seg.OptionsKnown && seg.HasTS {
-		clk := t.senderClock(c, seg, fromClient, true)
+		clk := t.senderClock(c, seg, from, true)
 		clk.latest, clk.latestAt, clk.latestConn = seg.TSval, seg.Time, c.ID
 	}
-	t.halfOpenCheck(c, seg, fromClient)
+	t.halfOpenCheck(c, seg, from)
 }
 
 // senderClock returns the clock of seg's source address, made when new
 // if create (else nil when there is none), through c's cache: about one
 // map lookup per side of a conn, not one per segment.
-func (t *Tracker) senderClock(c *conn, seg *Segment, fromClient, create bool) *ipClock {
-	side := 0
-	if !fromClient {
-		side = 1
-	}
+func (t *Tracker) senderClock(c *conn, seg *Segment, from Side, create bool) *ipClock {
+	side := from.Index()
 	if c.clkGen[side] == t.clockGen {
 		return c.clk[side]
 	}
@@ -506,7 +516,7 @@ func (t *Tracker) senderClock(c *conn, seg *Segment, fromClient, create bool) *i
 
 // syn records a SYN or SYN+ACK, and checks a client SYN's timestamp
 // against what its address sent before.
-func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, fromClient, ack bool) {
+func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, from Side, ack bool) {
 	s.SYNCount++
 	if !s.SYN.Seen() {
 		s.SYN.set(seg)
@@ -516,18 +526,18 @@ func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, fromClient, ack bool) {
 		s.SYNOptionsCut = !seg.OptionsKnown
 	} else if seg.Seq == s.ISN {
 		s.SYNRetrans++
-		if fromClient && !ack && !c.SYNTS.Answered {
+		if from == SideClient && !ack && !c.SYNTS.Answered {
 			c.SYNTS.Unanswered++
 		}
 	}
-	if !fromClient {
+	if from == SideServer {
 		c.SYNTS.Answered = true
 		return
 	}
 	if ack || c.SYNTS.Checked || !seg.OptionsKnown {
 		return
 	}
-	clk := t.senderClock(c, seg, fromClient, false)
+	clk := t.senderClock(c, seg, from, false)
 	if clk == nil {
 		return
 	}
@@ -611,19 +621,16 @@ func (t *Tracker) advance(s *Flow, seg *Segment, syn, fin bool) {
 // timestamp is older than the new incarnation's first, or it acknowledges
 // data the peer never sent in this incarnation, or its sequence number is
 // outside the new space. Such segments are counted, not applied.
-func (t *Tracker) oldDuplicate(c *conn, seg *Segment, fromClient bool) bool {
+func (t *Tracker) oldDuplicate(c *conn, seg *Segment, from Side) bool {
 	p := &c.Prev
-	side := 0
-	if !fromClient {
-		side = 1
-	}
-	if p.Client != c.Client { // roles turned round
+	side := from.Index() // the sender's index in p
+	if p.Turned {
 		side = 1 - side
 	}
 	if !p.SYNSeen[side] || !inRange(seg.Seq, p.ISN[side], p.Final[side]) {
 		return false
 	}
-	s, r := c.flows(fromClient)
+	s, r := c.flows(from)
 	reason := ""
 	switch {
 	case s.SYN.Seen() && s.SYNHasTS && seg.OptionsKnown && seg.HasTS && serialBefore(seg.TSval, s.TSFirst):
@@ -639,11 +646,8 @@ func (t *Tracker) oldDuplicate(c *conn, seg *Segment, fromClient bool) bool {
 	c.OldDups++
 	t.stats.OldDuplicate++
 	if c.OldDups == 1 {
-		c.OldDup = OldDuplicate{From: SideClient, Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen,
+		c.OldDup = OldDuplicate{From: from, Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen,
 			TSval: seg.TSval, HasTS: seg.OptionsKnown && seg.HasTS, Reason: reason}
-		if !fromClient {
-			c.OldDup.From = SideServer
-		}
 		c.OldDup.set(seg)
 	}
 	return true
@@ -660,7 +664,7 @@ func serialBefore(a, b uint32) bool { return int32(a-b) < 0 }
 // forgets four-tuples and address clocks too old to matter.
 func (t *Tracker) sweep() {
 	t.lastSweep = t.now
-	t.batch = t.liveDue(t.batch[:0])
+	t.batch = t.live.due(t.now, t.batch[:0])
 	t.finishAll(t.batch)
 	if t.cfg.Watermark != nil {
 		t.cfg.Watermark(t.watermark())
@@ -669,7 +673,7 @@ func (t *Tracker) sweep() {
 		return
 	}
 	t.live.lastForget = t.now
-	t.forgetOlder(t.tupleMemory)
+	t.tuples.forgetOlder(t.now, t.tupleMemory)
 	for a, clk := range t.clocks {
 		if t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
 			delete(t.clocks, a)
@@ -692,9 +696,9 @@ func (t *Tracker) finishAll(cs []dueConn) {
 	// table slot its summary goes to, for all of them at once: the cache
 	// misses overlap instead of coming one after another.
 	sink := t.sink
-	if mask := len(t.tuples.slots) - 1; mask > 0 {
+	if mask := len(t.tuples.table.slots) - 1; mask > 0 {
 		for _, d := range cs {
-			sink += t.tuples.slots[home(d.c.hash, mask)].h + uint64(d.c.Record.ID)
+			sink += t.tuples.table.slots[home(d.c.hash, mask)].h + uint64(d.c.Record.ID)
 		}
 	}
 	t.sink = sink
@@ -732,16 +736,16 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	if r.HasPrev && r.C.SYN.Seen() {
 		r.ReuseGap = r.C.SYN.Time - r.Prev.CloseTime
 	}
-	r.ZeekState, r.History = c.zeek.state(), c.zeek.history()
+	r.ZeekState, r.History = c.zeek.State(), c.zeek.History()
 	t.halfOpenLeave(c)
-	sum := summarize(r)
+	sum := summarize(r, c.lo)
 	t.emit(r)
 	if t.cfg.NewRecord != nil {
 		c.Record = nil // the consumer's now
 	}
-	t.tupleRemember(c, packTuple(&sum, c.clientIsLo))
+	t.tuples.remember(&c.key, c.hash, &sum)
 	t.conns.del(c)
-	t.liveRemove(c)
+	t.live.remove(c)
 	t.free = append(t.free, c)
 }
 
@@ -846,24 +850,18 @@ func deriveClose(r *Record) {
 	}
 }
 
-// Flow returns the facts of one side (the client's for SideClient, the
-// server's for SideServer).
-func (r *Record) Flow(s Side) *Flow {
-	if s == SideServer {
-		return &r.S
-	}
-	return &r.C
-}
-
-func summarize(r *Record) Summary {
+// summarize is what r leaves behind for the four-tuple's next incarnation;
+// lo is the side at the four-tuple key's lo end.
+func summarize(r *Record, lo Side) Summary {
 	s := Summary{
-		ID: r.ID, Client: r.Client, Server: r.Server, Partial: r.Partial,
+		ID: r.ID, Partial: r.Partial,
 		Close: r.Close, Closer: r.Closer, RSTBy: r.RSTBy, TimeWaitHolder: r.TimeWaitHolder,
-		CloseTime: r.CloseAt.Time, CloseFrame: r.CloseAt.Frame, End: r.End,
+		CloseTime: r.CloseAt.Time, CloseFrame: r.CloseAt.Frame, End: r.End, lo: lo,
 	}
-	for i, f := range [2]*Flow{&r.C, &r.S} {
+	for _, side := range [2]Side{SideClient, SideServer} {
+		i, f := side.Index(), r.Flow(side)
 		s.ISN[i], s.Final[i], s.SYNSeen[i] = f.ISN, f.NextSeq, f.SYN.Seen()
-		s.HasTS[i], s.TSFirst[i], s.TSLast[i] = f.HasTS, f.TSFirst, f.TSLast
+		s.HasTS[i], s.TSLast[i] = f.HasTS, f.TSLast
 		s.TSUnknown[i] = f.TSUnknown()
 	}
 	return s

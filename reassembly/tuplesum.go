@@ -1,51 +1,10 @@
 package reassembly
 
-import "net/netip"
-
-// tupleSum is a Summary as the tracker remembers it per four-tuple: the
-// addresses come back from the key, frames and flags are packed, so each
-// of the many remembered four-tuples costs half as much (and the table's
-// entries are smaller to move and compare).
-type tupleSum struct {
-	ID              int
-	CloseTime       int64
-	End             int64
-	CloseN          int // CloseFrame.N
-	CloseFile       int32
-	ISN, Final      [2]uint32
-	TSFirst, TSLast [2]uint32
-	SYNSeen, HasTS  [2]bool
-	Partial         bool
-	Close           CloseKind
-	Closer, RSTBy   Side
-	TimeWaitHolder  Side
-	clientIsLo      bool // the client is the key's lo end
-	v4              bool // the addresses are IPv4
-}
-
-func packTuple(s *Summary, clientIsLo bool) tupleSum {
-	return tupleSum{
-		ID: s.ID, CloseTime: s.CloseTime, End: s.End, CloseN: s.CloseFrame.N, CloseFile: int32(s.CloseFrame.File),
-		ISN: s.ISN, Final: s.Final, TSFirst: s.TSFirst, TSLast: s.TSLast, SYNSeen: s.SYNSeen, HasTS: s.HasTS,
-		Partial: s.Partial, Close: s.Close, Closer: s.Closer, RSTBy: s.RSTBy, TimeWaitHolder: s.TimeWaitHolder,
-		clientIsLo: clientIsLo, v4: s.Client.Addr().Is4(),
-	}
-}
-
-func (p *tupleSum) unpack(k *flowKey) Summary {
-	lo, hi := netip.AddrFrom16(k.loAddr), netip.AddrFrom16(k.hiAddr)
-	if p.v4 {
-		lo, hi = lo.Unmap(), hi.Unmap()
-	}
-	a, b := netip.AddrPortFrom(lo, k.loPort), netip.AddrPortFrom(hi, k.hiPort)
-	if !p.clientIsLo {
-		a, b = b, a
-	}
-	return Summary{
-		ID: p.ID, Client: a, Server: b, Partial: p.Partial, Close: p.Close, Closer: p.Closer, RSTBy: p.RSTBy,
-		TimeWaitHolder: p.TimeWaitHolder, CloseTime: p.CloseTime, CloseFrame: Frame{int(p.CloseFile), p.CloseN},
-		End: p.End, ISN: p.ISN, Final: p.Final, SYNSeen: p.SYNSeen, HasTS: p.HasTS, TSFirst: p.TSFirst, TSLast: p.TSLast,
-	}
+// tupleMemory remembers, per four-tuple, the Summary of its last
+// finished incarnation, for the next one to judge reuse by.
+type tupleMemory struct {
+	table tupleTable
+	slab  tupleSlab
 }
 
 // tupleSlab holds the remembered summaries in one slice, with their keys
@@ -56,7 +15,7 @@ func (p *tupleSum) unpack(k *flowKey) Summary {
 // costs no hashing of the 36-byte key, and the churn of short connections
 // leaves no tombstones behind (a Go map keeps the room of what it deleted).
 type tupleSlab struct {
-	s      []tupleSum
+	s      []Summary
 	keys   []flowKey
 	hashes []uint64 // 0: the entry is free
 	holes  []int32  // free indexes of s
@@ -102,87 +61,91 @@ func (b *tupleSlab) rebuildFilter() {
 	}
 }
 
-// tupleLookup finds the summary index of a four-tuple whose hash is h.
-func (t *Tracker) tupleLookup(k *flowKey, h uint64) (int32, bool) {
-	if !t.tupleSlab.marked(h) || t.tuples.n == 0 {
+// len is the number of four-tuples remembered.
+func (m *tupleMemory) len() int { return m.table.n }
+
+// lookup finds the summary index of a four-tuple whose hash is h.
+func (m *tupleMemory) lookup(k *flowKey, h uint64) (int32, bool) {
+	if !m.slab.marked(h) || m.table.n == 0 {
 		return 0, false
 	}
-	slots := t.tuples.slots
+	slots := m.table.slots
 	mask := len(slots) - 1
 	for j := home(h, mask); ; j = (j + 1) & mask {
 		s := &slots[j]
 		if s.h == 0 {
 			return 0, false
 		}
-		if s.h == h && t.tupleSlab.keys[s.v] == *k {
+		if s.h == h && m.slab.keys[s.v] == *k {
 			return s.v, true
 		}
 	}
 }
 
-// tupleRemember stores the summary of c's four-tuple as c finishes.
-func (t *Tracker) tupleRemember(c *conn, s tupleSum) {
+// remember stores the summary of the four-tuple k, whose hash is h, as its
+// incarnation finishes.
+func (m *tupleMemory) remember(k *flowKey, h uint64, s *Summary) {
 	// The four-tuple is not remembered: open took its summary out, and
 	// only one incarnation of a four-tuple is live at a time.
-	t.tuples.add(c.hash, t.tupleSlab.add(s, &c.key, c.hash), 3, 4, 1024)
-	t.tupleSlab.mark(c.hash)
+	m.table.add(h, m.slab.add(s, k, h), 3, 4, 1024)
+	m.slab.mark(h)
 }
 
-// tupleForget forgets the summary at index i of the slab and returns it.
-func (t *Tracker) tupleForget(i int32) tupleSum {
-	t.tuples.remove(t.tupleSlab.hashes[i], i)
-	return t.tupleSlab.free(i)
+// forget forgets the summary at index i of the slab and returns it.
+func (m *tupleMemory) forget(i int32) Summary {
+	m.table.remove(m.slab.hashes[i], i)
+	return m.slab.free(i)
 }
 
-func (b *tupleSlab) add(s tupleSum, k *flowKey, h uint64) int32 {
+func (b *tupleSlab) add(s *Summary, k *flowKey, h uint64) int32 {
 	if n := len(b.holes); n > 0 {
 		i := b.holes[n-1]
 		b.holes = b.holes[:n-1]
-		b.s[i], b.keys[i], b.hashes[i] = s, *k, h
+		b.s[i], b.keys[i], b.hashes[i] = *s, *k, h
 		return i
 	}
-	b.s = append(b.s, s)
+	b.s = append(b.s, *s)
 	b.keys = append(b.keys, *k)
 	b.hashes = append(b.hashes, h)
 	return int32(len(b.s) - 1)
 }
 
 // free releases index i and returns what it held.
-func (b *tupleSlab) free(i int32) tupleSum {
+func (b *tupleSlab) free(i int32) Summary {
 	s := b.s[i]
-	b.s[i], b.keys[i], b.hashes[i] = tupleSum{}, flowKey{}, 0
+	b.s[i], b.keys[i], b.hashes[i] = Summary{}, flowKey{}, 0
 	b.holes = append(b.holes, i)
 	return s
 }
 
 // forgetOlder forgets the four-tuples whose last incarnation ended more
 // than age before now.
-func (t *Tracker) forgetOlder(age int64) {
-	b := &t.tupleSlab
+func (m *tupleMemory) forgetOlder(now, age int64) {
+	b := &m.slab
 	for i, h := range b.hashes {
-		if h != 0 && t.now-b.s[i].End > age {
-			t.tupleForget(int32(i))
+		if h != 0 && now-b.s[i].End > age {
+			m.forget(int32(i))
 		}
 	}
 	b.rebuildFilter()
 }
 
-// tupleEntry is a remembered four-tuple as pruneTuples orders them.
+// tupleEntry is a remembered four-tuple as prune orders them.
 type tupleEntry struct {
 	at    int64
 	i     int32
 	class int8 // 0: no longer needed, 1: a failed connection attempt, 2: the rest
 }
 
-// pruneTuples forgets all but keep of the remembered four-tuples: first
-// those whose last incarnation ended longer ago than the consumer needs
-// (Config.TupleNeed), then failed connection attempts (a SYN that no
+// prune forgets all but keep of the remembered four-tuples: first those
+// whose last incarnation ended more than need before now (what the
+// consumer needs, Config.TupleNeed), then failed connection attempts (a SYN that no
 // SYN+ACK answered: a flood, a scan), then the oldest; ties are broken by
 // key, so the outcome never depends on the table's order. It returns how
 // many it forgot that were still needed.
-func (t *Tracker) pruneTuples(keep int) int {
-	b := &t.tupleSlab
-	all := make([]tupleEntry, 0, t.tuples.n)
+func (m *tupleMemory) prune(keep int, now, need int64) int {
+	b := &m.slab
+	all := make([]tupleEntry, 0, m.table.n)
 	for i, h := range b.hashes {
 		if h == 0 {
 			continue
@@ -190,7 +153,7 @@ func (t *Tracker) pruneTuples(keep int) int {
 		s := &b.s[i]
 		e := tupleEntry{class: 2, at: s.End, i: int32(i)}
 		switch {
-		case t.now-s.End > t.tupleNeed:
+		case now-s.End > need:
 			e.class = 0
 		case s.SYNSeen[0] && !s.SYNSeen[1]:
 			e.class = 1
@@ -213,7 +176,7 @@ func (t *Tracker) pruneTuples(keep int) int {
 	})
 	early := 0
 	for _, e := range all[:n] {
-		t.tupleForget(e.i)
+		m.forget(e.i)
 		if e.class != 0 {
 			early++
 		}

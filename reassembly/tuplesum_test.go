@@ -2,41 +2,57 @@ package reassembly
 
 import (
 	"bytes"
-	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/twscope/twscope/reassembly/synth"
 )
 
-// TestTupleSumRoundTrip checks that a remembered four-tuple gives back
-// exactly the Summary it was made from.
-func TestTupleSumRoundTrip(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := synth.Generate(&buf, synth.GenConfig{Seed: 5, Packets: 20000, Clients: 40}); err != nil {
-		t.Fatal(err)
+// TestSummarySize keeps what the tracker remembers per four-tuple as small
+// as the packed form it replaced (80 bytes on 64-bit machines): the
+// remembered four-tuples are the bulk of the tracker's memory.
+func TestSummarySize(t *testing.T) {
+	if n := unsafe.Sizeof(Summary{}); n > 80 {
+		t.Errorf("a Summary takes %d bytes, want at most 80", n)
 	}
-	src, err := Open([]string{"-"}, bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var sums []Summary
-	if _, _, err := Run(src, Config{}, func(r *Record) { sums = append(sums, summarize(r)) }); err != nil {
-		t.Fatal(err)
-	}
-	sums = append(sums, Summary{
-		ID: 7, Client: netip.MustParseAddrPort("[2001:db8::1]:40000"), Server: netip.MustParseAddrPort("[2001:db8::2]:443"),
-		CloseFrame: Frame{File: 2, N: 1 << 40}, Close: CloseFIN, Closer: SideServer, TimeWaitHolder: SideServer,
-	}, Summary{
-		ID: 8, Client: netip.MustParseAddrPort("[::ffff:10.0.0.9]:80"), Server: netip.MustParseAddrPort("[::ffff:10.0.0.1]:50000"),
-	})
-	for _, s := range sums {
-		seg := Segment{Src: s.Client.Addr(), Dst: s.Server.Addr(), SrcPort: s.Client.Port(), DstPort: s.Server.Port()}
-		key, clientIsLo := keyOf(&seg)
-		p := packTuple(&s, clientIsLo)
-		if got := p.unpack(&key); got != s {
-			t.Fatalf("round trip:\n got %+v\nwant %+v", got, s)
+}
+
+// TestPrevSummary checks that the next incarnation of a four-tuple gets
+// its predecessor's summary, endpoints included, both when the same client
+// connects again and when the old server connects back.
+func TestPrevSummary(t *testing.T) {
+	for _, turned := range []bool{false, true} {
+		recs := trackSynth(t, Config{}, func(w *synth.Writer, c, s *synth.End) error {
+			return steps(func() error { return w.Handshake(c, s, ms) },
+				func() error { return w.Close(c, s, ms) },
+				func() error {
+					w.Advance(1500 * ms)
+					c.Seq += 65537
+					s.Seq += 65537
+					c.Ack, s.Ack = 0, 0
+					if turned {
+						return w.Handshake(s, c, ms)
+					}
+					return w.Handshake(c, s, ms)
+				})
+		})
+		if len(recs) != 2 || !recs[1].HasPrev {
+			t.Fatalf("turned %v: %d records, want 2, the second with a predecessor", turned, len(recs))
+		}
+		old, r := &recs[0], &recs[1]
+		p := r.Prev
+		if p.Turned != turned || r.PrevClient() != old.Client || r.PrevServer() != old.Server {
+			t.Errorf("turned %v: Turned %v, previous %v -> %v, want %v -> %v",
+				turned, p.Turned, r.PrevClient(), r.PrevServer(), old.Client, old.Server)
+		}
+		want := summarize(old, p.lo)
+		want.Turned = turned
+		if p != want {
+			t.Errorf("turned %v: prev\n got %+v\nwant %+v", turned, p, want)
+		}
+		if p.ID != old.ID || p.Final[SideServer.Index()] != old.S.NextSeq || p.Close != CloseFIN || !p.SYNSeen[SideClient.Index()] {
+			t.Errorf("turned %v: prev %+v does not describe %d", turned, p, old.ID)
 		}
 	}
 }
@@ -63,12 +79,12 @@ func TestTupleSlabBounded(t *testing.T) {
 		if dec.Decode(&p, &seg) == KindTCP {
 			tr.Feed(&seg)
 		}
-		if used := len(tr.tupleSlab.s) - len(tr.tupleSlab.holes); used != tr.tuples.n {
-			t.Fatalf("frame %d: %d summaries in the slab, %d four-tuples remembered", p.Frame, used, tr.tuples.n)
+		if used := len(tr.tuples.slab.s) - len(tr.tuples.slab.holes); used != tr.tuples.len() {
+			t.Fatalf("frame %d: %d summaries in the slab, %d four-tuples remembered", p.Frame, used, tr.tuples.len())
 		}
 	}
-	if tr.Stats().TuplesForgotten == 0 || len(tr.tupleSlab.s) > 3000 { // a sweep may finish many at once
-		t.Fatalf("forgotten %d, slab %d", tr.Stats().TuplesForgotten, len(tr.tupleSlab.s))
+	if tr.Stats().TuplesForgotten == 0 || len(tr.tuples.slab.s) > 3000 { // a sweep may finish many at once
+		t.Fatalf("forgotten %d, slab %d", tr.Stats().TuplesForgotten, len(tr.tuples.slab.s))
 	}
 }
 

@@ -1,0 +1,37 @@
+package zeek
+
+import "testing"
+
+// TestObserveAllocs keeps Observe free of allocations, and checks the
+// history of a small exchange with a zero window and a gap.
+func TestObserveAllocs(t *testing.T) {
+	type seg struct {
+		fromOrig bool
+		Segment
+	}
+	segs := []seg{
+		{true, Segment{SYN: true, Seq: 100, Window: 1000}},
+		{false, Segment{SYN: true, ACK: true, Seq: 500, Ack: 101, Window: 1000}},
+		{true, Segment{ACK: true, Seq: 101, Ack: 501, Window: 1000}},
+		{true, Segment{ACK: true, Seq: 101, Ack: 501, Window: 1000, Len: 10, Captured: 10}},
+		{true, Segment{ACK: true, Seq: 131, Ack: 501, Window: 1000, Len: 10, Captured: 10}},
+		{false, Segment{ACK: true, Seq: 501, Ack: 141, Window: 0}},
+		{true, Segment{FIN: true, ACK: true, Seq: 141, Ack: 501, Window: 1000}},
+		{false, Segment{FIN: true, ACK: true, Seq: 501, Ack: 142, Window: 1000}},
+	}
+	var z Conn
+	allocs := testing.AllocsPerRun(100, func() {
+		z = Conn{}
+		for i := range segs {
+			z.Observe(segs[i].fromOrig, &segs[i].Segment)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Observe allocates %v times per connection", allocs)
+	}
+	// The zero window comes before the gap it acks: Zeek updates the
+	// window before it processes the ACK.
+	if got, want := z.History(), "ShADawGFf"; z.State() != "SF" || got != want {
+		t.Errorf("got %s %s, want SF %s", z.State(), got, want)
+	}
+}
