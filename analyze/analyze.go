@@ -142,7 +142,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, f := range src.Files() {
 		c := Capture{File: filepath.Base(f.Name), Format: f.Format, Packets: f.Packets, LinkTypes: []string{}}
 		if f.Packets > 0 {
-			c.First, c.Last = FormatTime(f.First), FormatTime(f.Last)
+			c.First, c.Last = timePtr(f.First), timePtr(f.Last)
 		}
 		for _, lt := range f.LinkTypes {
 			c.LinkTypes = append(c.LinkTypes, lt.String())
@@ -180,8 +180,8 @@ func sortFindings(fs []Finding) {
 		if a.Kind != b.Kind {
 			return a.Kind < b.Kind
 		}
-		if a.at != b.at {
-			return a.at < b.at
+		if a.Time != b.Time {
+			return a.Time < b.Time
 		}
 		return first(a.Conns) < first(b.Conns)
 	})

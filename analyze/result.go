@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -63,8 +64,8 @@ type Capture struct {
 	File      string   `json:"file"`
 	Format    string   `json:"format"`
 	Packets   int      `json:"packets"`
-	First     string   `json:"first,omitempty"`
-	Last      string   `json:"last,omitempty"`
+	First     *Time    `json:"first,omitempty"` // nil when the file holds no packets
+	Last      *Time    `json:"last,omitempty"`
 	LinkTypes []string `json:"link_types"`
 }
 
@@ -119,7 +120,7 @@ type Host struct {
 	Connections     int    `json:"connections"`
 	TimeWaitHeld    int    `json:"time_wait_held"`
 	PeakTimeWait    int    `json:"time_wait_peak"`
-	PeakAt          string `json:"time_wait_peak_at,omitempty"`
+	PeakAt          *Time  `json:"time_wait_peak_at,omitempty"` // nil when it never held one
 	ClosesInitiated int    `json:"closes_initiated"`
 	RSTsSent        int    `json:"rsts_sent"`
 }
@@ -129,7 +130,7 @@ type Finding struct {
 	Kind     string         `json:"kind"`
 	Severity string         `json:"severity"`
 	Conns    []int          `json:"conns"`
-	Time     string         `json:"time"`
+	Time     Time           `json:"time"`
 	Frames   []int          `json:"frames"`
 	Filter   string         `json:"filter"`
 	Summary  string         `json:"summary"`
@@ -143,14 +144,53 @@ type Finding struct {
 	// Not in the JSON.
 	Refs           []reassembly.Frame `json:"-"`
 	Client, Server netip.AddrPort     `json:"-"`
-
-	at int64 // Time as Unix nanoseconds, for ordering
 }
 
-// FormatTime renders a capture time as RFC 3339 UTC with nanoseconds.
-func FormatTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+// Time is a capture time in Unix nanoseconds. Times stay numbers in a
+// Result, to be compared, subtracted and plotted; they become text only
+// when rendered, in the JSON as RFC 3339 UTC with nanoseconds.
+type Time int64
+
+// timeLayout is RFC 3339 with exactly nine digits of the second, so that
+// every time in a report has the same width.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// UTC is the time as a time.Time in UTC.
+func (t Time) UTC() time.Time { return time.Unix(0, int64(t)).UTC() }
+
+// String renders the time as the JSON does, without the quotes.
+func (t Time) String() string { return t.UTC().Format(timeLayout) }
+
+// MarshalJSON renders the time as an RFC 3339 string.
+func (t Time) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(timeLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, timeLayout)
+	return append(b, '"'), nil
 }
+
+// UnmarshalJSON reads what MarshalJSON wrote (or any RFC 3339 time).
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return err
+	}
+	*t = Time(v.UnixNano())
+	return nil
+}
+
+// timePtr is t for an optional field.
+func timePtr(ns int64) *Time {
+	t := Time(ns)
+	return &t
+}
+
+// FormatTime renders a capture time (Unix ns) as Time does.
+func FormatTime(ns int64) string { return Time(ns).String() }
 
 // Seconds converts nanoseconds to seconds, rounded to the microsecond so
 // that the JSON stays short and stable.

@@ -233,25 +233,25 @@ var fontOnce = sync.OnceValues(func() (string, error) {
 func fontCSS() (string, error) { return fontOnce() }
 
 func captureSpan(res *analyze.Result) string {
-	var first, last time.Time
+	var first, last analyze.Time
+	seen := false
 	for _, c := range res.Captures {
-		f, err1 := time.Parse(time.RFC3339Nano, c.First)
-		l, err2 := time.Parse(time.RFC3339Nano, c.Last)
-		if err1 != nil || err2 != nil {
+		if c.First == nil || c.Last == nil {
 			continue
 		}
-		if first.IsZero() || f.Before(first) {
-			first = f
+		if !seen || *c.First < first {
+			first = *c.First
 		}
-		if l.After(last) {
-			last = l
+		if !seen || *c.Last > last {
+			last = *c.Last
 		}
+		seen = true
 	}
-	if first.IsZero() {
+	if !seen {
 		return "no packets"
 	}
-	return fmt.Sprintf("%s to %s (%s)", first.Format("2006-01-02 15:04:05.000"), last.Format("15:04:05.000 UTC"),
-		durationText(last.Sub(first)))
+	return fmt.Sprintf("%s to %s (%s)", first.UTC().Format("2006-01-02 15:04:05.000"), last.UTC().Format("15:04:05.000 UTC"),
+		durationText(time.Duration(last-first)))
 }
 
 func durationText(d time.Duration) string {
@@ -380,7 +380,7 @@ func severityGroups(res *analyze.Result) []sevGroup {
 }
 
 func newFindingView(f *analyze.Finding) findingView {
-	v := findingView{Severity: f.Severity, Summary: f.Summary, Time: f.Time, Filter: f.Filter, Advice: f.Advice}
+	v := findingView{Severity: f.Severity, Summary: f.Summary, Time: f.Time.String(), Filter: f.Filter, Advice: f.Advice}
 	v.Conns = intList(f.Conns, htmlFrames)
 	v.Frames = intList(f.Frames, htmlFrames)
 	keys := make([]string, 0, len(f.Evidence))
