@@ -15,6 +15,9 @@ type Options struct {
 	PortRange [2]int // the clients' ephemeral port range, inclusive
 	Tracker   reassembly.Config
 	Tool      string // name and version written into the report
+	// PlaceFindings fills Finding.Servers, remembering every connection's
+	// server endpoint to do so (4 bytes a connection): for golden files.
+	PlaceFindings bool
 }
 
 // DefaultPortRange is Linux's net.ipv4.ip_local_port_range.
@@ -48,6 +51,9 @@ func New(opts Options) *Analyzer {
 		newTupleReuse(opts.Profile.TimeWait),
 		newSeqOverlap(opts.Profile.TimeWait),
 	}}
+	if opts.PlaceFindings {
+		a.detectors = append(a.detectors, newFindingPlaces()) // last: it places the others' findings
+	}
 	for _, d := range a.detectors {
 		if l, ok := d.(limitable); ok {
 			l.setLimit(a.limit)
@@ -62,11 +68,22 @@ func (a *Analyzer) Observe(r *reassembly.Record) {
 		// A half-open incarnation the tracker closed out past its flood
 		// bound is counted, and kept from the per-address detectors, whose
 		// tables would grow with every spoofed source of a SYN flood.
-		if _, counts := d.(*closeSummary); r.HalfOpenEvicted && !counts {
+		if r.HalfOpenEvicted && !seesEvicted(d) {
 			continue
 		}
 		d.observe(r)
 	}
+}
+
+// seesEvicted tells the detectors that see the half-open incarnations
+// closed out past the flood bound too: the close counts, and the places
+// of connections (a NAT finding may name one).
+func seesEvicted(d detector) bool {
+	switch d.(type) {
+	case *closeSummary, *findingPlaces:
+		return true
+	}
+	return false
 }
 
 // watermark passes the tracker's watermark to the detectors that settle

@@ -107,11 +107,19 @@ type Endpoint struct {
 	Closer          map[string]int `json:"closer"`
 	Close           map[string]int `json:"close"`
 	TimeWaitHolders map[string]int `json:"time_wait_holders"`
+	// FinalAck and RSTBy count the connections by what became of the
+	// final ACK and by who sent a RST (those that sent none are not
+	// counted), as CloseSummary does over all: for golden files. Not in
+	// the JSON.
+	FinalAck map[string]int `json:"-"`
+	RSTBy    map[string]int `json:"-"`
 	// FirstClose counts connections by one disjoint outcome, for the
 	// who-closes-first plot: rst (a RST before both FINs), else client,
 	// server or simultaneous by who sent the first FIN, else none. Not in
 	// the JSON.
 	FirstClose map[string]int `json:"-"`
+	// Addr is Server as an address and port, to group by. Not in the JSON.
+	Addr netip.AddrPort `json:"-"`
 }
 
 // Host is one IP address's part in the closes.
@@ -144,6 +152,11 @@ type Finding struct {
 	// Not in the JSON.
 	Refs           []reassembly.Frame `json:"-"`
 	Client, Server netip.AddrPort     `json:"-"`
+	// Servers are the server endpoints of the connections in Conns, each
+	// once, in address order, when Options.PlaceFindings asked for them
+	// (nil when a connection's server is unknown): a golden file counts a
+	// finding at its endpoint when there is one. Not in the JSON.
+	Servers []netip.AddrPort `json:"-"`
 }
 
 // Time is a capture time in Unix nanoseconds. Times stay numbers in a

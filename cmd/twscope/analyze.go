@@ -137,10 +137,10 @@ for standard input.`,
 }
 
 // runAnalysis opens the captures and analyzes them, streaming records to
-// connsPath when set and to every observe function. A fatal input error
+// connsPath when set. A fatal input error
 // comes back as an exit-2 error together with the result of what was read
 // before it (nil if nothing).
-func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, connsPath string, observe ...func(*reassembly.Record)) (*analyze.Result, error) {
+func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, connsPath string) (*analyze.Result, error) {
 	src, err := reassembly.Open(files, cmd.InOrStdin())
 	if err != nil {
 		return nil, &exitError{exitBadInput, err}
@@ -163,17 +163,6 @@ func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, conns
 		each = func(r *reassembly.Record) {
 			if werr == nil {
 				werr = cw.Write(r)
-			}
-		}
-	}
-	if len(observe) > 0 {
-		write := each
-		each = func(r *reassembly.Record) {
-			if write != nil {
-				write(r)
-			}
-			for _, o := range observe {
-				o(r)
 			}
 		}
 	}
