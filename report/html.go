@@ -22,7 +22,6 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/twscope/twscope/analyze"
-	"github.com/twscope/twscope/reassembly"
 )
 
 //go:embed html.tmpl
@@ -41,25 +40,19 @@ const (
 // HTMLOptions are what the HTML report needs besides the result.
 type HTMLOptions struct {
 	// Ladders are the example connections drawn as ladder diagrams
-	// (CollectLadders); LadderNote says why there are none, if so.
+	// (LaddersOf); LadderNote says why there are none, if so.
 	Ladders    []Ladder
 	LadderNote string
 }
 
-// Ladders collects the ladder diagrams for the report and says in a
-// sentence why there are none when it cannot: input from standard input,
-// or a capture that cannot be read again.
-func Ladders(files []string, res *analyze.Result, filter func(*reassembly.Packet) bool) ([]Ladder, string) {
-	for _, f := range files {
-		if f == "-" {
-			return nil, "Ladder diagrams are not drawn: the capture came from standard input, which cannot be read a second time for the packets. Give the capture as a file to get them."
-		}
-	}
-	ls, err := CollectLadders(files, res, filter)
-	if err != nil {
-		return ls, "Ladder diagrams are incomplete: reading the captures again failed: " + err.Error()
-	}
-	return ls, ""
+// LadderNoteStdin says why a report of a capture read from standard
+// input has no ladder diagrams.
+const LadderNoteStdin = "Ladder diagrams are not drawn: the capture came from standard input, which cannot be read a second time for the packets. Give the capture as a file to get them."
+
+// LadderNoteFailed says why the ladder diagrams are missing when reading
+// the captures a second time failed.
+func LadderNoteFailed(err error) string {
+	return "Ladder diagrams are incomplete: reading the captures again failed: " + err.Error()
 }
 
 // kindTitles name the finding kinds for a person.
