@@ -7,4 +7,9 @@
 // handshake, its close, and the per-direction sequence and timestamp facts the
 // detectors in package analyze need. It knows TCP and nothing of findings, and
 // it never prints.
+//
+// Stage (stage.go) hands ordered batches between goroutines, for Run's
+// reader and tracker and for analyze's detectors. CollectFrames
+// (collect.go) is a bounded second read for the few connections a report
+// draws packet by packet.
 package reassembly
