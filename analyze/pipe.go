@@ -12,6 +12,7 @@ import "github.com/twscope/twscope/reassembly"
 // come back with the emptied batches to be filled again.
 type pipe struct {
 	stage *reassembly.Stage[pipeItem]
+	cur   []pipeItem // the batch being filled
 	done  chan struct{}
 	free  []*reassembly.Record // the tracker's side: records to fill
 }
@@ -33,6 +34,7 @@ const pipeBatches = 16
 func newPipe(observe func(*reassembly.Record), watermark func(int64)) *pipe {
 	p := &pipe{done: make(chan struct{})}
 	p.stage = reassembly.NewStage(pipeBatchSize, pipeBatches, p.reuse)
+	p.cur = p.stage.Batch()
 	go func() {
 		defer close(p.done)
 		p.stage.Drain(func(b []pipeItem) {
@@ -50,7 +52,10 @@ func newPipe(observe func(*reassembly.Record), watermark func(int64)) *pipe {
 
 // record takes r, handed over by the tracker, into the batch.
 func (p *pipe) record(r *reassembly.Record) {
-	*p.stage.Next() = pipeItem{rec: r}
+	p.cur = append(p.cur, pipeItem{rec: r})
+	if len(p.cur) == pipeBatchSize {
+		p.cur = p.stage.Send(p.cur)
+	}
 }
 
 // newRecord gives the tracker a record to fill: one the detectors are
@@ -67,8 +72,7 @@ func (p *pipe) newRecord() *reassembly.Record {
 // watermark is handed over at once, with the records before it: the
 // detectors settle their state by it.
 func (p *pipe) watermark(t int64) {
-	*p.stage.Next() = pipeItem{wm: t}
-	p.stage.Flush()
+	p.cur = p.stage.Send(append(p.cur, pipeItem{wm: t}))
 }
 
 // reuse takes back the records of a batch the detectors are done with, to
@@ -86,6 +90,7 @@ func (p *pipe) reuse(b []pipeItem) {
 
 // close hands over what is left and waits for the detectors to finish.
 func (p *pipe) close() {
-	p.stage.Close()
+	p.stage.Close(p.cur)
+	p.cur = nil
 	<-p.done
 }

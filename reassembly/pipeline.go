@@ -55,12 +55,15 @@ func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer st.Close()
+		b := st.Batch()
 		n, err = readSegments(src, cfg, func(seg *Segment) {
-			it := st.Next()
-			it.seg = *seg
-			it.key.of(seg)
+			b = append(b, segItem{seg: *seg})
+			b[len(b)-1].key.of(seg)
+			if len(b) == batchSize {
+				b = st.Send(b)
+			}
 		})
+		st.Close(b)
 	}()
 	st.Drain(func(b []segItem) {
 		for i := range b {

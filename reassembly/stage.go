@@ -8,12 +8,15 @@ package reassembly
 // saw still in them, so that what the items own (a record to fill again)
 // can be taken back instead of allocated anew.
 //
-// The producer calls Next (and Flush), then Close; the consumer calls
-// Drain, on another goroutine. Both pipelines use it: Run's reader hands
-// segments to the tracker, analyze's pipe hands records to the detectors.
+// The producer appends to the batch Batch gave it, hands it over with
+// Send when full (or at once, for a watermark) and fills the batch Send
+// returns; the appending is the producer's own code, inlined in its loop,
+// as the stage is passed every packet. It ends with Close. The consumer
+// calls Drain, on another goroutine. Both pipelines use it: Run's reader
+// hands segments to the tracker, analyze's pipe hands records to the
+// detectors.
 type Stage[T any] struct {
 	full, empty chan []T
-	cur         []T
 	reuse       func([]T)
 }
 
@@ -22,45 +25,34 @@ type Stage[T any] struct {
 // producer fills it again.
 func NewStage[T any](size, depth int, reuse func([]T)) *Stage[T] {
 	s := &Stage[T]{full: make(chan []T, depth), empty: make(chan []T, depth), reuse: reuse}
-	for i := 0; i < depth-1; i++ {
+	for i := 0; i < depth; i++ {
 		s.empty <- make([]T, 0, size)
 	}
-	s.cur = make([]T, 0, size)
 	return s
 }
 
-// Next returns the next item of the batch being filled, to be written in
-// place (the whole of it: it holds what it held in an earlier batch); a
-// full batch is handed over first.
-func (s *Stage[T]) Next() *T {
-	if len(s.cur) == cap(s.cur) {
-		s.Flush()
-	}
-	s.cur = s.cur[:len(s.cur)+1]
-	return &s.cur[len(s.cur)-1]
-}
+// Batch is the first batch to fill (once: then the batches Send returns).
+func (s *Stage[T]) Batch() []T { return <-s.empty }
 
-// Flush hands over the batch being filled now, even if not full (for a
-// watermark the consumer is to see without delay), and takes an emptied
-// one to fill next.
-func (s *Stage[T]) Flush() {
-	if len(s.cur) == 0 {
-		return
+// Send hands b over, when it holds anything, and returns an emptied batch
+// to fill next (b itself when empty).
+func (s *Stage[T]) Send(b []T) []T {
+	if len(b) == 0 {
+		return b
 	}
-	s.full <- s.cur
-	s.cur = <-s.empty
+	s.full <- b
+	b = <-s.empty
 	if s.reuse != nil {
-		s.reuse(s.cur)
+		s.reuse(b)
 	}
-	s.cur = s.cur[:0] // the items stay until Next gives them to be overwritten
+	return b[:0]
 }
 
-// Close hands over what is left and ends Drain once the consumer has seen
-// it. The producer must not call Next after Close.
-func (s *Stage[T]) Close() {
-	if len(s.cur) > 0 {
-		s.full <- s.cur
-		s.cur = nil
+// Close hands over b, the last batch, and ends Drain once the consumer has
+// seen it.
+func (s *Stage[T]) Close(b []T) {
+	if len(b) > 0 {
+		s.full <- b
 	}
 	close(s.full)
 }

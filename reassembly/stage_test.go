@@ -6,7 +6,7 @@ import (
 )
 
 // TestStageOrder puts numbers through a stage from another goroutine,
-// with flushes at odd places, and checks that the consumer sees them all
+// sent when a batch is full and at odd places, and checks that the consumer sees them all
 // in order and that every emptied batch comes back to reuse with the items
 // the consumer saw.
 func TestStageOrder(t *testing.T) {
@@ -25,13 +25,14 @@ func TestStageOrder(t *testing.T) {
 			var reused []int
 			s := NewStage(tc.size, tc.depth, func(b []int) { reused = append(reused, b...) })
 			go func() {
+				b := s.Batch()
 				for i := 0; i < tc.n; i++ {
-					*s.Next() = i
-					if tc.flushEvery > 0 && (i+1)%tc.flushEvery == 0 {
-						s.Flush()
+					b = append(b, i)
+					if len(b) == tc.size || tc.flushEvery > 0 && (i+1)%tc.flushEvery == 0 {
+						b = s.Send(b)
 					}
 				}
-				s.Close()
+				s.Close(b)
 			}()
 			var got []int
 			s.Drain(func(b []int) {
