@@ -15,6 +15,9 @@ type Options struct {
 	PortRange [2]int // the clients' ephemeral port range, inclusive
 	Tracker   reassembly.Config
 	Tool      string // name and version written into the report
+	// PlaceFindings fills Finding.Servers, remembering every connection's
+	// server endpoint to do so (4 bytes a connection): for golden files.
+	PlaceFindings bool
 }
 
 // DefaultPortRange is Linux's net.ipv4.ip_local_port_range.
@@ -49,6 +52,9 @@ func New(opts Options) *Analyzer {
 		newSeqOverlap(opts.Profile.TimeWait),
 		&oneSided{},
 	}}
+	if opts.PlaceFindings {
+		a.detectors = append(a.detectors, newFindingPlaces()) // last: it places the others' findings
+	}
 	for _, d := range a.detectors {
 		if l, ok := d.(limitable); ok {
 			l.setLimit(a.limit)
@@ -63,11 +69,22 @@ func (a *Analyzer) Observe(r *reassembly.Record) {
 		// A half-open incarnation the tracker closed out past its flood
 		// bound is counted, and kept from the per-address detectors, whose
 		// tables would grow with every spoofed source of a SYN flood.
-		if _, counts := d.(*closeSummary); r.HalfOpenEvicted && !counts {
+		if r.HalfOpenEvicted && !seesEvicted(d) {
 			continue
 		}
 		d.observe(r)
 	}
+}
+
+// seesEvicted tells the detectors that see the half-open incarnations
+// closed out past the flood bound too: the close counts, and the places
+// of connections (a NAT finding may name one).
+func seesEvicted(d detector) bool {
+	switch d.(type) {
+	case *closeSummary, *findingPlaces:
+		return true
+	}
+	return false
 }
 
 // watermark passes the tracker's watermark to the detectors that settle
@@ -143,7 +160,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, f := range src.Files() {
 		c := Capture{File: filepath.Base(f.Name), Format: f.Format, Packets: f.Packets, LinkTypes: []string{}}
 		if f.Packets > 0 {
-			c.First, c.Last = FormatTime(f.First), FormatTime(f.Last)
+			c.First, c.Last = timePtr(f.First), timePtr(f.Last)
 		}
 		for _, lt := range f.LinkTypes {
 			c.LinkTypes = append(c.LinkTypes, lt.String())
@@ -182,8 +199,8 @@ func sortFindings(fs []Finding) {
 		if a.Kind != b.Kind {
 			return a.Kind < b.Kind
 		}
-		if a.at != b.at {
-			return a.at < b.at
+		if a.Time != b.Time {
+			return a.Time < b.Time
 		}
 		return first(a.Conns) < first(b.Conns)
 	})

@@ -22,9 +22,9 @@ type closeSummary struct {
 // endpointCounts are one endpoint's counts by value index; first is
 // FirstClose: rst, simultaneous, then by closer (client, server, none).
 type endpointCounts struct {
-	closer, holders [4]int
-	close           [5]int
-	first           [5]int
+	closer, holders, acks, by [4]int
+	close                     [5]int
+	first                     [5]int
 }
 
 func newCloseSummary() *closeSummary {
@@ -48,7 +48,7 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	e := s.endpoints[key]
 	if e == nil {
 		e = &Endpoint{Server: key.String(), Closer: map[string]int{}, Close: map[string]int{}, TimeWaitHolders: map[string]int{},
-			FirstClose: map[string]int{}}
+			FinalAck: map[string]int{}, RSTBy: map[string]int{}, FirstClose: map[string]int{}, Addr: key}
 		s.endpoints[key] = e
 		if s.eps == nil {
 			s.eps = map[*Endpoint]*endpointCounts{}
@@ -60,6 +60,8 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	c.closer[r.Closer&3]++
 	c.close[r.Close%5]++
 	c.holders[r.TimeWaitHolder&3]++
+	c.acks[r.FinalAck&3]++
+	c.by[r.RSTBy&3]++
 	switch {
 	case r.Close == reassembly.CloseRST:
 		c.first[0]++
@@ -95,6 +97,8 @@ func (s *closeSummary) fill() {
 		addCounts(e.Closer, c.closer[:], reassembly.Side.String)
 		addCounts(e.Close, c.close[:], reassembly.CloseKind.String)
 		addCounts(e.TimeWaitHolders, c.holders[:], reassembly.Side.String)
+		addCounts(e.FinalAck, c.acks[:], reassembly.FinalAck.String)
+		addCounts(e.RSTBy, c.by[1:], func(x reassembly.Side) string { return (x + 1).String() })
 		for i, name := range [...]string{"rst", "simultaneous", "client", "server", "none"} {
 			if c.first[i] > 0 {
 				e.FirstClose[name] += c.first[i]

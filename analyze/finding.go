@@ -27,7 +27,7 @@ const (
 // given connections.
 func newFinding(kind, severity string, at int64, conns ...int) Finding {
 	return Finding{
-		Kind: kind, Severity: severity, at: at, Time: FormatTime(at),
+		Kind: kind, Severity: severity, Time: Time(at),
 		Conns: append([]int{}, conns...), Frames: []int{}, Evidence: map[string]any{},
 	}
 }

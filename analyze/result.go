@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -63,8 +64,8 @@ type Capture struct {
 	File      string   `json:"file"`
 	Format    string   `json:"format"`
 	Packets   int      `json:"packets"`
-	First     string   `json:"first,omitempty"`
-	Last      string   `json:"last,omitempty"`
+	First     *Time    `json:"first,omitempty"` // nil when the file holds no packets
+	Last      *Time    `json:"last,omitempty"`
 	LinkTypes []string `json:"link_types"`
 }
 
@@ -106,11 +107,19 @@ type Endpoint struct {
 	Closer          map[string]int `json:"closer"`
 	Close           map[string]int `json:"close"`
 	TimeWaitHolders map[string]int `json:"time_wait_holders"`
+	// FinalAck and RSTBy count the connections by what became of the
+	// final ACK and by who sent a RST (those that sent none are not
+	// counted), as CloseSummary does over all: for golden files. Not in
+	// the JSON.
+	FinalAck map[string]int `json:"-"`
+	RSTBy    map[string]int `json:"-"`
 	// FirstClose counts connections by one disjoint outcome, for the
 	// who-closes-first plot: rst (a RST before both FINs), else client,
 	// server or simultaneous by who sent the first FIN, else none. Not in
 	// the JSON.
 	FirstClose map[string]int `json:"-"`
+	// Addr is Server as an address and port, to group by. Not in the JSON.
+	Addr netip.AddrPort `json:"-"`
 }
 
 // Host is one IP address's part in the closes.
@@ -119,7 +128,7 @@ type Host struct {
 	Connections     int    `json:"connections"`
 	TimeWaitHeld    int    `json:"time_wait_held"`
 	PeakTimeWait    int    `json:"time_wait_peak"`
-	PeakAt          string `json:"time_wait_peak_at,omitempty"`
+	PeakAt          *Time  `json:"time_wait_peak_at,omitempty"` // nil when it never held one
 	ClosesInitiated int    `json:"closes_initiated"`
 	RSTsSent        int    `json:"rsts_sent"`
 }
@@ -129,7 +138,7 @@ type Finding struct {
 	Kind     string         `json:"kind"`
 	Severity string         `json:"severity"`
 	Conns    []int          `json:"conns"`
-	Time     string         `json:"time"`
+	Time     Time           `json:"time"`
 	Frames   []int          `json:"frames"`
 	Filter   string         `json:"filter"`
 	Summary  string         `json:"summary"`
@@ -143,14 +152,58 @@ type Finding struct {
 	// Not in the JSON.
 	Refs           []reassembly.Frame `json:"-"`
 	Client, Server netip.AddrPort     `json:"-"`
-
-	at int64 // Time as Unix nanoseconds, for ordering
+	// Servers are the server endpoints of the connections in Conns, each
+	// once, in address order, when Options.PlaceFindings asked for them
+	// (nil when a connection's server is unknown): a golden file counts a
+	// finding at its endpoint when there is one. Not in the JSON.
+	Servers []netip.AddrPort `json:"-"`
 }
 
-// FormatTime renders a capture time as RFC 3339 UTC with nanoseconds.
-func FormatTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+// Time is a capture time in Unix nanoseconds. Times stay numbers in a
+// Result, to be compared, subtracted and plotted; they become text only
+// when rendered, in the JSON as RFC 3339 UTC with nanoseconds.
+type Time int64
+
+// timeLayout is RFC 3339 with exactly nine digits of the second, so that
+// every time in a report has the same width.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// UTC is the time as a time.Time in UTC.
+func (t Time) UTC() time.Time { return time.Unix(0, int64(t)).UTC() }
+
+// String renders the time as the JSON does, without the quotes.
+func (t Time) String() string { return t.UTC().Format(timeLayout) }
+
+// MarshalJSON renders the time as an RFC 3339 string.
+func (t Time) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(timeLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, timeLayout)
+	return append(b, '"'), nil
 }
+
+// UnmarshalJSON reads what MarshalJSON wrote (or any RFC 3339 time).
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return err
+	}
+	*t = Time(v.UnixNano())
+	return nil
+}
+
+// timePtr is t for an optional field.
+func timePtr(ns int64) *Time {
+	t := Time(ns)
+	return &t
+}
+
+// FormatTime renders a capture time (Unix ns) as Time does.
+func FormatTime(ns int64) string { return Time(ns).String() }
 
 // Seconds converts nanoseconds to seconds, rounded to the microsecond so
 // that the JSON stays short and stable.

@@ -254,7 +254,7 @@ func (d *timeWait) cut(id int, t int64) {
 type TimeWaitSeries struct {
 	IP     string          `json:"ip"`
 	Peak   int             `json:"peak"`
-	Start  string          `json:"start"` // the capture's first packet: T is counted from it
+	Start  Time            `json:"start"` // the first connection's start: T is counted from it
 	Points []TimeWaitPoint `json:"points"`
 }
 
@@ -330,7 +330,7 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 			PeakTimeWait: p.peak, ClosesInitiated: p.h.closes, RSTsSent: p.h.rsts,
 		}
 		if p.peak > 0 {
-			h.PeakAt = FormatTime(p.at)
+			h.PeakAt = timePtr(p.at)
 		}
 		res.Hosts = append(res.Hosts, h)
 	}
@@ -340,7 +340,7 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 			break
 		}
 		res.TimeWait = append(res.TimeWait, TimeWaitSeries{
-			IP: p.h.addr.String(), Peak: p.peak, Start: FormatTime(d.first),
+			IP: p.h.addr.String(), Peak: p.peak, Start: Time(d.first),
 			Points: series(p.h),
 		})
 	}

@@ -38,8 +38,8 @@ func TestHostsCorpus(t *testing.T) {
 				t.Errorf("host %+v, want %s conns %d held %d peak %d closes %d rsts %d",
 					h, tt.ip, tt.conns, tt.held, tt.peak, tt.closes, tt.rsts)
 			}
-			if (tt.peak > 0) != (h.PeakAt != "") || (tt.peak > 0) != (len(res.TimeWait) == 1) {
-				t.Errorf("peak_at %q, series %d", h.PeakAt, len(res.TimeWait))
+			if (tt.peak > 0) != (h.PeakAt != nil) || (tt.peak > 0) != (len(res.TimeWait) == 1) {
+				t.Errorf("peak_at %v, series %d", h.PeakAt, len(res.TimeWait))
 			}
 		})
 	}

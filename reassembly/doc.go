@@ -8,4 +8,9 @@
 // detectors in package analyze need. It knows TCP and nothing of findings, and
 // it never prints. The conn_state and history Zeek would log come from
 // subpackage zeek, which the tracker feeds every segment of an incarnation.
+//
+// Stage (stage.go) hands ordered batches between goroutines, for Run's
+// reader and tracker and for analyze's detectors. CollectFrames
+// (collect.go) is a bounded second read for the few connections a report
+// draws packet by packet.
 package reassembly

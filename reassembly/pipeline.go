@@ -24,11 +24,11 @@ const segBatches = 16
 // Config.Progress.
 const progressEvery = 1<<16 - 1
 
-// segBatch is segments handed from the reading goroutine to the tracker,
-// each with its key, hash and fingerprint.
-type segBatch struct {
-	segs []Segment
-	keys []segKey
+// segItem is a segment handed from the reading goroutine to the tracker,
+// with its key, hash and fingerprint.
+type segItem struct {
+	seg Segment
+	key segKey
 }
 
 // workers is how many goroutines Run uses: Config.Workers, or two when
@@ -46,11 +46,7 @@ func (c Config) workers() int {
 // readParallel is readSegments in a goroutine of its own, feeding batches
 // of segments back to feed on the calling goroutine.
 func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
-	full := make(chan *segBatch, segBatches)
-	empty := make(chan *segBatch, segBatches)
-	for i := 0; i < cap(empty); i++ {
-		empty <- &segBatch{segs: make([]Segment, 0, batchSize), keys: make([]segKey, 0, batchSize)}
-	}
+	st := NewStage[segItem](batchSize, segBatches, nil)
 	var (
 		n   Counts
 		err error
@@ -59,28 +55,21 @@ func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer close(full)
-		b := <-empty
+		b := st.Batch()
 		n, err = readSegments(src, cfg, func(seg *Segment) {
-			b.segs = append(b.segs, *seg)
-			b.keys = append(b.keys, segKey{})
-			b.keys[len(b.keys)-1].of(seg)
-			if len(b.segs) == batchSize {
-				full <- b
-				b = <-empty
+			b = append(b, segItem{seg: *seg})
+			b[len(b)-1].key.of(seg)
+			if len(b) == batchSize {
+				b = st.Send(b)
 			}
 		})
-		if len(b.segs) > 0 {
-			full <- b
-		}
+		st.Close(b)
 	}()
-	for b := range full {
-		for i := range b.segs {
-			tr.feed(&b.segs[i], &b.keys[i])
+	st.Drain(func(b []segItem) {
+		for i := range b {
+			tr.feed(&b[i].seg, &b[i].key)
 		}
-		b.segs, b.keys = b.segs[:0], b.keys[:0]
-		empty <- b
-	}
+	})
 	wg.Wait()
 	return n, err
 }

@@ -3,7 +3,10 @@
 // conn.log in zeekconn.go and as Parquet in parquet.go), the
 // self-contained HTML report (html.go, html.tmpl) with its plots drawn by
 // gonum/plot (plots.go) and ladder diagrams of example connections
-// (ladder.go, which reads the captures a second time for their packets),
-// and the golden comparison used by CI. It is one of the two packages that
-// write output; it never decides what a capture means.
+// (ladder.go: it names the packets it needs, LadderWindows, and draws what
+// reassembly.CollectFrames read of them; it never opens or decodes a
+// capture), and the golden file used by CI (golden.go, a rendering of the
+// Result). It is one of the two packages that write output; it never
+// decides what a capture means. Times come as numbers (analyze.Time) and
+// become text only here.
 package report

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/twscope/twscope/analyze"
-	"github.com/twscope/twscope/reassembly"
 )
 
 // GoldenSchema is the version of the golden file format. It changes only
@@ -79,64 +78,36 @@ type GoldenFinding struct {
 	Severity map[string]int `json:"severity"`
 }
 
-// GoldenBuilder collects the close facts of every record of an analysis;
-// Golden then adds the findings of its result.
-type GoldenBuilder struct {
-	groupBy   string
-	endpoints map[string]*GoldenEndpoint
-	keys      []string // endpoint keys in order of first sight
-	index     map[string]int32
-	// byID is the endpoint (index into keys, plus one) of each connection
-	// id, to place findings: 4 bytes a connection, as ids run from 1.
-	byID []int32
-}
-
-// NewGoldenBuilder groups records by groupBy (GroupByEndpoint when empty).
-func NewGoldenBuilder(groupBy string) (*GoldenBuilder, error) {
-	switch groupBy {
+// GroupBy checks a grouping's name, GroupByEndpoint when empty.
+func GroupBy(name string) (string, error) {
+	switch name {
 	case "":
-		groupBy = GroupByEndpoint
+		return GroupByEndpoint, nil
 	case GroupByEndpoint, GroupByPort:
-	default:
-		return nil, fmt.Errorf("unknown grouping %q (one of %s)", groupBy, strings.Join(GroupByNames(), ", "))
+		return name, nil
 	}
-	return &GoldenBuilder{groupBy: groupBy, endpoints: map[string]*GoldenEndpoint{}, index: map[string]int32{}}, nil
+	return "", fmt.Errorf("unknown grouping %q (one of %s)", name, strings.Join(GroupByNames(), ", "))
 }
 
-// Observe takes one finished incarnation.
-func (b *GoldenBuilder) Observe(r *reassembly.Record) {
-	key := r.Server.String()
-	if b.groupBy == GroupByPort {
-		key = "*:" + strconv.Itoa(int(r.Server.Port()))
+// endpointKey names a server endpoint as the grouping does.
+func endpointKey(groupBy string, server netip.AddrPort) string {
+	if groupBy == GroupByPort {
+		return "*:" + strconv.Itoa(int(server.Port()))
 	}
-	e := b.endpoints[key]
-	if e == nil {
-		e = &GoldenEndpoint{Server: key, Closer: map[string]int{}, Close: map[string]int{},
-			TimeWaitHolders: map[string]int{}, FinalAck: map[string]int{}, RSTBy: map[string]int{}}
-		b.endpoints[key] = e
-		b.keys = append(b.keys, key)
-		b.index[key] = int32(len(b.keys))
-	}
-	e.Connections++
-	e.Closer[r.Closer.String()]++
-	e.Close[r.Close.String()]++
-	e.TimeWaitHolders[r.TimeWaitHolder.String()]++
-	e.FinalAck[r.FinalAck.String()]++
-	if r.RSTBy != reassembly.SideNone {
-		e.RSTBy[r.RSTBy.String()]++
-	}
-	if r.ID > 0 && r.ID < 1<<31 {
-		for len(b.byID) <= r.ID {
-			b.byID = append(b.byID, 0)
-		}
-		b.byID[r.ID] = b.index[key]
-	}
+	return server.String()
 }
 
-// Golden returns the golden form of res, whose records were observed.
-func (b *GoldenBuilder) Golden(res *analyze.Result) *Golden {
+// GoldenOf is the golden form of res, its endpoints grouped by groupBy
+// (see GroupBy). The findings are placed at the endpoint all their
+// connections belong to, which needs an analysis with
+// analyze.Options.PlaceFindings; without it they are at no endpoint.
+func GoldenOf(res *analyze.Result, groupBy string) (*Golden, error) {
+	groupBy, err := GroupBy(groupBy)
+	if err != nil {
+		return nil, err
+	}
 	g := &Golden{
-		Schema: GoldenSchema, Format: GoldenFormat, Tool: res.Tool, GroupBy: b.groupBy,
+		Schema: GoldenSchema, Format: GoldenFormat, Tool: res.Tool, GroupBy: groupBy,
 		Profile:     GoldenProfile{Name: res.Profile.Name, TimeWaitS: res.Profile.TimeWaitS, PortRange: res.Profile.PortRange},
 		Captures:    []string{},
 		Connections: res.Totals.Connections,
@@ -146,7 +117,29 @@ func (b *GoldenBuilder) Golden(res *analyze.Result) *Golden {
 	for _, c := range res.Captures {
 		g.Captures = append(g.Captures, c.File)
 	}
-	for _, e := range b.endpoints {
+	endpoints := map[string]*GoldenEndpoint{}
+	for _, e := range res.Endpoints {
+		key := e.Server
+		if e.Addr.IsValid() {
+			key = endpointKey(groupBy, e.Addr)
+		}
+		ge := endpoints[key]
+		if ge == nil {
+			ge = &GoldenEndpoint{Server: key, Closer: map[string]int{}, Close: map[string]int{},
+				TimeWaitHolders: map[string]int{}, FinalAck: map[string]int{}, RSTBy: map[string]int{}}
+			endpoints[key] = ge
+		}
+		ge.Connections += e.Connections
+		for _, m := range []struct{ to, from map[string]int }{
+			{ge.Closer, e.Closer}, {ge.Close, e.Close}, {ge.TimeWaitHolders, e.TimeWaitHolders},
+			{ge.FinalAck, e.FinalAck}, {ge.RSTBy, e.RSTBy},
+		} {
+			for k, n := range m.from {
+				m.to[k] += n
+			}
+		}
+	}
+	for _, e := range endpoints {
 		g.Endpoints = append(g.Endpoints, *e)
 	}
 	sort.Slice(g.Endpoints, func(i, j int) bool { return endpointLess(g.Endpoints[i].Server, g.Endpoints[j].Server) })
@@ -164,7 +157,7 @@ func (b *GoldenBuilder) Golden(res *analyze.Result) *Golden {
 	}
 	for _, f := range res.Findings {
 		if res.FindingsOmitted[f.Kind] == 0 {
-			add(key{f.Kind, b.findingEndpoint(f)}, f.Severity, 1)
+			add(key{f.Kind, findingEndpoint(groupBy, f)}, f.Severity, 1)
 		}
 	}
 	// A kind with more findings than the report lists is counted whole,
@@ -178,23 +171,21 @@ func (b *GoldenBuilder) Golden(res *analyze.Result) *Golden {
 		g.Findings = append(g.Findings, *gf)
 	}
 	sortGoldenFindings(g.Findings)
-	return g
+	return g, nil
 }
 
-// findingEndpoint is the one endpoint all of a finding's connections
-// belong to, or "".
-func (b *GoldenBuilder) findingEndpoint(f analyze.Finding) string {
-	var server int32
-	for _, id := range f.Conns {
-		if id <= 0 || id >= len(b.byID) || b.byID[id] == 0 || server != 0 && b.byID[id] != server {
+// findingEndpoint is the one endpoint (as grouped) all of a finding's
+// connections belong to, or "".
+func findingEndpoint(groupBy string, f analyze.Finding) string {
+	key := ""
+	for _, s := range f.Servers {
+		k := endpointKey(groupBy, s)
+		if key != "" && k != key {
 			return ""
 		}
-		server = b.byID[id]
+		key = k
 	}
-	if server == 0 {
-		return ""
-	}
-	return b.keys[server-1]
+	return key
 }
 
 func sortGoldenFindings(fs []GoldenFinding) {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -188,10 +189,6 @@ func TestEndpointLess(t *testing.T) {
 // is compared whole (listed and omitted), at no endpoint, so a golden file
 // sees a rise from 600 to 900 even though both reports list 500.
 func TestGoldenCountsOmitted(t *testing.T) {
-	b, err := NewGoldenBuilder("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	res := &analyze.Result{
 		Findings: []analyze.Finding{
 			{Kind: analyze.KindTupleReuse, Severity: analyze.SeverityInfo},
@@ -203,12 +200,73 @@ func TestGoldenCountsOmitted(t *testing.T) {
 			{Kind: analyze.KindTupleReuse, Severity: analyze.SeverityInfo, Count: 900},
 		},
 	}
-	g := b.Golden(res)
+	g, err := GoldenOf(res, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []GoldenFinding{
 		{Kind: analyze.KindLostFinalAck, Count: 1, Severity: map[string]int{"info": 1}},
 		{Kind: analyze.KindTupleReuse, Count: 900, Severity: map[string]int{"info": 900}},
 	}
 	if !reflect.DeepEqual(g.Findings, want) {
 		t.Errorf("golden findings %+v, want %+v", g.Findings, want)
+	}
+}
+
+// TestGoldenOfGroups: the golden file's endpoints are the result's, summed
+// by port when grouped by port, and a finding is counted at the one
+// endpoint (as grouped) of all its connections, else at none.
+func TestGoldenOfGroups(t *testing.T) {
+	a80, b80, a443 := netip.MustParseAddrPort("10.0.0.1:80"), netip.MustParseAddrPort("10.0.0.2:80"), netip.MustParseAddrPort("10.0.0.1:443")
+	ep := func(s netip.AddrPort, conns int) analyze.Endpoint {
+		return analyze.Endpoint{Server: s.String(), Addr: s, Connections: conns,
+			Closer: map[string]int{"client": conns}, Close: map[string]int{"fin": conns}, TimeWaitHolders: map[string]int{"client": conns},
+			FinalAck: map[string]int{"seen": conns}, RSTBy: map[string]int{}}
+	}
+	res := &analyze.Result{
+		Endpoints: []analyze.Endpoint{ep(a80, 2), ep(b80, 3), ep(a443, 1)},
+		Findings: []analyze.Finding{
+			{Kind: analyze.KindTupleReuse, Severity: analyze.SeverityInfo, Servers: []netip.AddrPort{a80}},
+			{Kind: analyze.KindNATTSRegression, Severity: analyze.SeverityWarning, Servers: []netip.AddrPort{a80, b80}},
+			{Kind: analyze.KindCloseWait, Severity: analyze.SeverityWarning, Servers: []netip.AddrPort{a80, a443}},
+			{Kind: analyze.KindLostFinalAck, Severity: analyze.SeverityInfo},
+		},
+	}
+	for _, tc := range []struct {
+		groupBy   string
+		endpoints map[string]int // connections by key
+		findings  map[string]string
+	}{
+		{GroupByEndpoint, map[string]int{"10.0.0.1:80": 2, "10.0.0.2:80": 3, "10.0.0.1:443": 1},
+			map[string]string{analyze.KindTupleReuse: "10.0.0.1:80", analyze.KindNATTSRegression: "", analyze.KindCloseWait: "", analyze.KindLostFinalAck: ""}},
+		{GroupByPort, map[string]int{"*:80": 5, "*:443": 1},
+			map[string]string{analyze.KindTupleReuse: "*:80", analyze.KindNATTSRegression: "*:80", analyze.KindCloseWait: "", analyze.KindLostFinalAck: ""}},
+	} {
+		t.Run(tc.groupBy, func(t *testing.T) {
+			g, err := GoldenOf(res, tc.groupBy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(g.Endpoints) != len(tc.endpoints) {
+				t.Fatalf("endpoints %+v, want %v", g.Endpoints, tc.endpoints)
+			}
+			for _, e := range g.Endpoints {
+				n := tc.endpoints[e.Server]
+				if e.Connections != n || e.Closer["client"] != n || e.Close["fin"] != n || e.FinalAck["seen"] != n || e.TimeWaitHolders["client"] != n {
+					t.Errorf("endpoint %+v, want %d connections in every fact", e, n)
+				}
+			}
+			if len(g.Findings) != len(tc.findings) {
+				t.Fatalf("findings %+v, want %v", g.Findings, tc.findings)
+			}
+			for _, f := range g.Findings {
+				if want, ok := tc.findings[f.Kind]; !ok || f.Server != want || f.Count != 1 {
+					t.Errorf("finding %+v, want one at %q", f, want)
+				}
+			}
+		})
+	}
+	if _, err := GoldenOf(res, "host"); err == nil {
+		t.Error("grouping by host: no error")
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/twscope/twscope/analyze"
-	"github.com/twscope/twscope/reassembly"
 )
 
 //go:embed html.tmpl
@@ -41,25 +40,19 @@ const (
 // HTMLOptions are what the HTML report needs besides the result.
 type HTMLOptions struct {
 	// Ladders are the example connections drawn as ladder diagrams
-	// (CollectLadders); LadderNote says why there are none, if so.
+	// (LaddersOf); LadderNote says why there are none, if so.
 	Ladders    []Ladder
 	LadderNote string
 }
 
-// Ladders collects the ladder diagrams for the report and says in a
-// sentence why there are none when it cannot: input from standard input,
-// or a capture that cannot be read again.
-func Ladders(files []string, res *analyze.Result, filter func(*reassembly.Packet) bool) ([]Ladder, string) {
-	for _, f := range files {
-		if f == "-" {
-			return nil, "Ladder diagrams are not drawn: the capture came from standard input, which cannot be read a second time for the packets. Give the capture as a file to get them."
-		}
-	}
-	ls, err := CollectLadders(files, res, filter)
-	if err != nil {
-		return ls, "Ladder diagrams are incomplete: reading the captures again failed: " + err.Error()
-	}
-	return ls, ""
+// LadderNoteStdin says why a report of a capture read from standard
+// input has no ladder diagrams.
+const LadderNoteStdin = "Ladder diagrams are not drawn: the capture came from standard input, which cannot be read a second time for the packets. Give the capture as a file to get them."
+
+// LadderNoteFailed says why the ladder diagrams are missing when reading
+// the captures a second time failed.
+func LadderNoteFailed(err error) string {
+	return "Ladder diagrams are incomplete: reading the captures again failed: " + err.Error()
 }
 
 // kindTitles name the finding kinds for a person.
@@ -233,25 +226,25 @@ var fontOnce = sync.OnceValues(func() (string, error) {
 func fontCSS() (string, error) { return fontOnce() }
 
 func captureSpan(res *analyze.Result) string {
-	var first, last time.Time
+	var first, last analyze.Time
+	seen := false
 	for _, c := range res.Captures {
-		f, err1 := time.Parse(time.RFC3339Nano, c.First)
-		l, err2 := time.Parse(time.RFC3339Nano, c.Last)
-		if err1 != nil || err2 != nil {
+		if c.First == nil || c.Last == nil {
 			continue
 		}
-		if first.IsZero() || f.Before(first) {
-			first = f
+		if !seen || *c.First < first {
+			first = *c.First
 		}
-		if l.After(last) {
-			last = l
+		if !seen || *c.Last > last {
+			last = *c.Last
 		}
+		seen = true
 	}
-	if first.IsZero() {
+	if !seen {
 		return "no packets"
 	}
-	return fmt.Sprintf("%s to %s (%s)", first.Format("2006-01-02 15:04:05.000"), last.Format("15:04:05.000 UTC"),
-		durationText(last.Sub(first)))
+	return fmt.Sprintf("%s to %s (%s)", first.UTC().Format("2006-01-02 15:04:05.000"), last.UTC().Format("15:04:05.000 UTC"),
+		durationText(time.Duration(last-first)))
 }
 
 func durationText(d time.Duration) string {
@@ -380,7 +373,7 @@ func severityGroups(res *analyze.Result) []sevGroup {
 }
 
 func newFindingView(f *analyze.Finding) findingView {
-	v := findingView{Severity: f.Severity, Summary: f.Summary, Time: f.Time, Filter: f.Filter, Advice: f.Advice}
+	v := findingView{Severity: f.Severity, Summary: f.Summary, Time: f.Time.String(), Filter: f.Filter, Advice: f.Advice}
 	v.Conns = intList(f.Conns, htmlFrames)
 	v.Frames = intList(f.Frames, htmlFrames)
 	keys := make([]string, 0, len(f.Evidence))

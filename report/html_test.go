@@ -42,13 +42,22 @@ func htmlTestResult(t testing.TB, files ...string) *analyze.Result {
 	return res
 }
 
+// collectLadders reads the ladders' packets as cmd does.
+func collectLadders(files []string, res *analyze.Result) ([]Ladder, error) {
+	got, err := reassembly.CollectFrames(files, nil, LadderWindows(res))
+	if err != nil {
+		return nil, err
+	}
+	return LaddersOf(res, got), nil
+}
+
 // renderHTML renders the report of captures with their ladders.
 func renderHTML(t testing.TB, files ...string) (*analyze.Result, []byte) {
 	t.Helper()
 	res := htmlTestResult(t, files...)
-	ladders, note := Ladders(files, res, nil)
-	if note != "" {
-		t.Fatalf("ladders: %s", note)
+	ladders, err := collectLadders(files, res)
+	if err != nil {
+		t.Fatalf("ladders: %v", err)
 	}
 	var b bytes.Buffer
 	if err := WriteHTML(&b, res, HTMLOptions{Ladders: ladders}); err != nil {
@@ -349,10 +358,11 @@ func TestHTMLLargeCapture(t *testing.T) {
 // report says why.
 func TestHTMLStdin(t *testing.T) {
 	res := htmlTestResult(t, lab+"lost_final_ack.pcap")
-	ladders, note := Ladders([]string{"-"}, res, nil)
-	if ladders != nil || !strings.Contains(note, "standard input") {
-		t.Fatalf("ladders %v, note %q", ladders, note)
+	ladders, err := collectLadders([]string{"-"}, res)
+	if ladders != nil || err == nil || !strings.Contains(err.Error(), "standard input") {
+		t.Fatalf("ladders %v, error %v", ladders, err)
 	}
+	note := LadderNoteStdin
 	var b bytes.Buffer
 	if err := WriteHTML(&b, res, HTMLOptions{LadderNote: note}); err != nil {
 		t.Fatal(err)

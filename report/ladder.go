@@ -1,10 +1,8 @@
 package report
 
 import (
-	"errors"
 	"fmt"
 	"image/color"
-	"io"
 	"math"
 	"net/netip"
 	"strings"
@@ -18,11 +16,11 @@ import (
 )
 
 // Ladder diagrams need what records do not keep: each packet's time,
-// direction, flags, sequence and acknowledgement numbers. CollectLadders
-// reads the captures a second time for them, for one example connection
-// per finding kind (the first finding of the kind: the most severe, then
-// the earliest), and keeps a bounded window around the frames that prove
-// the finding.
+// direction, flags, sequence and acknowledgement numbers. They are drawn
+// for one example connection per finding kind (the first finding of the
+// kind: the most severe, then the earliest), from a bounded window around
+// the frames that prove the finding: LadderWindows asks for them, cmd has
+// reassembly.CollectFrames read them, and LaddersOf draws what it found.
 
 // Bounds of one ladder.
 const (
@@ -64,19 +62,6 @@ func (l Ladder) Caption() string {
 		s += fmt.Sprintf(" %d packets in the middle are left out.", l.Omitted)
 	}
 	return s
-}
-
-// ladderTarget is a ladder being collected.
-type ladderTarget struct {
-	Ladder
-	refs      map[reassembly.Frame]bool
-	notes     map[int]string // by frame number, from the evidence
-	remaining int            // proving frames not seen yet
-	started   bool
-	before    []LadderPacket // ring of the packets before the first proving frame
-	tail      []LadderPacket // ring of the last packets once ladderMax is reached
-	after     int
-	done      bool
 }
 
 // ladderNotes names the packets a finding's evidence names.
@@ -144,153 +129,53 @@ func ladderFindings(res *analyze.Result) []*analyze.Finding {
 	return out
 }
 
-// CollectLadders reads the captures again (files as given to the analysis,
-// in the same order, with the same packet filter, nil for none) and
-// returns one ladder per finding kind that names an example connection.
-// It stops reading once every ladder is complete.
-func CollectLadders(files []string, res *analyze.Result, filter func(*reassembly.Packet) bool) ([]Ladder, error) {
+// LadderWindows are the packets the ladders need, for
+// reassembly.CollectFrames: one window of each example connection around
+// the frames that prove its finding.
+func LadderWindows(res *analyze.Result) []reassembly.Window {
 	fs := ladderFindings(res)
-	if len(fs) == 0 {
-		return nil, nil
-	}
-	for _, f := range files {
-		if f == "-" {
-			return nil, errors.New("ladder diagrams need to read the captures again, which standard input cannot")
-		}
-	}
-	targets := make([]*ladderTarget, len(fs))
+	ws := make([]reassembly.Window, len(fs))
 	for i, f := range fs {
-		t := &ladderTarget{
-			Ladder: Ladder{Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Client: f.Client, Server: f.Server},
-			refs:   map[reassembly.Frame]bool{}, notes: ladderNotes(f),
+		ws[i] = reassembly.Window{Client: f.Client, Server: f.Server, Frames: f.Refs,
+			Before: ladderBefore, After: ladderAfter, Max: ladderMax}
+	}
+	return ws
+}
+
+// LaddersOf makes the ladders of res from what reassembly.CollectFrames
+// found of LadderWindows(res), in that order: one per example connection
+// of which the proving frames were found.
+func LaddersOf(res *analyze.Result, got []reassembly.Collected) []Ladder {
+	fs := ladderFindings(res)
+	out := make([]Ladder, 0, len(fs))
+	for i, f := range fs {
+		if i >= len(got) || len(got[i].Segments) == 0 {
+			continue
 		}
+		c := got[i]
+		l := Ladder{Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Client: f.Client, Server: f.Server,
+			Gap: c.Gap, Omitted: c.Omitted, Complete: c.Complete}
+		refs := map[reassembly.Frame]bool{}
 		for _, r := range f.Refs {
-			t.refs[r] = true
+			refs[r] = true
 		}
-		t.remaining = len(t.refs)
-		targets[i] = t
-	}
-	src, err := reassembly.Open(files, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	dec := reassembly.NewDecoder()
-	var (
-		p   reassembly.Packet
-		seg reassembly.Segment
-	)
-	pending := len(targets)
-	for pending > 0 {
-		if err := src.Next(&p); err != nil {
-			if err == io.EOF || !reassembly.IsFatal(err) {
-				break
-			}
-			return nil, err
-		}
-		if filter != nil && !filter(&p) {
-			continue
-		}
-		if dec.Decode(&p, &seg) != reassembly.KindTCP {
-			continue
-		}
-		src, dst := netip.AddrPortFrom(seg.Src, seg.SrcPort), netip.AddrPortFrom(seg.Dst, seg.DstPort)
-		for _, t := range targets {
-			if t.done {
-				continue
-			}
-			fromClient := src == t.Client && dst == t.Server
-			if !fromClient && !(src == t.Server && dst == t.Client) {
-				continue
-			}
+		notes := ladderNotes(f)
+		for _, seg := range c.Segments {
 			fr := reassembly.Frame{File: seg.File, N: seg.Frame}
-			pk := LadderPacket{Frame: fr, Time: seg.Time, FromClient: fromClient, Flags: seg.Flags,
-				Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen, Marked: t.refs[fr]}
+			pk := LadderPacket{Frame: fr, Time: seg.Time,
+				FromClient: netip.AddrPortFrom(seg.Src, seg.SrcPort) == f.Client && netip.AddrPortFrom(seg.Dst, seg.DstPort) == f.Server,
+				Flags:      seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen, Marked: refs[fr]}
 			if pk.Marked {
-				pk.Note = t.notes[fr.N]
+				pk.Note = notes[fr.N]
 				if pk.Note == "" {
-					pk.Note = kindNote(t.Kind, pk)
+					pk.Note = kindNote(f.Kind, pk)
 				}
 			}
-			if t.add(pk) {
-				pending--
-			}
+			l.Packets = append(l.Packets, pk)
 		}
+		out = append(out, l)
 	}
-	out := make([]Ladder, 0, len(targets))
-	for _, t := range targets {
-		t.finish()
-		if len(t.Packets) > 0 {
-			out = append(out, t.Ladder)
-		}
-	}
-	return out, nil
-}
-
-// add takes the next packet of the connection and reports whether the
-// ladder just became complete.
-func (t *ladderTarget) add(pk LadderPacket) bool {
-	if !t.started {
-		if !pk.Marked {
-			if len(t.before) == ladderBefore {
-				t.before = append(t.before[:0], t.before[1:]...)
-			}
-			t.before = append(t.before, pk)
-			return false
-		}
-		t.started = true
-		t.Packets = append(t.Packets, t.before...)
-		t.before = nil
-	}
-	if t.remaining == 0 {
-		t.after++
-	}
-	if pk.Marked {
-		t.remaining--
-	}
-	switch {
-	case len(t.Packets) < ladderMax/2 || t.Gap == 0 && len(t.Packets) < ladderMax:
-		t.Packets = append(t.Packets, pk)
-	default:
-		// Past the bound: keep the last ladderMax/2 packets, and every
-		// proving frame among them, in a ring.
-		if t.Gap == 0 {
-			t.Gap = ladderMax / 2
-			t.tail = append([]LadderPacket(nil), t.Packets[t.Gap:]...)
-			t.Packets = t.Packets[:t.Gap]
-		}
-		t.tail = append(t.tail, pk)
-		if len(t.tail) > ladderMax/2 {
-			drop := -1
-			for i, q := range t.tail[:len(t.tail)-ladderMax/2+1] {
-				if !q.Marked {
-					drop = i
-					break
-				}
-			}
-			if drop < 0 {
-				drop = 0
-			}
-			t.tail = append(t.tail[:drop], t.tail[drop+1:]...)
-			t.Omitted++
-		}
-	}
-	if t.remaining == 0 && t.after >= ladderAfter {
-		t.done = true
-		return true
-	}
-	return false
-}
-
-func (t *ladderTarget) finish() {
-	if !t.started {
-		// The proving frames never came: nothing to anchor the ladder on.
-		t.Packets = nil
-		return
-	}
-	t.Packets = append(t.Packets, t.tail...)
-	t.tail = nil
-	t.Complete = t.remaining == 0
+	return out
 }
 
 // flagNames writes TCP flags as Wireshark lists them.

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -164,8 +163,8 @@ func evString(f *analyze.Finding, key string) string {
 func captureStart(res *analyze.Result) int64 {
 	var first int64
 	for _, c := range res.Captures {
-		if t, err := time.Parse(time.RFC3339Nano, c.First); err == nil {
-			if ns := t.UnixNano(); first == 0 || ns < first {
+		if c.First != nil {
+			if ns := int64(*c.First); first == 0 || ns < first {
 				first = ns
 			}
 		}

@@ -55,7 +55,7 @@ func TestFigures(t *testing.T) {
 	} {
 		t.Run(filepath.Base(tc.capture), func(t *testing.T) {
 			res := htmlTestResult(t, tc.capture)
-			ladders, err := CollectLadders([]string{tc.capture}, res, nil)
+			ladders, err := collectLadders([]string{tc.capture}, res)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,7 +158,7 @@ func TestPlotPortPressure(t *testing.T) {
 // one PNG each.
 func TestWritePlots(t *testing.T) {
 	res := htmlTestResult(t, lab+"lost_final_ack.pcap")
-	ladders, err := CollectLadders([]string{lab + "lost_final_ack.pcap"}, res, nil)
+	ladders, err := collectLadders([]string{lab + "lost_final_ack.pcap"}, res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestLaddersMultiFile(t *testing.T) {
 	a, b := filepath.Join(dir, "part0.pcap"), filepath.Join(dir, "part1.pcap")
 	splitPcap(t, lab+"lost_final_ack.pcap", a, b, 50)
 	res := htmlTestResult(t, a, b)
-	ladders, err := CollectLadders([]string{a, b}, res, nil)
+	ladders, err := collectLadders([]string{a, b}, res)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 	t := res.Totals
 	for _, c := range res.Captures {
 		span := ""
-		if c.First != "" {
-			span = fmt.Sprintf(", %s .. %s", c.First, c.Last)
+		if c.First != nil && c.Last != nil {
+			span = fmt.Sprintf(", %s .. %s", c.First.String(), c.Last.String())
 		}
 		p.f("capture %s (%s, %d packets%s)\n", c.File, c.Format, c.Packets, span)
 	}

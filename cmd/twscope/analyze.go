@@ -149,9 +149,10 @@ for standard input.`,
 }
 
 // runAnalysis opens the captures and analyzes them, streaming records to
-// connsPath when set and to every observe function. A fatal input error
-// comes back as an exit-2 error together with the result of what was read
-// before it (nil if nothing).
+// connsPath when set and calling each observe (more per-record outputs:
+// conn.log, Parquet) for every record as it is finished. A fatal input
+// error comes back as an exit-2 error together with the result of what was
+// read before it (nil if nothing).
 func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, connsPath string, observe ...func(*reassembly.Record)) (*analyze.Result, error) {
 	src, err := reassembly.Open(files, cmd.InOrStdin())
 	if err != nil {

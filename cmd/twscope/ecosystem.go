@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -132,16 +131,15 @@ func captureSpan(res *analyze.Result) (first, last int64) {
 		if c.Packets == 0 {
 			continue
 		}
-		f, err1 := time.Parse(time.RFC3339Nano, c.First)
-		l, err2 := time.Parse(time.RFC3339Nano, c.Last)
-		if err1 != nil || err2 != nil {
+		if c.First == nil || c.Last == nil {
 			continue
 		}
-		if first == 0 || f.UnixNano() < first {
-			first = f.UnixNano()
+		f, l := int64(*c.First), int64(*c.Last)
+		if first == 0 || f < first {
+			first = f
 		}
-		if l.UnixNano() > last {
-			last = l.UnixNano()
+		if l > last {
+			last = l
 		}
 	}
 	return first, last

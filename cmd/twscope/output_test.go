@@ -31,6 +31,25 @@ type pinnedSchema struct {
 
 // fieldTypes lists the JSON fields of a Go type by path ("findings[].kind")
 // with their JSON type, as encoding/json writes them.
+var jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+
+// jsonValueKind names the JSON kind of a decoded value.
+func jsonValueKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	case nil:
+		return "null"
+	case []any:
+		return "array"
+	}
+	return "object"
+}
+
 func fieldTypes(t reflect.Type) map[string]string {
 	out := map[string]string{}
 	var walk func(t reflect.Type, path string)
@@ -40,8 +59,20 @@ func fieldTypes(t reflect.Type) map[string]string {
 			t, nullable = t.Elem(), "|null"
 		}
 		typ := ""
-		switch t.Kind() {
-		case reflect.Struct:
+		switch {
+		case t.Implements(jsonMarshaler):
+			// A type that renders itself (analyze.Time): the kind of
+			// what it writes.
+			b, err := json.Marshal(reflect.Zero(t).Interface())
+			if err != nil {
+				panic(err)
+			}
+			var v any
+			if err := json.Unmarshal(b, &v); err != nil {
+				panic(err)
+			}
+			typ = jsonValueKind(v)
+		case t.Kind() == reflect.Struct:
 			typ = "object"
 			for i := 0; i < t.NumField(); i++ {
 				f := t.Field(i)
@@ -49,7 +80,7 @@ func fieldTypes(t reflect.Type) map[string]string {
 				if !f.IsExported() || tag == "-" {
 					continue
 				}
-				name, _, _ := strings.Cut(tag, ",")
+				name, opts, _ := strings.Cut(tag, ",")
 				if name == "" {
 					name = f.Name
 				}
@@ -57,12 +88,16 @@ func fieldTypes(t reflect.Type) map[string]string {
 				if path != "" {
 					p = path + "." + name
 				}
-				walk(f.Type, p)
+				ft := f.Type
+				if ft.Kind() == reflect.Pointer && strings.Contains(","+opts+",", ",omitempty,") {
+					ft = ft.Elem() // left out when nil, never null
+				}
+				walk(ft, p)
 			}
-		case reflect.Slice, reflect.Array:
+		case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
 			typ = "array"
 			walk(t.Elem(), path+"[]")
-		case reflect.Map:
+		case t.Kind() == reflect.Map:
 			typ = "object"
 			if k := t.Elem().Kind(); k != reflect.Interface && k != reflect.Struct {
 				typ = "object of " + jsonKind(t.Elem())

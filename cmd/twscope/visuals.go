@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/report"
 )
 
@@ -28,7 +30,7 @@ func (v *visualFlags) write(cmd *cobra.Command, files []string, res *analyze.Res
 	if v.html == "" && v.plots == "" {
 		return nil
 	}
-	ladders, note := report.Ladders(files, res, opts.Tracker.Filter)
+	ladders, note := collectLadders(files, res, opts)
 	if note != "" && v.plots != "" {
 		fmt.Fprintln(cmd.ErrOrStderr(), "twscope:", note)
 	}
@@ -46,4 +48,23 @@ func (v *visualFlags) write(cmd *cobra.Command, files []string, res *analyze.Res
 		}
 	}
 	return nil
+}
+
+// collectLadders reads the packets of the ladder diagrams' connections
+// from the captures a second time, with the analysis' filter, and says in
+// a sentence why there are none when it cannot: input from standard
+// input, or a capture that cannot be read again.
+func collectLadders(files []string, res *analyze.Result, opts analyze.Options) ([]report.Ladder, string) {
+	if slices.Contains(files, "-") {
+		return nil, report.LadderNoteStdin
+	}
+	windows := report.LadderWindows(res)
+	if len(windows) == 0 {
+		return nil, ""
+	}
+	got, err := reassembly.CollectFrames(files, opts.Tracker.Filter, windows)
+	if err != nil {
+		return nil, report.LadderNoteFailed(err)
+	}
+	return report.LaddersOf(res, got), ""
 }
