@@ -28,7 +28,7 @@ const (
 func newFinding(kind, severity string, at int64, conns ...int) Finding {
 	return Finding{
 		Kind: kind, Severity: severity, at: at, Time: FormatTime(at),
-		Conns: append([]int{}, conns...), Frames: []int{}, Evidence: map[string]any{},
+		Conns: append([]int{}, conns...), Frames: []int{},
 	}
 }
 

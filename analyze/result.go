@@ -126,15 +126,15 @@ type Host struct {
 
 // Finding is one thing worth telling, with the evidence for it.
 type Finding struct {
-	Kind     string         `json:"kind"`
-	Severity string         `json:"severity"`
-	Conns    []int          `json:"conns"`
-	Time     string         `json:"time"`
-	Frames   []int          `json:"frames"`
-	Filter   string         `json:"filter"`
-	Summary  string         `json:"summary"`
-	Evidence map[string]any `json:"evidence"`
-	Advice   string         `json:"advice"`
+	Kind     string   `json:"kind"`
+	Severity string   `json:"severity"`
+	Conns    []int    `json:"conns"`
+	Time     string   `json:"time"`
+	Frames   []int    `json:"frames"`
+	Filter   string   `json:"filter"`
+	Summary  string   `json:"summary"`
+	Evidence Evidence `json:"evidence"`
+	Advice   string   `json:"advice"`
 
 	// Client and Server are the four-tuple of one connection the finding
 	// is about (its example), and Refs the frames of that connection that

@@ -106,11 +106,11 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 	if r.S.SYN.Seen() {
 		tsAhead = tsAhead && tsAheadOf(r, reassembly.SideServer, ps)
 	}
-	isnBeyond := map[string]bool{"client": isnBeyondOld(r, reassembly.SideClient, pc)}
-	allBeyond := isnBeyond["client"]
+	isnBeyond := MaybeBySide[bool]{Client: ptr(isnBeyondOld(r, reassembly.SideClient, pc))}
+	allBeyond := *isnBeyond.Client
 	if r.S.SYN.Seen() {
-		isnBeyond["server"] = isnBeyondOld(r, reassembly.SideServer, ps)
-		allBeyond = allBeyond && isnBeyond["server"]
+		isnBeyond.Server = ptr(isnBeyondOld(r, reassembly.SideServer, ps))
+		allBeyond = allBeyond && *isnBeyond.Server
 	}
 	protected := []string{}
 	if tsAhead {
@@ -136,37 +136,36 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 	f := newFinding(KindTupleReuse, sev, r.C.SYN.Time, p.ID, r.ID)
 	f.addFrames(p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
 	f.about(r.Client, r.Server, p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
-	f.Evidence = map[string]any{
-		"gap_s":          Seconds(r.ReuseGap),
-		"limit_s":        d.limit.Seconds(),
-		"holder":         p.TimeWaitHolder.String(),
-		"holder_addr":    holder,
-		"mechanism":      mech,
-		"reused_by":      r.Client.String(),
-		"reuse":          reuse,
-		"prev_conn":      p.ID,
-		"prev_close":     p.Close.String(),
-		"prev_closer":    p.Closer.String(),
-		"roles_swapped":  p.Client != r.Client,
-		"protected_by":   protected,
-		"isn_beyond_old": isnBeyond,
-		"timestamps":     knownOrNil(tsAhead, tsUnknownIn(r)),
-		"old_duplicates": r.OldDups,
-		"syn_answered":   r.S.SYN.Seen(),
-		"client_isn":     r.C.ISN,
-		"prev_final_seq": map[string]uint32{"client": p.Final[pc], "server": p.Final[ps]},
+	ev := &TupleReuseEvidence{
+		ClientISN:     r.C.ISN,
+		GapS:          Seconds(r.ReuseGap),
+		Holder:        p.TimeWaitHolder.String(),
+		HolderAddr:    holder,
+		ISNBeyondOld:  isnBeyond,
+		LimitS:        d.limit.Seconds(),
+		Mechanism:     mech,
+		OldDuplicates: r.OldDups,
+		PrevClose:     p.Close.String(),
+		PrevCloser:    p.Closer.String(),
+		PrevConn:      p.ID,
+		PrevFinalSeq:  BySide[uint32]{Client: p.Final[pc], Server: p.Final[ps]},
+		ProtectedBy:   protected,
+		Reuse:         reuse,
+		ReusedBy:      r.Client.String(),
+		RolesSwapped:  p.Client != r.Client,
+		SYNAnswered:   r.S.SYN.Seen(),
+		Timestamps:    knownOrNil(tsAhead, tsUnknownIn(r)),
 	}
 	if r.S.SYN.Seen() {
-		f.Evidence["server_isn"] = r.S.ISN
+		ev.ServerISN = ptr(r.S.ISN)
 	}
-	prevISN := map[string]uint32{}
 	if p.SYNSeen[pc] {
-		prevISN["client"] = p.ISN[pc]
+		ev.PrevISN.Client = ptr(p.ISN[pc])
 	}
 	if p.SYNSeen[ps] {
-		prevISN["server"] = p.ISN[ps]
+		ev.PrevISN.Server = ptr(p.ISN[ps])
 	}
-	f.Evidence["prev_isn"] = prevISN
+	f.Evidence = ev
 	f.Summary = fmt.Sprintf("%s reused the four-tuple to %s %s after connection #%d closed (%s), inside the %s TIME_WAIT (%s); %s",
 		r.Client, r.Server, seconds(r.ReuseGap), p.ID, closeWords(p), seconds(int64(d.limit)),
 		holderWords(p, holder), mechWords(mech))

@@ -435,9 +435,9 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	default:
 		return Finding{}, false
 	}
-	var exhaustion any
+	var exhaustion *float64 // nil: the range does not run out
 	if steady >= float64(size) && twRate > 0 {
-		exhaustion = max(0, float64(size-n)/twRate)
+		exhaustion = ptr(max(0, float64(size-n)/twRate))
 	}
 
 	// The sockets in TIME_WAIT at the peak prove it.
@@ -461,27 +461,29 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	if fraction < pressureWarning {
 		basis = "projected"
 	}
-	ev2 := f.Evidence
-	ev2["client_ip"] = g.client.String()
-	ev2["server"] = g.server.String()
-	ev2["peak"] = n
-	ev2["peak_at"] = FormatTime(at)
-	ev2["port_range"] = d.portRange
-	ev2["port_range_size"] = size
-	ev2["fraction"] = float64(int(fraction*1e4+0.5)) / 1e4
-	ev2["conn_rate_per_s"] = float64(int(rate*100+0.5)) / 100
-	ev2["time_wait_rate_per_s"] = float64(int(twRate*100+0.5)) / 100
-	ev2["connections"] = g.conns
-	ev2["client_time_wait"] = g.held
-	ev2["time_wait_s"] = Seconds(d.tw)
-	ev2["steady_state_ports"] = int(steady + 0.5)
-	ev2["exhaustion_s"] = exhaustion
-	ev2["basis"] = basis
-	ev2["points"] = points // ports in TIME_WAIT over time, for the plot
-	ev2["listed_conns_truncated"] = n > len(ids)
-	ev2["host_filter"] = fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+	hostFilter := fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
 	if g.server.Addr().Is6() && !g.server.Addr().Is4In6() {
-		ev2["host_filter"] = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+		hostFilter = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+	}
+	f.Evidence = &PortPressureEvidence{
+		Basis:                basis,
+		ClientIP:             g.client.String(),
+		ClientTimeWait:       g.held,
+		ConnRatePerS:         float64(int(rate*100+0.5)) / 100,
+		Connections:          g.conns,
+		ExhaustionS:          exhaustion,
+		Fraction:             float64(int(fraction*1e4+0.5)) / 1e4,
+		HostFilter:           hostFilter,
+		ListedConnsTruncated: n > len(ids),
+		Peak:                 n,
+		PeakAt:               FormatTime(at),
+		Points:               points,
+		PortRange:            d.portRange,
+		PortRangeSize:        size,
+		Server:               g.server.String(),
+		SteadyStatePorts:     int(steady + 0.5),
+		TimeWaitRatePerS:     float64(int(twRate*100+0.5)) / 100,
+		TimeWaitS:            Seconds(d.tw),
 	}
 
 	pct := fraction * 100
@@ -495,7 +497,7 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	}
 	if exhaustion != nil {
 		f.Summary += fmt.Sprintf(" At the observed rate the range runs out in about %s (connect() fails with EADDRNOTAVAIL).",
-			seconds(int64(exhaustion.(float64)*1e9)))
+			seconds(int64(*exhaustion*1e9)))
 	}
 	advice := fmt.Sprintf("%s closed %d of its %d connections to %s first, so it keeps their TIME_WAIT: reuse connections "+
 		"(HTTP keep-alive, a connection pool) instead of opening one per request.", g.client, g.held, g.conns, g.server)

@@ -30,7 +30,9 @@ func TestTimeWaitStreamed(t *testing.T) {
 		var out []Finding
 		for _, f := range r.Findings {
 			if f.Kind == KindPortPressure {
-				delete(f.Evidence, "points")
+				ev := *f.Evidence.(*PortPressureEvidence)
+				ev.Points = nil
+				f.Evidence = &ev
 				out = append(out, f)
 			}
 		}

@@ -9,11 +9,3 @@ func tsUnknownIn(r *reassembly.Record) bool {
 	return r.C.TSUnknown() || r.S.TSUnknown() ||
 		r.HasPrev && (r.Prev.TSUnknown[0] || r.Prev.TSUnknown[1])
 }
-
-// knownOrNil is v, or nil (JSON null: unknown) when unknown.
-func knownOrNil(v, unknown bool) any {
-	if unknown {
-		return nil
-	}
-	return v
-}

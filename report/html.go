@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -383,17 +384,57 @@ func newFindingView(f *analyze.Finding) findingView {
 	v := findingView{Severity: f.Severity, Summary: f.Summary, Time: f.Time, Filter: f.Filter, Advice: f.Advice}
 	v.Conns = intList(f.Conns, htmlFrames)
 	v.Frames = intList(f.Frames, htmlFrames)
-	keys := make([]string, 0, len(f.Evidence))
-	for k := range f.Evidence {
-		if k != "points" { // drawn, not listed
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v.Evidence = append(v.Evidence, kv{k, evidenceText(f.Evidence[k])})
-	}
+	v.Evidence = evidenceRows(f.Evidence)
 	return v
+}
+
+// evidenceRows are the evidence's fields as the JSON has them, by key,
+// read from the struct's json tags (fields left out of the JSON left
+// out here too); fields tagged html:"-" are drawn, not listed.
+func evidenceRows(ev analyze.Evidence) []kv {
+	v := reflect.ValueOf(ev)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	var rows []kv
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("json")
+		if !sf.IsExported() || tag == "-" || sf.Tag.Get("html") == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = sf.Name
+		}
+		fv := v.Field(i)
+		if opts == "omitempty" && jsonEmpty(fv) {
+			continue
+		}
+		rows = append(rows, kv{name, evidenceText(fv)})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
+	return rows
+}
+
+// jsonEmpty is encoding/json's test for omitempty.
+func jsonEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
 }
 
 func intList(xs []int, limit int) string {
@@ -413,26 +454,30 @@ func intList(xs []int, limit int) string {
 
 // evidenceText writes one evidence value compactly, as the JSON has it;
 // long lists are cut short with their length.
-func evidenceText(v any) string {
-	if s, ok := v.(string); ok {
-		return shorten(s)
+func evidenceText(v reflect.Value) string {
+	if v.Kind() == reflect.String {
+		return shorten(v.String())
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // html/template escapes; keep && readable
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	b := bytes.TrimSpace(buf.Bytes())
-	s := string(b)
+	s := compactJSON(v.Interface())
 	if len(s) <= htmlEvidence {
 		return s
 	}
-	var list []json.RawMessage
-	if json.Unmarshal(b, &list) == nil {
-		return fmt.Sprintf("%d items (all in the JSON report), first: %s", len(list), shorten(string(list[0])))
+	if (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && v.Len() > 0 {
+		return fmt.Sprintf("%d items (all in the JSON report), first: %s", v.Len(), shorten(compactJSON(v.Index(0).Interface())))
 	}
 	return shorten(s)
+}
+
+// compactJSON is v as the JSON report writes it, unescaped for HTML
+// (html/template escapes; keep && readable).
+func compactJSON(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(bytes.TrimSpace(buf.Bytes()))
 }
 
 func shorten(s string) string {

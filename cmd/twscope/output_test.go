@@ -41,6 +41,17 @@ func fieldTypes(t reflect.Type) map[string]string {
 		}
 		typ := ""
 		switch t.Kind() {
+		case reflect.Interface:
+			// Evidence: one struct per finding kind, pinned as
+			// findings[].evidence(KIND).field.
+			if t != evidenceType {
+				typ = jsonKind(t)
+				break
+			}
+			typ = "object"
+			for kind, ev := range analyze.EvidenceTypes() {
+				walk(reflect.TypeOf(ev).Elem(), path+"("+kind+")")
+			}
 		case reflect.Struct:
 			typ = "object"
 			for i := 0; i < t.NumField(); i++ {
@@ -77,6 +88,8 @@ func fieldTypes(t reflect.Type) map[string]string {
 	walk(t, "")
 	return out
 }
+
+var evidenceType = reflect.TypeFor[analyze.Evidence]()
 
 func jsonKind(t reflect.Type) string {
 	switch t.Kind() {
@@ -188,6 +201,10 @@ func jsonPaths(v any, path string, schema map[string]string, out map[string]bool
 			p := k
 			if path != "" {
 				p = path + "." + k
+			}
+			if kind, ok := x["kind"].(string); ok && k == "evidence" {
+				out[p] = true // its fields are pinned per kind
+				p += "(" + kind + ")"
 			}
 			jsonPaths(e, p, schema, out)
 		}
