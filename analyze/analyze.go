@@ -162,20 +162,18 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 		if res.FindingsOmitted == nil {
 			res.FindingsOmitted = map[string]int{}
 		}
-		res.FindingsOmitted[k[0]] += n
+		res.FindingsOmitted[k.kind] += n
 	}
 	return res
 }
-
-var severityRank = map[string]int{SeverityCritical: 0, SeverityWarning: 1, SeverityInfo: 2}
 
 // sortFindings orders findings most severe first, then by kind and time,
 // so that the report is the same for the same capture.
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		if severityRank[a.Severity] != severityRank[b.Severity] {
-			return severityRank[a.Severity] < severityRank[b.Severity]
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() < b.Severity.Rank()
 		}
 		if a.Kind != b.Kind {
 			return a.Kind < b.Kind

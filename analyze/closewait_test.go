@@ -52,7 +52,7 @@ func TestCloseWaitSynthetic(t *testing.T) {
 		ack      bool          // the passive side ACKs the FIN
 		tail     time.Duration // capture time after the last FIN
 		findings int
-		severity string
+		severity Severity
 		stuck    string
 	}{
 		// 3 s capture, FINs ACKed 2 s before its end: stuck.

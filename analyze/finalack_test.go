@@ -19,7 +19,7 @@ func TestFinalAckCorpus(t *testing.T) {
 		file     string
 		kind     string
 		count    int
-		severity string
+		severity Severity
 		point    string
 		next     string
 		frames   []int // of the first finding
@@ -104,7 +104,7 @@ func TestFinalAckSynthetic(t *testing.T) {
 		answer   int // flags of the client's answer; 0: none
 		timeWait time.Duration
 		kind     string
-		severity string
+		severity Severity
 		next     string
 		withAck  *bool
 	}{

@@ -23,9 +23,15 @@ const (
 	KindPortPressure    = "port_pressure"
 )
 
+// Kinds lists every finding kind in the order rules list them.
+var Kinds = [...]string{
+	KindLostFinalAck, KindFinalAckRST, KindTupleReuse, KindNATTSRegression,
+	KindSeqOverlap, KindOldDuplicate, KindSeqWrap, KindCloseWait, KindPortPressure,
+}
+
 // newFinding starts a finding of kind at time at (Unix ns) about the
 // given connections.
-func newFinding(kind, severity string, at int64, conns ...int) Finding {
+func newFinding(kind string, severity Severity, at int64, conns ...int) Finding {
 	return Finding{
 		Kind: kind, Severity: severity, at: at, Time: FormatTime(at),
 		Conns: append([]int{}, conns...), Frames: []int{},

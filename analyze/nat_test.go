@@ -82,7 +82,7 @@ func serialBehind(a, b uint32) bool { return a != b && (b-a) < 1<<31 }
 func TestNATCorpus(t *testing.T) {
 	tests := []struct {
 		name, file, ip string
-		severity       string
+		severity       Severity
 		offsets        string
 		clocks         *int // nil: unknown (null)
 		frames         []int

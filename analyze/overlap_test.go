@@ -16,7 +16,7 @@ func TestSeqOverlapCorpus(t *testing.T) {
 		conns     []int
 		direction string
 		into      int64 // prev final_seq - new isn, from the truth
-		severity  string
+		severity  Severity
 	}
 	tests := []struct {
 		name string
@@ -205,7 +205,7 @@ func TestSeqWrap(t *testing.T) {
 		name string
 		step time.Duration
 		ts   bool
-		want string // severity, "" for no finding
+		want Severity // severity, "" for no finding
 	}{
 		// 2^32 in 8 steps of 100 ms: wrap in 0.8 s.
 		{name: "fast with timestamps", step: 100 * time.Millisecond, ts: true, want: SeverityInfo},

@@ -11,13 +11,6 @@ import (
 // changes only when a field is renamed or removed.
 const Schema = 1
 
-// Severities of findings, in rising order.
-const (
-	SeverityInfo     = "info"
-	SeverityWarning  = "warning"
-	SeverityCritical = "critical"
-)
-
 // Result is everything one analysis found. Every output format renders it.
 type Result struct {
 	Schema    int          `json:"schema"`
@@ -106,12 +99,25 @@ type Endpoint struct {
 	Closer          map[string]int `json:"closer"`
 	Close           map[string]int `json:"close"`
 	TimeWaitHolders map[string]int `json:"time_wait_holders"`
-	// FirstClose counts connections by one disjoint outcome, for the
-	// who-closes-first plot: rst (a RST before both FINs), else client,
-	// server or simultaneous by who sent the first FIN, else none. Not in
-	// the JSON.
-	FirstClose map[string]int `json:"-"`
+	// FirstClose counts connections by how their close began, for the
+	// who-closes-first plot. Not in the JSON.
+	FirstClose [NumFirstCloses]int `json:"-"`
 }
+
+// FirstClose is how a connection's close began, one outcome per
+// connection: a RST before both FINs, else who sent the first FIN
+// (simultaneous when the FINs crossed), else none.
+type FirstClose uint8
+
+// How closes began, in the order the plot stacks them.
+const (
+	FirstCloseClient FirstClose = iota
+	FirstCloseServer
+	FirstCloseSimultaneous
+	FirstCloseRST
+	FirstCloseNone
+	NumFirstCloses
+)
 
 // Host is one IP address's part in the closes.
 type Host struct {
@@ -127,7 +133,7 @@ type Host struct {
 // Finding is one thing worth telling, with the evidence for it.
 type Finding struct {
 	Kind     string   `json:"kind"`
-	Severity string   `json:"severity"`
+	Severity Severity `json:"severity"`
 	Conns    []int    `json:"conns"`
 	Time     string   `json:"time"`
 	Frames   []int    `json:"frames"`

@@ -59,7 +59,7 @@ func TestTupleReuseCorpus(t *testing.T) {
 		mechanism string
 		holder    string
 		reuse     string
-		severity  string
+		severity  Severity
 	}
 	tests := []struct {
 		name  string
@@ -158,7 +158,7 @@ func TestTupleReuseSynthetic(t *testing.T) {
 		want    bool
 		mech    string
 		holder  string
-		sev     string
+		sev     Severity
 		swapped bool
 	}{
 		{

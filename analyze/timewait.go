@@ -424,7 +424,7 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	steady := twRate * float64(d.tw) / 1e9 // ports held once the rate has run for a TIME_WAIT length
 	projected := g.conns >= projectMinConns && span >= projectMinSpan && steady >= pressureWarning*float64(size)
 
-	severity := ""
+	var severity Severity
 	switch {
 	case fraction >= pressureCritical:
 		severity = SeverityCritical

@@ -89,7 +89,7 @@ func TestTimeWaitSynthetic(t *testing.T) {
 		portRange  [2]int
 		clientPeak int
 		serverPeak int
-		severity   string // of port_pressure; "" none
+		severity   Severity // of port_pressure; "" none
 	}{
 		{"client holds, 8 of 10 ports", 8, 10 * time.Millisecond, "client", 0, [2]int{40000, 40009}, 8, 0, SeverityWarning},
 		{"client holds, 8 of 100 ports", 8, 10 * time.Millisecond, "client", 0, [2]int{40000, 40099}, 8, 0, ""},

@@ -106,27 +106,30 @@ type htmlPage struct {
 }
 
 type kindCount struct {
-	Kind, Title, Worst             string
+	Kind, Title                    string
+	Worst                          analyze.Severity
 	Critical, Warning, Info, Total int
 }
 
 type sevGroup struct {
-	Severity string
+	Severity analyze.Severity
 	Count    int
 	Kinds    []kindGroup
 }
 
 type kindGroup struct {
-	Kind, Title, Severity string
-	Count                 int // found, listed in the JSON or not
-	Listed                int // in the JSON report
-	Shown                 []findingView
-	More                  int // found and not shown here
+	Kind, Title string
+	Severity    analyze.Severity
+	Count       int // found, listed in the JSON or not
+	Listed      int // in the JSON report
+	Shown       []findingView
+	More        int // found and not shown here
 }
 
 type findingView struct {
-	Severity, Summary, Time, Conns, Frames, Filter, Advice string
-	Evidence                                               []kv
+	Severity                                     analyze.Severity
+	Summary, Time, Conns, Frames, Filter, Advice string
+	Evidence                                     []kv
 }
 
 type kv struct{ Key, Value string }
@@ -265,11 +268,9 @@ func durationText(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-var sevOrder = []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo}
-
 // verdict sums the analysis up in one sentence.
 func verdict(res *analyze.Result) (string, string) {
-	n := map[string]int{}
+	n := map[analyze.Severity]int{}
 	for _, c := range res.Counts() {
 		n[c.Severity] += c.Count
 	}
@@ -277,7 +278,7 @@ func verdict(res *analyze.Result) (string, string) {
 	if res.Count("*") == 0 {
 		closer := "nobody"
 		best := 0
-		for _, k := range []string{"client", "server", "both"} {
+		for _, k := range senderNames {
 			if c := res.Closes.ByCloser[k]; c > best {
 				closer, best = k, c
 			}
@@ -340,7 +341,7 @@ func kindCounts(res *analyze.Result) []kindCount {
 func severityGroups(res *analyze.Result) []sevGroup {
 	fs := res.Findings
 	var out []sevGroup
-	for _, sev := range sevOrder {
+	for _, sev := range analyze.Severities {
 		g := sevGroup{Severity: sev}
 		idx := map[string]int{}
 		for i := range fs {
@@ -493,12 +494,9 @@ func closeRows(res *analyze.Result) []closeRow {
 		total += n
 	}
 	var rows []closeRow
-	for _, k := range []struct{ key, label string }{
-		{"fin", "FIN both ways"}, {"simultaneous", "simultaneous (FINs crossed)"}, {"rst", "reset (RST)"},
-		{"half", "half-closed (one FIN)"}, {"open", "still open at the end"},
-	} {
-		if n := res.Closes.ByKind[k.key]; n > 0 {
-			rows = append(rows, closeRow{k.label, n, fmt.Sprintf("%.0f%%", 100*float64(n)/float64(total))})
+	for _, k := range reassembly.CloseKinds {
+		if n := res.Closes.ByKind[k.String()]; n > 0 {
+			rows = append(rows, closeRow{closeLabel[k], n, fmt.Sprintf("%.0f%%", 100*float64(n)/float64(total))})
 		}
 	}
 	return rows

@@ -45,7 +45,8 @@ type LadderPacket struct {
 
 // Ladder is the example connection of one finding kind.
 type Ladder struct {
-	Kind, Severity string
+	Kind           string
+	Severity       analyze.Severity
 	Summary        string
 	Client, Server netip.AddrPort
 	Packets        []LadderPacket

@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/reassembly"
 )
 
 // The plots of the HTML report and of --plots. Each Plot* function returns
@@ -266,14 +267,15 @@ func times(x float64) string {
 
 // closeOutcomes are the who-closes-first categories in drawing order.
 var closeOutcomes = []struct {
-	key, label string
-	color      color.Color
+	key   analyze.FirstClose
+	label string
+	color color.Color
 }{
-	{"client", "client closed first", colBlue},
-	{"server", "server closed first", colOrange},
-	{"simultaneous", "simultaneous (FINs crossed)", colPurple},
-	{"rst", "reset (RST)", colRed},
-	{"none", "no close seen", colGrey},
+	{analyze.FirstCloseClient, "client closed first", colBlue},
+	{analyze.FirstCloseServer, "server closed first", colOrange},
+	{analyze.FirstCloseSimultaneous, closeLabel[reassembly.CloseSimultaneous], colPurple},
+	{analyze.FirstCloseRST, closeLabel[reassembly.CloseRST], colRed},
+	{analyze.FirstCloseNone, "no close seen", colGrey},
 }
 
 // PlotClosers draws, per server endpoint, how many connections each side
@@ -335,7 +337,7 @@ func closersHeight(n int) vg.Length { return vg.Length(160 + 24*n) }
 func closerEndpoints(res *analyze.Result) []analyze.Endpoint {
 	var eps []analyze.Endpoint
 	for _, e := range res.Endpoints {
-		if len(e.FirstClose) > 0 && e.Connections > 0 {
+		if e.FirstClose != ([analyze.NumFirstCloses]int{}) && e.Connections > 0 {
 			eps = append(eps, e)
 		}
 		if len(eps) == plotEndpoints {
@@ -535,7 +537,7 @@ type seqRow struct {
 	rangeBytes  float64 // old incarnation's range: old ISN to old final seq
 	isnOffset   float64 // new ISN - old ISN, bytes (mod 2^32)
 	overlap     bool
-	severity    string
+	severity    analyze.Severity
 	overlapText string
 }
 
