@@ -53,7 +53,7 @@ type limitable interface{ setLimit(*findingLimit) }
 // FindingCount is how many findings of one kind and severity an analysis
 // made, listed in Result.Findings or not.
 type FindingCount struct {
-	Kind     string `json:"kind"`
+	Kind     string   `json:"kind"`
 	Severity Severity `json:"severity"`
 	Count    int      `json:"count"`
 }
