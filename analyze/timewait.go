@@ -27,7 +27,8 @@ import (
 // a lower bound.
 //
 // Records arrive in finish order, not time order, so the detector keeps one
-// small interval per TIME_WAIT and sweeps them in finish.
+// small interval per TIME_WAIT and applies them in time order as the
+// tracker's watermark passes them (twstream.go).
 type timeWait struct {
 	tw        int64 // TIME_WAIT length, ns
 	portRange [2]int
@@ -43,9 +44,8 @@ type timeWait struct {
 	byConn     map[int]int64
 	nextSeq    int64    // of the next interval
 	lastServer *hostAcc // the last server's host, to skip a lookup
-	// stream is the running state once the intervals are streamed
-	// (twstream.go); nil while they are all kept.
-	stream *twStream
+	// stream is the running occupancy (twstream.go).
+	stream twStream
 }
 
 // twInterval is one socket in TIME_WAIT: [start, end) on a host.
@@ -264,46 +264,6 @@ type TimeWaitPoint struct {
 	N int     `json:"n"` // sockets in TIME_WAIT from T on
 }
 
-// twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
-type twEvent struct {
-	t     int64
-	delta int
-	iv    int32
-}
-
-// sweep orders the events of the given intervals, leaving before
-// entering at the same instant ([start, end) intervals).
-func (d *timeWait) sweep(ivs []int32) []twEvent {
-	ev := make([]twEvent, 0, 2*len(ivs))
-	for _, i := range ivs {
-		iv := d.intervals[i]
-		if iv.end <= iv.start {
-			continue
-		}
-		ev = append(ev, twEvent{iv.start, 1, i}, twEvent{iv.end, -1, i})
-	}
-	sort.Slice(ev, func(a, b int) bool {
-		if ev[a].t != ev[b].t {
-			return ev[a].t < ev[b].t
-		}
-		return ev[a].delta < ev[b].delta
-	})
-	return ev
-}
-
-// peak returns the most sockets held at once and the first time it held
-// that many.
-func peak(ev []twEvent) (n int, at int64) {
-	cur := 0
-	for _, e := range ev {
-		cur += e.delta
-		if cur > n {
-			n, at = cur, e.t
-		}
-	}
-	return n, at
-}
-
 // hostPeak is one host's highest TIME_WAIT occupancy and when it was.
 type hostPeak struct {
 	h    *hostAcc
@@ -346,70 +306,12 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 	}
 }
 
-func (d *timeWait) finish(res *Result) {
-	if d.stream != nil {
-		d.finishStream(res)
-		return
-	}
-	for i := range d.intervals {
-		iv := &d.intervals[i]
-		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
-	}
-	byHost := make([][]int32, len(d.hosts))
-	byGroup := make([][]int32, len(d.groupList))
-	for i, iv := range d.intervals {
-		byHost[iv.host] = append(byHost[iv.host], int32(i))
-		if iv.group >= 0 {
-			byGroup[iv.group] = append(byGroup[iv.group], int32(i))
-		}
-	}
-
-	peaks := make([]hostPeak, 0, len(d.hosts))
-	for _, h := range d.hosts {
-		n, at := peak(d.sweep(byHost[h.index]))
-		peaks = append(peaks, hostPeak{h, n, at})
-	}
-	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return d.series(d.sweep(byHost[h.index])) })
-
-	for _, g := range d.groupList {
-		if f, ok := d.pressure(g, byGroup[g.index]); ok {
-			res.Findings = append(res.Findings, f)
-		}
-	}
-}
-
-// series turns events into step points, keeping the highest count of each
-// time bin so that the peak survives the downsampling.
-func (d *timeWait) series(ev []twEvent) []TimeWaitPoint {
-	span := max(d.last-d.first, 1)
-	var pts []TimeWaitPoint
-	cur, bin := 0, int64(-1)
-	for _, e := range ev {
-		cur += e.delta
-		b := (e.t - d.first) * seriesPoints / (span + 1)
-		if b != bin || len(pts) == 0 {
-			bin = b
-			t := e.t
-			if len(ev) > seriesPoints {
-				t = d.first + b*(span+1)/seriesPoints
-			}
-			pts = append(pts, TimeWaitPoint{T: Seconds(t - d.first), N: cur})
-			continue
-		}
-		if len(ev) <= seriesPoints {
-			pts = append(pts, TimeWaitPoint{T: Seconds(e.t - d.first), N: cur})
-		} else if cur > pts[len(pts)-1].N {
-			pts[len(pts)-1].N = cur
-		}
-	}
-	return pts
-}
-
 // pressure judges one client's TIME_WAIT ports toward one server endpoint
 // against its port range.
-func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
+func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	size := d.portRange[1] - d.portRange[0] + 1
-	n, at, held, points := d.pressurePeak(g, ivs)
+	a := &d.stream.groups[g.index]
+	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, d.last)
 	if n == 0 {
 		return Finding{}, false
 	}
