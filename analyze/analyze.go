@@ -100,7 +100,7 @@ func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*
 		// Reuse inside TIME_WAIT, and sequence overlap within it, are what
 		// the remembered four-tuples are for; older ones only add the
 		// informational gaps, so forgetting them first is no loss to warn of.
-		cfg.TupleNeed = reuseLimit(opts.Profile.TimeWait) + tupleNeedMargin
+		cfg.TupleNeed = timeWaitLimit(opts.Profile.TimeWait) + tupleNeedMargin
 	}
 	var p *pipe
 	if cfg.Workers != 1 && runtime.GOMAXPROCS(0) >= 2 {

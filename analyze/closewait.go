@@ -74,7 +74,7 @@ func (d *closeWait) observe(r *reassembly.Record) {
 		return
 	}
 	passive := active.Other()
-	af, pf := finFlow(r, active), finFlow(r, passive)
+	af, pf := r.Flow(active), r.Flow(passive)
 	if pf.FIN.Seen() || !pf.AckOfPeerFIN.Seen() {
 		// Without an ACK of the FIN, the passive side may never have
 		// received it: nothing says it is in CLOSE_WAIT.

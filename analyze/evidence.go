@@ -1,7 +1,5 @@
 package analyze
 
-import "github.com/twscope/twscope/reassembly"
-
 // Evidence is the facts behind one finding, one struct per finding kind;
 // its JSON tags are the contract's evidence table. The fields of each
 // struct are declared in the order of their JSON keys, so that the JSON
@@ -221,23 +219,3 @@ func EvidenceTypes() map[string]Evidence {
 		KindPortPressure:    &PortPressureEvidence{},
 	}
 }
-
-// frameEvidence is a frame number for evidence, or nil when not in the capture.
-func frameEvidence(f reassembly.Frame) *int {
-	if !f.Seen() {
-		return nil
-	}
-	n := f.N
-	return &n
-}
-
-// knownOrNil is v, or nil (JSON null: unknown) when unknown.
-func knownOrNil(v, unknown bool) *bool {
-	if unknown {
-		return nil
-	}
-	return &v
-}
-
-// ptr is a pointer to a copy of v, for evidence that may be null.
-func ptr[T any](v T) *T { return &v }

@@ -32,7 +32,7 @@ type finalAck struct {
 }
 
 func newFinalAck(opts Options) *finalAck {
-	return &finalAck{timeWait: int64(opts.Profile.TimeWait)}
+	return &finalAck{timeWait: int64(timeWaitLimit(opts.Profile.TimeWait))}
 }
 
 // Capture points: whether the final ACK was lost after or before the
@@ -65,7 +65,7 @@ func (d *finalAck) observe(r *reassembly.Record) {
 	}
 	passive := la.Passive
 	active := passive.Other()
-	pf, af := finFlow(r, passive), finFlow(r, active)
+	pf, af := r.Flow(passive), r.Flow(active)
 
 	point := captureAfterLoss
 	if la.FinalAck.Seen() {
@@ -164,11 +164,3 @@ func (d *finalAck) rstAdvice(r *reassembly.Record, active reassembly.Side, withA
 }
 
 func (d *finalAck) finish(res *Result) { res.Findings = append(res.Findings, d.findings...) }
-
-// finFlow returns one side's facts.
-func finFlow(r *reassembly.Record, s reassembly.Side) *reassembly.Flow {
-	if s == reassembly.SideServer {
-		return &r.S
-	}
-	return &r.C
-}

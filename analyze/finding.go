@@ -108,38 +108,3 @@ func HostFilter(addr netip.Addr) string {
 	}
 	return "tcp && ip.addr==" + addr.String()
 }
-
-// side names a side for a person: "the client 10.0.0.1:40000".
-func side(r *reassembly.Record, s reassembly.Side) string {
-	switch s {
-	case reassembly.SideClient:
-		return "the client " + r.Client.String()
-	case reassembly.SideServer:
-		return "the server " + r.Server.String()
-	case reassembly.SideBoth:
-		return "both sides"
-	}
-	return "nobody"
-}
-
-// endpointOf returns a side's address and port.
-func endpointOf(r *reassembly.Record, s reassembly.Side) netip.AddrPort {
-	if s == reassembly.SideServer {
-		return r.Server
-	}
-	return r.Client
-}
-
-// seconds formats a duration in nanoseconds for a sentence.
-func seconds(ns int64) string {
-	s := float64(ns) / 1e9
-	switch {
-	case s < 0.001 && s > -0.001:
-		return fmt.Sprintf("%.0f µs", s*1e6)
-	case s < 1 && s > -1:
-		return fmt.Sprintf("%.0f ms", s*1e3)
-	case s < 100 && s > -100:
-		return fmt.Sprintf("%.2f s", s)
-	}
-	return fmt.Sprintf("%.0f s", s)
-}

@@ -450,18 +450,6 @@ func (ip *ipStamps) advice(fit clockFit) string {
 	return "None of these SYNs went unanswered in the capture; a server checking timestamps per IP (Linux before 4.12 with tcp_tw_recycle=1) would drop them. " + never
 }
 
-// plural writes n with the singular or plural form: plural(2, "SYN")
-// is "2 SYNs"; plural(1, "SYN was", "SYNs were") is "1 SYN was".
-func plural(n int, one string, many ...string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	if len(many) > 0 {
-		return fmt.Sprintf("%d %s", n, many[0])
-	}
-	return fmt.Sprintf("%d %ss", n, one)
-}
-
 // clockFit is what one IP's timestamps say about its clocks.
 type clockFit struct {
 	rate    float64 // TSval ticks per second

@@ -37,7 +37,7 @@ type seqOverlap struct {
 }
 
 func newSeqOverlap(limit time.Duration) *seqOverlap {
-	return &seqOverlap{limit: reuseLimit(limit)}
+	return &seqOverlap{limit: timeWaitLimit(limit)}
 }
 
 var seqSides = [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer}

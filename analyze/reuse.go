@@ -60,16 +60,7 @@ type tupleReuse struct {
 const MaxReuseGaps = 100000
 
 func newTupleReuse(limit time.Duration) *tupleReuse {
-	return &tupleReuse{limit: reuseLimit(limit)}
-}
-
-// reuseLimit returns the TIME_WAIT length to judge by: the profile's, or
-// Linux's when none was set.
-func reuseLimit(d time.Duration) time.Duration {
-	if d <= 0 {
-		return Profiles["linux"].TimeWait
-	}
-	return d
+	return &tupleReuse{limit: timeWaitLimit(limit)}
 }
 
 func (d *tupleReuse) observe(r *reassembly.Record) {
@@ -203,16 +194,6 @@ func sameSYNAgain(r *reassembly.Record) bool {
 	return r.C.SYN.Seen() && p.Client == r.Client && p.SYNSeen[0] && p.ISN[0] == r.C.ISN
 }
 
-// prevIndex is the index (0 client, 1 server) in r.Prev of the endpoint
-// that plays side s in r: the roles turn round when the old server is the
-// one that connects again.
-func prevIndex(r *reassembly.Record, s reassembly.Side) int {
-	if endpointOf(r, s) == r.Prev.Client {
-		return 0
-	}
-	return 1
-}
-
 // tsAheadOf reports whether side s sent timestamps in both incarnations and
 // its first new TSval is after its last old one: PAWS at the peer then
 // rejects the old incarnation's segments from s.
@@ -227,18 +208,6 @@ func tsAheadOf(r *reassembly.Record, s reassembly.Side, pi int) bool {
 func isnBeyondOld(r *reassembly.Record, s reassembly.Side, pi int) bool {
 	f := r.Flow(s)
 	return f.SYN.Seen() && int32(f.ISN-r.Prev.Final[pi]) >= 0
-}
-
-// endpointIn names the endpoint that played side s in a previous
-// incarnation, "" for none or both.
-func endpointIn(p *reassembly.Summary, s reassembly.Side) string {
-	switch s {
-	case reassembly.SideClient:
-		return p.Client.String()
-	case reassembly.SideServer:
-		return p.Server.String()
-	}
-	return ""
 }
 
 func closeWords(p *reassembly.Summary) string {

@@ -111,10 +111,7 @@ const (
 )
 
 func newTimeWait(opts Options) *timeWait {
-	tw := opts.Profile.TimeWait
-	if tw <= 0 {
-		tw = Profiles["linux"].TimeWait
-	}
+	tw := timeWaitLimit(opts.Profile.TimeWait)
 	pr := opts.PortRange
 	if pr == [2]int{} {
 		pr = DefaultPortRange
@@ -216,7 +213,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 
 // entry is when a side entered TIME_WAIT as the capture shows it.
 func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Event {
-	own, peer := finFlow(r, s), finFlow(r, s.Other())
+	own, peer := r.Flow(s), r.Flow(s.Other())
 	e := own.AckOfPeerFIN // its final ACK
 	if r.Close == reassembly.CloseSimultaneous {
 		e = peer.AckOfPeerFIN // the ACK of its own FIN ends CLOSING
