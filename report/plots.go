@@ -57,7 +57,6 @@ var (
 	colBrown  = rgb(0x9c755f)
 	colGrey   = rgb(0xbab0ac)
 	colDark   = rgb(0x333333)
-	colLight  = rgb(0xdddddd)
 	// palette colours series in turn: hosts, clocks.
 	palette = []color.Color{colBlue, colOrange, colGreen, colPurple, colBrown, colTeal, colPink, colYellow, colGrey, rgb(0x1f77b4)}
 )
