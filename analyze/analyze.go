@@ -156,6 +156,9 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, d := range a.detectors {
 		d.finish(res)
 	}
+	for i := range res.Findings {
+		res.Findings[i].nameFiles(res.Captures)
+	}
 	sortFindings(res.Findings)
 	res.FindingCounts = countFindings(res.Findings, a.limit.omitted)
 	for k, n := range a.limit.omitted {

@@ -137,10 +137,16 @@ type Finding struct {
 	Conns    []int    `json:"conns"`
 	Time     string   `json:"time"`
 	Frames   []int    `json:"frames"`
-	Filter   string   `json:"filter"`
-	Summary  string   `json:"summary"`
-	Evidence Evidence `json:"evidence"`
-	Advice   string   `json:"advice"`
+	// FrameFiles and Filters are set when the run read several capture
+	// files: the index in captures of each frame's file, and by capture
+	// file name the filter for its frames (Filter is that of the first
+	// frame's file).
+	FrameFiles []int             `json:"frame_files,omitempty"`
+	Filter     string            `json:"filter"`
+	Filters    map[string]string `json:"filters,omitempty"`
+	Summary    string            `json:"summary"`
+	Evidence   Evidence          `json:"evidence"`
+	Advice     string            `json:"advice"`
 
 	// Client and Server are the four-tuple of one connection the finding
 	// is about (its example), and Refs the frames of that connection that
@@ -150,7 +156,8 @@ type Finding struct {
 	Refs           []reassembly.Frame `json:"-"`
 	Client, Server netip.AddrPort     `json:"-"`
 
-	at int64 // Time as Unix nanoseconds, for ordering
+	at         int64 // Time as Unix nanoseconds, for ordering
+	frameFiles []int // the file of each of Frames
 }
 
 // FormatTime renders a capture time as RFC 3339 UTC with nanoseconds.
