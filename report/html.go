@@ -293,12 +293,12 @@ func verdict(res *analyze.Result) (string, string) {
 	for _, k := range kindCounts(res) {
 		parts = append(parts, fmt.Sprintf("%d %s (%s)", k.Total, k.Kind, k.Worst))
 	}
-	head, class := "Informational findings only", "info"
+	head, class := "Informational findings only", analyze.SeverityInfo.String()
 	switch {
 	case n[analyze.SeverityCritical] > 0:
-		head, class = fmt.Sprintf("%d critical finding%s", n[analyze.SeverityCritical], pluralS(n[analyze.SeverityCritical])), "critical"
+		head, class = fmt.Sprintf("%d critical finding%s", n[analyze.SeverityCritical], pluralS(n[analyze.SeverityCritical])), analyze.SeverityCritical.String()
 	case n[analyze.SeverityWarning] > 0:
-		head, class = fmt.Sprintf("%d warning%s", n[analyze.SeverityWarning], pluralS(n[analyze.SeverityWarning])), "warning"
+		head, class = fmt.Sprintf("%d warning%s", n[analyze.SeverityWarning], pluralS(n[analyze.SeverityWarning])), analyze.SeverityWarning.String()
 	}
 	return fmt.Sprintf("%s in %d connections: %s.", head, conns, strings.Join(parts, ", ")), class
 }
