@@ -118,7 +118,7 @@ func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*
 		// Reuse inside TIME_WAIT, and sequence overlap within it, are what
 		// the remembered four-tuples are for; older ones only add the
 		// informational gaps, so forgetting them first is no loss to warn of.
-		cfg.TupleNeed = reuseLimit(opts.Profile.TimeWait) + tupleNeedMargin
+		cfg.TupleNeed = timeWaitLimit(opts.Profile.TimeWait) + tupleNeedMargin
 	}
 	var p *pipe
 	if cfg.Workers != 1 && runtime.GOMAXPROCS(0) >= 2 {
@@ -175,26 +175,27 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, d := range a.detectors {
 		d.finish(res)
 	}
+	for i := range res.Findings {
+		res.Findings[i].nameFiles(res.Captures)
+	}
 	sortFindings(res.Findings)
 	res.FindingCounts = countFindings(res.Findings, a.limit.omitted)
 	for k, n := range a.limit.omitted {
 		if res.FindingsOmitted == nil {
 			res.FindingsOmitted = map[string]int{}
 		}
-		res.FindingsOmitted[k[0]] += n
+		res.FindingsOmitted[k.kind] += n
 	}
 	return res
 }
-
-var severityRank = map[string]int{SeverityCritical: 0, SeverityWarning: 1, SeverityInfo: 2}
 
 // sortFindings orders findings most severe first, then by kind and time,
 // so that the report is the same for the same capture.
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		if severityRank[a.Severity] != severityRank[b.Severity] {
-			return severityRank[a.Severity] < severityRank[b.Severity]
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() < b.Severity.Rank()
 		}
 		if a.Kind != b.Kind {
 			return a.Kind < b.Kind

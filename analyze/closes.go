@@ -14,17 +14,17 @@ type closeSummary struct {
 	endpoints map[netip.AddrPort]*Endpoint // by server: no string built per record
 	// Counts by value index, turned into the maps at finish: an array
 	// increment per record instead of a string-keyed map update.
-	kinds                      [5]int
-	closers, holders, acks, by [4]int
-	eps                        map[*Endpoint]*endpointCounts
+	kinds                [reassembly.NumCloseKinds]int
+	closers, holders, by [reassembly.NumSides]int
+	acks                 [reassembly.NumFinalAcks]int
+	eps                  map[*Endpoint]*endpointCounts
 }
 
-// endpointCounts are one endpoint's counts by value index; first is
-// FirstClose: rst, simultaneous, then by closer (client, server, none).
+// endpointCounts are one endpoint's counts by value index.
 type endpointCounts struct {
-	closer, holders, acks, by [4]int
-	close                     [5]int
-	first                     [5]int
+	closer, holders, by [reassembly.NumSides]int
+	close               [reassembly.NumCloseKinds]int
+	acks                [reassembly.NumFinalAcks]int
 }
 
 func newCloseSummary() *closeSummary {
@@ -39,16 +39,16 @@ func newCounts() CloseSummary {
 }
 
 func (s *closeSummary) observe(r *reassembly.Record) {
-	s.kinds[r.Close%5]++
-	s.closers[r.Closer&3]++
-	s.holders[r.TimeWaitHolder&3]++
-	s.acks[r.FinalAck&3]++
-	s.by[r.RSTBy&3]++
+	s.kinds[r.Close]++
+	s.closers[r.Closer]++
+	s.holders[r.TimeWaitHolder]++
+	s.acks[r.FinalAck]++
+	s.by[r.RSTBy]++
 	key := r.Server
 	e := s.endpoints[key]
 	if e == nil {
 		e = &Endpoint{Server: key.String(), Closer: map[string]int{}, Close: map[string]int{}, TimeWaitHolders: map[string]int{},
-			FinalAck: map[string]int{}, RSTBy: map[string]int{}, FirstClose: map[string]int{}, Addr: key}
+			FinalAck: map[string]int{}, RSTBy: map[string]int{}, Addr: key}
 		s.endpoints[key] = e
 		if s.eps == nil {
 			s.eps = map[*Endpoint]*endpointCounts{}
@@ -57,23 +57,28 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	}
 	c := s.eps[e]
 	e.Connections++
-	c.closer[r.Closer&3]++
-	c.close[r.Close%5]++
-	c.holders[r.TimeWaitHolder&3]++
-	c.acks[r.FinalAck&3]++
-	c.by[r.RSTBy&3]++
+	c.closer[r.Closer]++
+	c.close[r.Close]++
+	c.holders[r.TimeWaitHolder]++
+	c.acks[r.FinalAck]++
+	c.by[r.RSTBy]++
+	e.FirstClose[firstCloseOf(r)]++
+}
+
+// firstCloseOf is how r's close began: a RST before both FINs, else who
+// sent the first FIN.
+func firstCloseOf(r *reassembly.Record) FirstClose {
 	switch {
 	case r.Close == reassembly.CloseRST:
-		c.first[0]++
+		return FirstCloseRST
 	case r.Closer == reassembly.SideBoth:
-		c.first[1]++
+		return FirstCloseSimultaneous
 	case r.Closer == reassembly.SideClient:
-		c.first[2]++
+		return FirstCloseClient
 	case r.Closer == reassembly.SideServer:
-		c.first[3]++
-	default:
-		c.first[4]++
+		return FirstCloseServer
 	}
+	return FirstCloseNone
 }
 
 // addCounts adds the nonzero counts to m under their value's name.
@@ -85,25 +90,25 @@ func addCounts[T ~uint8](m map[string]int, counts []int, name func(T) string) {
 	}
 }
 
+// rstByName names the RST senders counted from index 1 (client): nobody
+// sent a RST is not counted.
+func rstByName(x reassembly.Side) string { return (x + 1).String() }
+
 // fill turns the counts by index into the result's maps.
 func (s *closeSummary) fill() {
 	addCounts(s.total.ByKind, s.kinds[:], reassembly.CloseKind.String)
 	addCounts(s.total.ByCloser, s.closers[:], reassembly.Side.String)
 	addCounts(s.total.TimeWaitHolders, s.holders[:], reassembly.Side.String)
 	addCounts(s.total.FinalAck, s.acks[:], reassembly.FinalAck.String)
-	addCounts(s.total.RSTBy, s.by[1:], func(x reassembly.Side) string { return (x + 1).String() })
-	s.kinds, s.closers, s.holders, s.acks, s.by = [5]int{}, [4]int{}, [4]int{}, [4]int{}, [4]int{}
+	addCounts(s.total.RSTBy, s.by[1:], rstByName)
+	s.kinds, s.acks = [reassembly.NumCloseKinds]int{}, [reassembly.NumFinalAcks]int{}
+	s.closers, s.holders, s.by = [reassembly.NumSides]int{}, [reassembly.NumSides]int{}, [reassembly.NumSides]int{}
 	for e, c := range s.eps {
 		addCounts(e.Closer, c.closer[:], reassembly.Side.String)
 		addCounts(e.Close, c.close[:], reassembly.CloseKind.String)
 		addCounts(e.TimeWaitHolders, c.holders[:], reassembly.Side.String)
 		addCounts(e.FinalAck, c.acks[:], reassembly.FinalAck.String)
-		addCounts(e.RSTBy, c.by[1:], func(x reassembly.Side) string { return (x + 1).String() })
-		for i, name := range [...]string{"rst", "simultaneous", "client", "server", "none"} {
-			if c.first[i] > 0 {
-				e.FirstClose[name] += c.first[i]
-			}
-		}
+		addCounts(e.RSTBy, c.by[1:], rstByName)
 		*c = endpointCounts{}
 	}
 }

@@ -74,7 +74,7 @@ func (d *closeWait) observe(r *reassembly.Record) {
 		return
 	}
 	passive := active.Other()
-	af, pf := finFlow(r, active), finFlow(r, passive)
+	af, pf := r.Flow(active), r.Flow(passive)
 	if pf.FIN.Seen() || !pf.AckOfPeerFIN.Seen() {
 		// Without an ACK of the FIN, the passive side may never have
 		// received it: nothing says it is in CLOSE_WAIT.
@@ -160,19 +160,21 @@ func (d *closeWait) finding(g *closeWaitGroup, minAge int64) Finding {
 	}
 	sort.Ints(recent)
 
-	ev := f.Evidence
-	ev["server"] = g.server.String()
-	ev["stuck_side"] = g.stuck.String()
-	ev["count"] = len(g.conns)
-	ev["connections"] = ids
-	ev["oldest_conn"] = oldest.id
-	ev["oldest_age_s"] = Seconds(d.last - oldest.ack.Time)
-	ev["oldest_since"] = FormatTime(oldest.ack.Time)
-	ev["fin_frames"] = finFrames
-	ev["min_age_s"] = Seconds(minAge)
-	ev["capture_span_s"] = Seconds(d.last - d.first)
-	ev["too_recent"] = recent
-	ev["endpoint_filter"] = fmt.Sprintf("%s && tcp.port==%d", HostFilter(g.server.Addr()), g.server.Port())
+	ev := &CloseWaitEvidence{
+		CaptureSpanS:   Seconds(d.last - d.first),
+		Connections:    ids,
+		Count:          len(g.conns),
+		EndpointFilter: fmt.Sprintf("%s && tcp.port==%d", HostFilter(g.server.Addr()), g.server.Port()),
+		FINFrames:      finFrames,
+		MinAgeS:        Seconds(minAge),
+		OldestAgeS:     Seconds(d.last - oldest.ack.Time),
+		OldestConn:     oldest.id,
+		OldestSince:    FormatTime(oldest.ack.Time),
+		Server:         g.server.String(),
+		StuckSide:      g.stuck.String(),
+		TooRecent:      recent,
+	}
+	f.Evidence = ev
 
 	n := len(g.conns)
 	plural := "s"
@@ -188,7 +190,7 @@ func (d *closeWait) finding(g *closeWaitGroup, minAge int64) Finding {
 			"find the code path that returns without closing (error handling, a missing defer/finally). "+
 			"Kernel settings cannot fix this; ss -tan state close-wait on the server shows them growing.", g.server)
 	} else {
-		ev["client_ip"] = g.client.Addr().String()
+		ev.ClientIP = g.client.Addr().String()
 		f.Summary = fmt.Sprintf("Seen in the capture: %d connection%s from %s to %s stuck in CLOSE_WAIT on the client: "+
 			"the server's FIN was acknowledged but the client never sent its own (oldest for %s, until the capture ended).",
 			n, plural, g.client.Addr(), g.server, age)

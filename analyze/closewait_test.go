@@ -21,18 +21,19 @@ func TestCloseWaitCorpus(t *testing.T) {
 		t.Fatalf("%d close_wait findings, want 1", len(got))
 	}
 	f := got[0]
+	ev := evidenceOf[*CloseWaitEvidence](t, f)
 	if f.Severity != SeverityWarning || !slices.Equal(f.Conns, []int{1, 2, 3}) ||
-		f.Evidence["server"] != "10.2.0.2:8080" || f.Evidence["stuck_side"] != "server" ||
-		!slices.Equal(f.Evidence["too_recent"].([]int), []int{4, 5}) || f.Evidence["oldest_conn"] != 1 {
+		ev.Server != "10.2.0.2:8080" || ev.StuckSide != "server" ||
+		!slices.Equal(ev.TooRecent, []int{4, 5}) || ev.OldestConn != 1 {
 		t.Errorf("finding %+v", f)
 	}
 	// Client FINs 8, 16, 24 and the server's ACKs of them 9, 17, 25... as
 	// Wireshark numbers them: FIN then ACK.
-	if fins := f.Evidence["fin_frames"].([]int); !slices.Equal(fins, []int{8, 16, 24}) {
+	if fins := ev.FINFrames; !slices.Equal(fins, []int{8, 16, 24}) {
 		t.Errorf("fin_frames %v", fins)
 	}
-	if !twNear(f.Evidence["oldest_age_s"], 0.047992) {
-		t.Errorf("oldest_age_s %v", f.Evidence["oldest_age_s"])
+	if !twNear(ev.OldestAgeS, 0.047992) {
+		t.Errorf("oldest_age_s %v", ev.OldestAgeS)
 	}
 	for _, name := range []string{"client_close_first.pcap", "server_close_first.pcap", "lost_final_ack.pcap", "abortive_close_linger0.pcap"} {
 		if n := len(twKind(twRun(t, Options{}, lab(name)), KindCloseWait)); n != 0 {
@@ -51,7 +52,7 @@ func TestCloseWaitSynthetic(t *testing.T) {
 		ack      bool          // the passive side ACKs the FIN
 		tail     time.Duration // capture time after the last FIN
 		findings int
-		severity string
+		severity Severity
 		stuck    string
 	}{
 		// 3 s capture, FINs ACKed 2 s before its end: stuck.
@@ -109,12 +110,13 @@ func TestCloseWaitSynthetic(t *testing.T) {
 				return
 			}
 			f := got[0]
-			if f.Severity != tt.severity || f.Evidence["stuck_side"] != tt.stuck || f.Evidence["count"] != tt.n || len(f.Conns) != tt.n {
+			ev := evidenceOf[*CloseWaitEvidence](t, f)
+			if f.Severity != tt.severity || ev.StuckSide != tt.stuck || ev.Count != tt.n || len(f.Conns) != tt.n {
 				t.Errorf("severity %s stuck %v count %v conns %v, want %s %s %d",
-					f.Severity, f.Evidence["stuck_side"], f.Evidence["count"], f.Conns, tt.severity, tt.stuck, tt.n)
+					f.Severity, ev.StuckSide, ev.Count, f.Conns, tt.severity, tt.stuck, tt.n)
 			}
-			if tt.stuck == "client" && f.Evidence["client_ip"] != "10.0.0.1" {
-				t.Errorf("client_ip %v", f.Evidence["client_ip"])
+			if tt.stuck == "client" && ev.ClientIP != "10.0.0.1" {
+				t.Errorf("client_ip %v", ev.ClientIP)
 			}
 		})
 	}

@@ -8,4 +8,25 @@
 // server endpoints when Options.PlaceFindings asks). It holds the OS
 // profiles and the Result type every output renders; times in it are
 // numbers (Time, Unix nanoseconds) until rendered. It never prints.
+//
+// Where each finding kind is computed, from which tracker facts
+// (reassembly.Record fields; C and S are the sides' Flow), and the struct
+// its evidence is (evidence.go):
+//
+//	kind               file          tracker facts                                        evidence
+//	lost_final_ack     finalack.go   FinalAck == FinalAckLost, LostAck, Flow.FIN          FinalAckEvidence
+//	final_ack_rst      finalack.go   LostAck.RST, LostAck.RSTWithAck                      FinalAckEvidence
+//	tuple_reuse        reuse.go      HasPrev, Prev, ReuseGap, Flow.ISN/TSFirst, OldDups   TupleReuseEvidence
+//	nat_ts_regression  nat.go        SYNTS, Flow.HasTS/TSFirst/TSLast                     NATEvidence
+//	seq_overlap        overlap.go    Prev.ISN/Final/SYNSeen, Flow.ISN/SYN                 SeqOverlapEvidence
+//	old_duplicate      overlap.go    OldDups, OldDup                                      OldDuplicateEvidence
+//	seq_wrap           overlap.go    Flow.Wrapped/Advance/DataStart/Bytes                 SeqWrapEvidence
+//	close_wait         closewait.go  Close == CloseHalf, Closer, Flow.FIN/AckOfPeerFIN    CloseWaitEvidence
+//	port_pressure      timewait.go   TimeWaitHolder, Flow.AckOfPeerFIN, CloseAt, Prev.ID  PortPressureEvidence
+//
+// Not findings: the close summary (Result.Closes, Endpoints) is closes.go
+// from Close, Closer, TimeWaitHolder, FinalAck and RSTBy; the hosts and
+// their TIME_WAIT occupancy (Result.Hosts, TimeWait) are timewait.go and
+// twstream.go from the same facts as port_pressure. Helpers the detectors
+// share are in detect.go; the bound on listed findings in limit.go.
 package analyze

@@ -32,7 +32,7 @@ type finalAck struct {
 }
 
 func newFinalAck(opts Options) *finalAck {
-	return &finalAck{timeWait: int64(opts.Profile.TimeWait)}
+	return &finalAck{timeWait: int64(timeWaitLimit(opts.Profile.TimeWait))}
 }
 
 // Capture points: whether the final ACK was lost after or before the
@@ -65,7 +65,7 @@ func (d *finalAck) observe(r *reassembly.Record) {
 	}
 	passive := la.Passive
 	active := passive.Other()
-	pf, af := finFlow(r, passive), finFlow(r, active)
+	pf, af := r.Flow(passive), r.Flow(active)
 
 	point := captureAfterLoss
 	if la.FinalAck.Seen() {
@@ -94,26 +94,29 @@ func (d *finalAck) observe(r *reassembly.Record) {
 	f := newFinding(kind, severity, la.Retrans.Time, r.ID)
 	f.addFrames(af.FIN.Frame, pf.FIN.Frame, la.FinalAck.Frame, la.Retrans.Frame, answer.Frame)
 	f.about(r.Client, r.Server, af.FIN.Frame, pf.FIN.Frame, la.FinalAck.Frame, la.Retrans.Frame, answer.Frame)
-	ev := f.Evidence
-	ev["capture_point"] = point
-	ev["next"] = next
-	ev["passive"] = passive.String()
-	ev["active"] = active.String()
-	ev["passive_endpoint"] = endpointOf(r, passive).String()
-	ev["active_endpoint"] = endpointOf(r, active).String()
-	ev["close"] = r.Close.String()
-	ev["active_fin_frame"] = frameEvidence(af.FIN.Frame)
-	ev["passive_fin_frame"] = frameEvidence(pf.FIN.Frame)
-	ev["final_ack_frame"] = frameEvidence(la.FinalAck.Frame)
-	ev["resent_fin_frame"] = frameEvidence(la.Retrans.Frame)
-	ev["answer_frame"] = frameEvidence(answer.Frame)
-	ev["fin_resend_delay_s"] = Seconds(delay)
-	ev["fin_retransmits"] = pf.FINRetrans
-	ev["time_wait_s"] = Seconds(d.timeWait)
-	ev["conversation_filter"] = ConversationFilter(r.Client, r.Server)
-	if next == nextRST {
-		ev["rst_with_ack"] = la.RSTWithAck
+	ev := &FinalAckEvidence{
+		kind:               kind,
+		Active:             active.String(),
+		ActiveEndpoint:     endpointOf(r, active).String(),
+		ActiveFINFrame:     frameEvidence(af.FIN.Frame),
+		AnswerFrame:        frameEvidence(answer.Frame),
+		CapturePoint:       point,
+		Close:              r.Close.String(),
+		ConversationFilter: ConversationFilter(r.Client, r.Server),
+		FINResendDelayS:    Seconds(delay),
+		FINRetransmits:     pf.FINRetrans,
+		FinalAckFrame:      frameEvidence(la.FinalAck.Frame),
+		Next:               next,
+		Passive:            passive.String(),
+		PassiveEndpoint:    endpointOf(r, passive).String(),
+		PassiveFINFrame:    frameEvidence(pf.FIN.Frame),
+		ResentFINFrame:     frameEvidence(la.Retrans.Frame),
+		TimeWaitS:          Seconds(d.timeWait),
 	}
+	if next == nextRST {
+		ev.RSTWithAck = ptr(la.RSTWithAck)
+	}
+	f.Evidence = ev
 
 	lost := "the final ACK from " + side(r, active) + " to " + side(r, passive) + " was lost"
 	where := "before reaching the capture point (it is not in the capture; the passive FIN may have been lost on its way instead)"
@@ -161,19 +164,3 @@ func (d *finalAck) rstAdvice(r *reassembly.Record, active reassembly.Side, withA
 }
 
 func (d *finalAck) finish(res *Result) { res.Findings = append(res.Findings, d.findings...) }
-
-// finFlow returns one side's facts.
-func finFlow(r *reassembly.Record, s reassembly.Side) *reassembly.Flow {
-	if s == reassembly.SideServer {
-		return &r.S
-	}
-	return &r.C
-}
-
-// frameEvidence is a frame number for evidence, or nil when not in the capture.
-func frameEvidence(f reassembly.Frame) any {
-	if !f.Seen() {
-		return nil
-	}
-	return f.N
-}

@@ -19,7 +19,7 @@ func TestFinalAckCorpus(t *testing.T) {
 		file     string
 		kind     string
 		count    int
-		severity string
+		severity Severity
 		point    string
 		next     string
 		frames   []int // of the first finding
@@ -59,9 +59,10 @@ func TestFinalAckCorpus(t *testing.T) {
 				return
 			}
 			for _, f := range got {
-				if f.Severity != tt.severity || f.Evidence["capture_point"] != tt.point || f.Evidence["next"] != tt.next {
+				ev := evidenceOf[*FinalAckEvidence](t, f)
+				if f.Severity != tt.severity || ev.CapturePoint != tt.point || ev.Next != tt.next {
 					t.Errorf("conn %v: severity %s capture_point %v next %v, want %s %s %s",
-						f.Conns, f.Severity, f.Evidence["capture_point"], f.Evidence["next"], tt.severity, tt.point, tt.next)
+						f.Conns, f.Severity, ev.CapturePoint, ev.Next, tt.severity, tt.point, tt.next)
 				}
 				if len(f.Conns) != 1 || f.Filter == "" || f.Summary == "" || f.Advice == "" {
 					t.Errorf("incomplete finding %+v", f)
@@ -103,17 +104,17 @@ func TestFinalAckSynthetic(t *testing.T) {
 		answer   int // flags of the client's answer; 0: none
 		timeWait time.Duration
 		kind     string
-		severity string
+		severity Severity
 		next     string
-		withAck  any
+		withAck  *bool
 	}{
 		{"re-ACK", synth.ACK, 0, KindLostFinalAck, SeverityInfo, nextReAck, nil},
 		{"no answer", 0, 0, KindLostFinalAck, SeverityInfo, nextUnknown, nil},
 		// An application abort: the RST carries an ACK.
-		{"RST with ACK", synth.RST | synth.ACK, 0, KindFinalAckRST, SeverityWarning, nextRST, true},
-		{"bare RST", synth.RST, 0, KindFinalAckRST, SeverityCritical, nextRST, false},
+		{"RST with ACK", synth.RST | synth.ACK, 0, KindFinalAckRST, SeverityWarning, nextRST, ptr(true)},
+		{"bare RST", synth.RST, 0, KindFinalAckRST, SeverityCritical, nextRST, ptr(false)},
 		// The FIN comes back after a 100 ms TIME_WAIT ran out: expired.
-		{"bare RST after TIME_WAIT", synth.RST, 100 * time.Millisecond, KindFinalAckRST, SeverityWarning, nextRST, false},
+		{"bare RST after TIME_WAIT", synth.RST, 100 * time.Millisecond, KindFinalAckRST, SeverityWarning, nextRST, ptr(false)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,12 +150,13 @@ func TestFinalAckSynthetic(t *testing.T) {
 				t.Fatalf("%d %s findings, want 1 (all: %+v)", len(got), tt.kind, res.Findings)
 			}
 			f := got[0]
-			if f.Severity != tt.severity || f.Evidence["next"] != tt.next || f.Evidence["capture_point"] != captureBeforeLoss {
+			ev := evidenceOf[*FinalAckEvidence](t, f)
+			if f.Severity != tt.severity || ev.Next != tt.next || ev.CapturePoint != captureBeforeLoss {
 				t.Errorf("severity %s next %v capture_point %v, want %s %s before_loss",
-					f.Severity, f.Evidence["next"], f.Evidence["capture_point"], tt.severity, tt.next)
+					f.Severity, ev.Next, ev.CapturePoint, tt.severity, tt.next)
 			}
-			if f.Evidence["rst_with_ack"] != tt.withAck {
-				t.Errorf("rst_with_ack %v, want %v", f.Evidence["rst_with_ack"], tt.withAck)
+			if (ev.RSTWithAck == nil) != (tt.withAck == nil) || deref(ev.RSTWithAck) != deref(tt.withAck) {
+				t.Errorf("rst_with_ack %v, want %v", ev.RSTWithAck, tt.withAck) // pointers: nil or not is the point
 			}
 			// Frames 1-3 handshake, 4-7 exchange, 8 client FIN, 9 server
 			// FIN, 10 final ACK, 11 resent FIN, 12 answer.
@@ -162,11 +164,11 @@ func TestFinalAckSynthetic(t *testing.T) {
 			if tt.answer == 0 {
 				want = want[:4]
 			}
-			if !slices.Equal(f.Frames, want) || f.Evidence["final_ack_frame"] != 10 || f.Evidence["resent_fin_frame"] != 11 {
-				t.Errorf("frames %v (final ACK %v, resent %v), want %v", f.Frames, f.Evidence["final_ack_frame"], f.Evidence["resent_fin_frame"], want)
+			if !slices.Equal(f.Frames, want) || deref(ev.FinalAckFrame) != 10 || deref(ev.ResentFINFrame) != 11 {
+				t.Errorf("frames %v (final ACK %v, resent %v), want %v", f.Frames, ev.FinalAckFrame, ev.ResentFINFrame, want)
 			}
-			if !twNear(f.Evidence["fin_resend_delay_s"], 0.202) {
-				t.Errorf("fin_resend_delay_s %v, want 0.202", f.Evidence["fin_resend_delay_s"])
+			if !twNear(ev.FINResendDelayS, 0.202) {
+				t.Errorf("fin_resend_delay_s %v, want 0.202", ev.FINResendDelayS)
 			}
 		})
 	}
@@ -177,7 +179,6 @@ const (
 	twServer = "10.0.0.2:8080"
 )
 
-func twNear(got any, want float64) bool {
-	g, ok := got.(float64)
-	return ok && g-want < 1e-3 && want-g < 1e-3
+func twNear(g, want float64) bool {
+	return g-want < 1e-3 && want-g < 1e-3
 }

@@ -23,26 +23,81 @@ const (
 	KindPortPressure    = "port_pressure"
 )
 
+// Kinds lists every finding kind in the order rules list them.
+var Kinds = [...]string{
+	KindLostFinalAck, KindFinalAckRST, KindTupleReuse, KindNATTSRegression,
+	KindSeqOverlap, KindOldDuplicate, KindSeqWrap, KindCloseWait, KindPortPressure,
+}
+
 // newFinding starts a finding of kind at time at (Unix ns) about the
 // given connections.
-func newFinding(kind, severity string, at int64, conns ...int) Finding {
+func newFinding(kind string, severity Severity, at int64, conns ...int) Finding {
 	return Finding{
 		Kind: kind, Severity: severity, Time: Time(at),
-		Conns: append([]int{}, conns...), Frames: []int{}, Evidence: map[string]any{},
+		Conns: append([]int{}, conns...), Frames: []int{},
 	}
 }
 
 // addFrames adds the frames that prove the finding, skipping unseen ones,
-// and points the display filter at them.
+// ordered by file and frame number, and points the display filter at
+// those of the first frame's file.
 func (f *Finding) addFrames(frames ...reassembly.Frame) {
+	refs := make([]reassembly.Frame, 0, len(f.Frames)+len(frames))
+	for i, n := range f.Frames {
+		refs = append(refs, reassembly.Frame{File: f.frameFiles[i], N: n})
+	}
 	for _, fr := range frames {
 		if fr.Seen() {
-			f.Frames = append(f.Frames, fr.N)
+			refs = append(refs, fr)
 		}
 	}
-	sort.Ints(f.Frames)
-	f.Frames = dedupe(f.Frames)
-	f.Filter = FramesFilter(f.Frames)
+	sortFrames(refs)
+	refs = slices.Compact(refs)
+	f.Frames, f.frameFiles = f.Frames[:0], f.frameFiles[:0]
+	for _, fr := range refs {
+		f.Frames = append(f.Frames, fr.N)
+		f.frameFiles = append(f.frameFiles, fr.File)
+	}
+	f.Filter = ""
+	if len(refs) > 0 {
+		f.Filter = FramesFilter(f.fileFrames(refs[0].File))
+	}
+}
+
+func sortFrames(fs []reassembly.Frame) {
+	sort.Slice(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		return a.File < b.File || a.File == b.File && a.N < b.N
+	})
+}
+
+// fileFrames are the finding's frames in capture file file.
+func (f *Finding) fileFrames(file int) []int {
+	var out []int
+	for i, n := range f.Frames {
+		if f.frameFiles[i] == file {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// nameFiles fills FrameFiles and Filters when the run read several
+// capture files, named as in captures.
+func (f *Finding) nameFiles(captures []Capture) {
+	if len(captures) < 2 || len(f.Frames) == 0 {
+		return
+	}
+	f.FrameFiles = append([]int{}, f.frameFiles...)
+	f.Filters = map[string]string{}
+	for _, file := range f.frameFiles {
+		if file < len(captures) {
+			name := captures[file].File
+			if _, done := f.Filters[name]; !done {
+				f.Filters[name] = FramesFilter(f.fileFrames(file))
+			}
+		}
+	}
 }
 
 // about names the example connection of the finding and the frames of it
@@ -55,33 +110,39 @@ func (f *Finding) about(client, server netip.AddrPort, frames ...reassembly.Fram
 			f.Refs = append(f.Refs, fr)
 		}
 	}
-	sort.Slice(f.Refs, func(i, j int) bool {
-		a, b := f.Refs[i], f.Refs[j]
-		return a.File < b.File || a.File == b.File && a.N < b.N
-	})
+	sortFrames(f.Refs)
 	f.Refs = slices.Compact(f.Refs)
 }
 
-func dedupe(xs []int) []int {
-	out := xs[:0]
-	for i, x := range xs {
-		if i == 0 || x != xs[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// FramesFilter is a Wireshark display filter showing exactly these frames.
+// FramesFilter is a Wireshark display filter showing exactly these frames
+// (sorted, of one file), as Wireshark 4 reads a set: elements separated by
+// commas, and a run of three or more consecutive frames as a..b.
 func FramesFilter(frames []int) string {
 	if len(frames) == 0 {
 		return ""
 	}
-	parts := make([]string, len(frames))
-	for i, n := range frames {
-		parts[i] = fmt.Sprint(n)
+	var b strings.Builder
+	b.WriteString("frame.number in {")
+	for i := 0; i < len(frames); {
+		j := i
+		for j+1 < len(frames) && frames[j+1] == frames[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		switch {
+		case j-i >= 2:
+			fmt.Fprintf(&b, "%d..%d", frames[i], frames[j])
+		case j > i:
+			fmt.Fprintf(&b, "%d,%d", frames[i], frames[j])
+		default:
+			fmt.Fprintf(&b, "%d", frames[i])
+		}
+		i = j + 1
 	}
-	return "frame.number in {" + strings.Join(parts, " ") + "}"
+	b.WriteByte('}')
+	return b.String()
 }
 
 // ConversationFilter is a Wireshark display filter for every packet of a
@@ -101,39 +162,4 @@ func HostFilter(addr netip.Addr) string {
 		return "tcp && ipv6.addr==" + addr.String()
 	}
 	return "tcp && ip.addr==" + addr.String()
-}
-
-// side names a side for a person: "the client 10.0.0.1:40000".
-func side(r *reassembly.Record, s reassembly.Side) string {
-	switch s {
-	case reassembly.SideClient:
-		return "the client " + r.Client.String()
-	case reassembly.SideServer:
-		return "the server " + r.Server.String()
-	case reassembly.SideBoth:
-		return "both sides"
-	}
-	return "nobody"
-}
-
-// endpointOf returns a side's address and port.
-func endpointOf(r *reassembly.Record, s reassembly.Side) netip.AddrPort {
-	if s == reassembly.SideServer {
-		return r.Server
-	}
-	return r.Client
-}
-
-// seconds formats a duration in nanoseconds for a sentence.
-func seconds(ns int64) string {
-	s := float64(ns) / 1e9
-	switch {
-	case s < 0.001 && s > -0.001:
-		return fmt.Sprintf("%.0f µs", s*1e6)
-	case s < 1 && s > -1:
-		return fmt.Sprintf("%.0f ms", s*1e3)
-	case s < 100 && s > -100:
-		return fmt.Sprintf("%.2f s", s)
-	}
-	return fmt.Sprintf("%.0f s", s)
 }

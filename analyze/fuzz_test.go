@@ -43,7 +43,7 @@ func FuzzAnalyze(f *testing.F) {
 			t.Fatalf("report does not encode: %v", err)
 		}
 		for _, fd := range res.Findings {
-			if fd.Kind == "" || severityRank[fd.Severity] == 0 && fd.Severity != SeverityCritical || fd.Summary == "" {
+			if fd.Kind == "" || fd.Severity.Rank() == len(Severities) || fd.Summary == "" {
 				t.Fatalf("finding %+v", fd)
 			}
 		}

@@ -73,3 +73,23 @@ func twSynth(t *testing.T, build func(w *synth.Writer) error) string {
 	}
 	return path
 }
+
+// evidenceOf is f's evidence as the struct of its kind, E; the test fails
+// when it is another.
+func evidenceOf[E Evidence](t testing.TB, f Finding) E {
+	t.Helper()
+	e, ok := f.Evidence.(E)
+	if !ok {
+		t.Fatalf("%s finding: evidence %T, want %T", f.Kind, f.Evidence, e)
+	}
+	return e
+}
+
+// deref is *p, or the zero value when p is nil.
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}

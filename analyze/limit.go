@@ -14,21 +14,27 @@ const MaxExamples = 500
 // findingLimit counts the findings of each kind and severity and says
 // which to build.
 type findingLimit struct {
-	listed  map[[2]string]int
-	omitted map[[2]string]int // by kind and severity
+	listed  map[kindSeverity]int
+	omitted map[kindSeverity]int
+}
+
+// kindSeverity is what findings are counted and bounded by.
+type kindSeverity struct {
+	kind     string
+	severity Severity
 }
 
 func newFindingLimit() *findingLimit {
-	return &findingLimit{listed: map[[2]string]int{}, omitted: map[[2]string]int{}}
+	return &findingLimit{listed: map[kindSeverity]int{}, omitted: map[kindSeverity]int{}}
 }
 
 // take reports whether a finding of kind and severity is to be listed;
 // when not, it is counted as omitted. A nil limit lists everything.
-func (l *findingLimit) take(kind, severity string) bool {
+func (l *findingLimit) take(kind string, severity Severity) bool {
 	if l == nil {
 		return true
 	}
-	k := [2]string{kind, severity}
+	k := kindSeverity{kind, severity}
 	if l.listed[k] >= MaxExamples {
 		l.omitted[k]++
 		return false
@@ -47,38 +53,38 @@ type limitable interface{ setLimit(*findingLimit) }
 // FindingCount is how many findings of one kind and severity an analysis
 // made, listed in Result.Findings or not.
 type FindingCount struct {
-	Kind     string `json:"kind"`
-	Severity string `json:"severity"`
-	Count    int    `json:"count"`
+	Kind     string   `json:"kind"`
+	Severity Severity `json:"severity"`
+	Count    int      `json:"count"`
 }
 
 // countFindings counts the listed findings (in report order: most severe
 // first) and adds the omitted ones.
-func countFindings(listed []Finding, omitted map[[2]string]int) []FindingCount {
-	n := map[[2]string]int{}
-	var order [][2]string
-	add := func(k [2]string, c int) {
+func countFindings(listed []Finding, omitted map[kindSeverity]int) []FindingCount {
+	n := map[kindSeverity]int{}
+	var order []kindSeverity
+	add := func(k kindSeverity, c int) {
 		if _, ok := n[k]; !ok {
 			order = append(order, k)
 		}
 		n[k] += c
 	}
 	for _, f := range listed {
-		add([2]string{f.Kind, f.Severity}, 1)
+		add(kindSeverity{f.Kind, f.Severity}, 1)
 	}
 	for k, c := range omitted {
 		add(k, c)
 	}
 	sort.Slice(order, func(i, j int) bool {
 		a, b := order[i], order[j]
-		if severityRank[a[1]] != severityRank[b[1]] {
-			return severityRank[a[1]] < severityRank[b[1]]
+		if a.severity.Rank() != b.severity.Rank() {
+			return a.severity.Rank() < b.severity.Rank()
 		}
-		return a[0] < b[0]
+		return a.kind < b.kind
 	})
 	out := make([]FindingCount, 0, len(order))
 	for _, k := range order {
-		out = append(out, FindingCount{Kind: k[0], Severity: k[1], Count: n[k]})
+		out = append(out, FindingCount{Kind: k.kind, Severity: k.severity, Count: n[k]})
 	}
 	return out
 }
@@ -97,7 +103,7 @@ func (r *Result) Counts() []FindingCount {
 func (r *Result) Count(what string) int {
 	total := 0
 	for _, c := range r.Counts() {
-		if what == "*" || c.Kind == what || c.Severity == what {
+		if what == "*" || c.Kind == what || string(c.Severity) == what {
 			total += c.Count
 		}
 	}

@@ -329,28 +329,29 @@ func (ip *ipStamps) finding(plot bool) Finding {
 		f.Filter = HostFilter(ip.addr)
 	}
 
-	var clocks any // null: the host count is unknown
+	ev := &NATEvidence{
+		DistinctOffsets:   fit.lines,
+		FourTuples:        fit.tuples,
+		HostFilter:        HostFilter(ip.addr),
+		IP:                ip.addr.String(),
+		MaxBehindBy:       ip.maxBy,
+		Offsets:           fit.offsets,
+		RateHz:            fit.rate,
+		SharedClockTuples: fit.shared,
+		SYNs:              syns,
+		SYNsBehind:        ip.behind,
+		SYNsRecycle:       ip.recycle,
+		SYNsTotal:         ip.listed,
+		TimestampedConns:  len(ip.conns) + ip.skipped,
+		Unanswered:        ip.unanswerd,
+	}
 	if fit.offsets == OffsetsPerAddressPair {
-		clocks = fit.hosts
+		ev.Clocks = ptr(fit.hosts) // else null: the host count is unknown
 	}
-	f.Evidence["ip"] = ip.addr.String()
-	f.Evidence["syns"] = syns
-	f.Evidence["syns_total"] = ip.listed
-	f.Evidence["syns_behind"] = ip.behind
-	f.Evidence["syns_recycle"] = ip.recycle
-	f.Evidence["max_behind_by"] = ip.maxBy
-	f.Evidence["unanswered"] = ip.unanswerd
-	f.Evidence["clocks"] = clocks
-	f.Evidence["offsets"] = fit.offsets
-	f.Evidence["distinct_offsets"] = fit.lines
-	f.Evidence["timestamped_conns"] = len(ip.conns) + ip.skipped
-	f.Evidence["four_tuples"] = fit.tuples
-	f.Evidence["shared_clock_tuples"] = fit.shared
-	f.Evidence["rate_hz"] = fit.rate
-	f.Evidence["host_filter"] = HostFilter(ip.addr)
 	if plot {
-		f.Evidence["points"] = ip.points(syns)
+		ev.Points = ip.points(syns)
 	}
+	f.Evidence = ev
 	f.Summary = ip.summary(fit)
 	f.Advice = ip.advice(fit)
 	return f
@@ -447,18 +448,6 @@ func (ip *ipStamps) advice(fit clockFit) string {
 			ip.addr, plural(ip.listed, "SYN like this one", "of these SYNs")) + never
 	}
 	return "None of these SYNs went unanswered in the capture; a server checking timestamps per IP (Linux before 4.12 with tcp_tw_recycle=1) would drop them. " + never
-}
-
-// plural writes n with the singular or plural form: plural(2, "SYN")
-// is "2 SYNs"; plural(1, "SYN was", "SYNs were") is "1 SYN was".
-func plural(n int, one string, many ...string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	if len(many) > 0 {
-		return fmt.Sprintf("%d %s", n, many[0])
-	}
-	return fmt.Sprintf("%d %ss", n, one)
 }
 
 // clockFit is what one IP's timestamps say about its clocks.

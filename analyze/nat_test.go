@@ -21,7 +21,7 @@ func natRun(t *testing.T, files ...string) map[string]Finding {
 		if f.Kind != KindNATTSRegression {
 			continue
 		}
-		ip := f.Evidence["ip"].(string)
+		ip := natEv(f).IP
 		if _, dup := out[ip]; dup {
 			t.Errorf("two nat_ts_regression findings for %s", ip)
 		}
@@ -30,7 +30,16 @@ func natRun(t *testing.T, files ...string) map[string]Finding {
 	return out
 }
 
-func natSYNs(f Finding) []NATSYN { return f.Evidence["syns"].([]NATSYN) }
+func natSYNs(f Finding) []NATSYN { return natEv(f).SYNs }
+
+// natEv is a nat_ts_regression finding's evidence.
+func natEv(f Finding) *NATEvidence {
+	ev, _ := f.Evidence.(*NATEvidence)
+	if ev == nil {
+		return &NATEvidence{}
+	}
+	return ev
+}
 
 // natClock is one host's timestamp clock in a synthetic capture: offset +
 // rate x (time since synth.Epoch), as old Linux kept one per address pair.
@@ -73,9 +82,9 @@ func serialBehind(a, b uint32) bool { return a != b && (b-a) < 1<<31 }
 func TestNATCorpus(t *testing.T) {
 	tests := []struct {
 		name, file, ip string
-		severity       string
+		severity       Severity
 		offsets        string
-		clocks         any
+		clocks         *int // nil: unknown (null)
 		frames         []int
 		tsvals         []uint32 // the listed SYNs' TSvals, in SYN order
 		recycle        bool     // the exact tcp_tw_recycle rule applies to every listed SYN
@@ -117,7 +126,7 @@ func TestNATCorpus(t *testing.T) {
 			// while the server holds TIME_WAIT for it. The other three lie on
 			// one clock across three source ports: two clocks, per address pair.
 			name: "crafted", file: "lab/crafted/syn_tsval_lower_than_previous.pcap", ip: "10.1.1.2",
-			severity: SeverityWarning, offsets: OffsetsPerAddressPair, clocks: 2,
+			severity: SeverityWarning, offsets: OffsetsPerAddressPair, clocks: ptr(2),
 			frames: []int{17}, tsvals: []uint32{120000}, recycle: true,
 		},
 		{
@@ -149,7 +158,7 @@ func TestNATCorpus(t *testing.T) {
 			// by two four-tuples and another one: per address pair, 2
 			// clocks (e.g. a container's address pair behind the host's).
 			name: "irc-dcc-send", file: "public/zeek_irc-dcc-send.s96.pcap", ip: "10.0.0.22",
-			severity: SeverityWarning, offsets: OffsetsPerAddressPair, clocks: 2,
+			severity: SeverityWarning, offsets: OffsetsPerAddressPair, clocks: ptr(2),
 			frames: []int{60, 1155}, tsvals: []uint32{2723763068, 2723825053},
 		},
 	}
@@ -166,13 +175,13 @@ func TestNATCorpus(t *testing.T) {
 			if f.Severity != tt.severity {
 				t.Errorf("severity %s, want %s", f.Severity, tt.severity)
 			}
-			if o := f.Evidence["offsets"]; o != tt.offsets {
+			if o := natEv(f).Offsets; o != tt.offsets {
 				t.Errorf("offsets %v, want %s", o, tt.offsets)
 			}
-			if c := f.Evidence["clocks"]; c != tt.clocks {
-				t.Errorf("clocks %v, want %v", c, tt.clocks)
+			if c := natEv(f).Clocks; (c == nil) != (tt.clocks == nil) || deref(c) != deref(tt.clocks) {
+				t.Errorf("clocks %v, want %v", c, tt.clocks) // pointers: nil or not is the point
 			}
-			if u := f.Evidence["unanswered"]; u != 0 {
+			if u := natEv(f).Unanswered; u != 0 {
 				t.Errorf("unanswered %v, want 0 (every SYN got a SYN+ACK)", u)
 			}
 			if !slices.Equal(f.Frames, tt.frames) {
@@ -263,10 +272,10 @@ func TestNATHostsBehindOneAddress(t *testing.T) {
 			if !ok || len(got) != 1 {
 				t.Fatalf("want one finding for 203.0.113.9, got %v", got)
 			}
-			if o := f.Evidence["offsets"]; o != OffsetsPerAddressPair {
+			if o := natEv(f).Offsets; o != OffsetsPerAddressPair {
 				t.Errorf("offsets %v, want per_address_pair", o)
 			}
-			if c := f.Evidence["clocks"]; c != len(tt.clocks) {
+			if c := natEv(f).Clocks; c == nil || *c != len(tt.clocks) {
 				t.Errorf("clocks %v, want %d", c, len(tt.clocks))
 			}
 			if f.Severity != SeverityWarning {
@@ -283,7 +292,7 @@ func TestNATHostsBehindOneAddress(t *testing.T) {
 				t.Errorf("SYNs behind %v, want %v", gotTS, want)
 			}
 			// The plot points: every connection's TSval on its host's clock.
-			pts := f.Evidence["points"].([]NATPoint)
+			pts := natEv(f).Points
 			clockOf := map[uint32]int{}
 			for _, p := range pts {
 				if !p.SYN {
@@ -357,7 +366,7 @@ func TestNATUnansweredSYN(t *testing.T) {
 			if f.Severity != wantSev {
 				t.Errorf("severity %s, want %s", f.Severity, wantSev)
 			}
-			if u := f.Evidence["unanswered"]; u != wantUn {
+			if u := natEv(f).Unanswered; u != wantUn {
 				t.Errorf("unanswered %v, want %d", u, wantUn)
 			}
 			if last.SentAgain != wantAgain || last.Answered == drop || !last.Recycle {
@@ -401,10 +410,10 @@ func TestNATPerConnectionOffsets(t *testing.T) {
 	if !ok {
 		t.Fatal("no finding for 192.0.2.7")
 	}
-	if o := f.Evidence["offsets"]; o != OffsetsPerConnection {
+	if o := natEv(f).Offsets; o != OffsetsPerConnection {
 		t.Errorf("offsets %v, want per_connection", o)
 	}
-	if c := f.Evidence["clocks"]; c != nil {
+	if c := natEv(f).Clocks; c != nil {
 		t.Errorf("clocks %v, want null (host count unknown)", c)
 	}
 	if f.Severity != SeverityInfo {

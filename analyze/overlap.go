@@ -37,7 +37,7 @@ type seqOverlap struct {
 }
 
 func newSeqOverlap(limit time.Duration) *seqOverlap {
-	return &seqOverlap{limit: reuseLimit(limit)}
+	return &seqOverlap{limit: timeWaitLimit(limit)}
 }
 
 var seqSides = [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer}
@@ -86,20 +86,20 @@ func (d *seqOverlap) overlap(r *reassembly.Record, s reassembly.Side) {
 	fn := newFinding(KindSeqOverlap, sev, f.SYN.Time, p.ID, r.ID)
 	fn.addFrames(p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
 	fn.about(r.Client, r.Server, p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
-	fn.Evidence = map[string]any{
-		"direction":        s.String(),
-		"sender":           endpointOf(r, s).String(),
-		"overlap_bytes":    into,
-		"paws":             knownOrNil(paws, tsUnknownIn(r)),
-		"ts_ahead":         ahead,
-		"isn":              f.ISN,
-		"prev_isn":         lo,
-		"prev_final_seq":   hi,
-		"prev_range_bytes": int64(hi - lo),
-		"prev_conn":        p.ID,
-		"gap_s":            Seconds(gap),
-		"limit_s":          d.limit.Seconds(),
-		"within_time_wait": within,
+	fn.Evidence = &SeqOverlapEvidence{
+		Direction:      s.String(),
+		GapS:           Seconds(gap),
+		ISN:            f.ISN,
+		LimitS:         d.limit.Seconds(),
+		OverlapBytes:   into,
+		PAWS:           knownOrNil(paws, tsUnknownIn(r)),
+		PrevConn:       p.ID,
+		PrevFinalSeq:   hi,
+		PrevISN:        lo,
+		PrevRangeBytes: int64(hi - lo),
+		Sender:         endpointOf(r, s).String(),
+		TSAhead:        ahead,
+		WithinTimeWait: within,
 	}
 	fn.Summary = fmt.Sprintf("%s started connection #%d at ISN %d, %d bytes inside the sequence range [%d, %d) it used in #%d, %s after that closed",
 		side(r, s), r.ID, f.ISN, into, lo, hi, p.ID, seconds(gap))
@@ -138,26 +138,26 @@ func (d *seqOverlap) oldDuplicate(r *reassembly.Record) {
 	fn := newFinding(KindOldDuplicate, sev, dup.Time, p.ID, r.ID)
 	fn.addFrames(dup.Frame, p.CloseFrame, r.C.SYN.Frame)
 	fn.about(r.Client, r.Server, dup.Frame, p.CloseFrame, r.C.SYN.Frame)
-	fn.Evidence = map[string]any{
-		"count":          r.OldDups,
-		"direction":      dup.From.String(),
-		"sender":         endpointOf(r, dup.From).String(),
-		"frame":          dup.Frame.N,
-		"seq":            dup.Seq,
-		"ack":            dup.Ack,
-		"len":            dup.Len,
-		"reason":         dup.Reason,
-		"has_ts":         knownOrNil(dup.HasTS, tsUnknownIn(r)),
-		"paws_rejects":   knownOrNil(paws, tsUnknownIn(r)),
-		"prev_conn":      p.ID,
-		"new_isn":        sender.ISN,
-		"prev_isn":       p.ISN[prevIndex(r, dup.From)],
-		"prev_final_seq": p.Final[prevIndex(r, dup.From)],
+	ev := &OldDuplicateEvidence{
+		Ack:          dup.Ack,
+		Count:        r.OldDups,
+		Direction:    dup.From.String(),
+		Frame:        dup.Frame.N,
+		HasTS:        knownOrNil(dup.HasTS, tsUnknownIn(r)),
+		Len:          dup.Len,
+		NewISN:       sender.ISN,
+		PAWSRejects:  knownOrNil(paws, tsUnknownIn(r)),
+		PrevConn:     p.ID,
+		PrevFinalSeq: p.Final[prevIndex(r, dup.From)],
+		PrevISN:      p.ISN[prevIndex(r, dup.From)],
+		Reason:       dup.Reason,
+		Sender:       endpointOf(r, dup.From).String(),
+		Seq:          dup.Seq,
 	}
 	if dup.HasTS {
-		fn.Evidence["tsval"] = dup.TSval
-		fn.Evidence["new_ts_first"] = sender.TSFirst
+		ev.TSval, ev.NewTSFirst = ptr(dup.TSval), ptr(sender.TSFirst)
 	}
+	fn.Evidence = ev
 	why := map[string]string{
 		"timestamp": "its TSval is older than the new connection's",
 		"ack":       "it acknowledges data the peer sent only in the old connection",
@@ -201,17 +201,17 @@ func (d *seqOverlap) wrap(r *reassembly.Record, s reassembly.Side) {
 	fn.addFrames(f.SYN.Frame, r.LastFrame)
 	fn.about(r.Client, r.Server, f.SYN.Frame, r.LastFrame)
 	rate := float64(f.Advance) / (float64(r.End-f.DataStart) / 1e9)
-	fn.Evidence = map[string]any{
-		"direction":   s.String(),
-		"sender":      endpointOf(r, s).String(),
-		"wrap_s":      Seconds(t),
-		"limit_s":     d.limit.Seconds(),
-		"bytes":       f.Bytes,
-		"seq_advance": f.Advance,
-		"wraps":       f.Advance / seqSpace,
-		"wrapped_at":  FormatTime(f.Wrapped),
-		"rate_bps":    int64(rate * 8),
-		"paws":        knownOrNil(paws, tsUnknownIn(r)),
+	fn.Evidence = &SeqWrapEvidence{
+		Bytes:      f.Bytes,
+		Direction:  s.String(),
+		LimitS:     d.limit.Seconds(),
+		PAWS:       knownOrNil(paws, tsUnknownIn(r)),
+		RateBps:    int64(rate * 8),
+		Sender:     endpointOf(r, s).String(),
+		SeqAdvance: f.Advance,
+		WrapS:      Seconds(t),
+		WrappedAt:  FormatTime(f.Wrapped),
+		Wraps:      f.Advance / seqSpace,
 	}
 	fn.Summary = fmt.Sprintf("%s went through its whole sequence space in %s, faster than the %s TIME_WAIT (%d wraps of 4 GiB in connection #%d)",
 		side(r, s), seconds(t), seconds(int64(d.limit)), f.Advance/seqSpace, r.ID)

@@ -16,7 +16,7 @@ func TestSeqOverlapCorpus(t *testing.T) {
 		conns     []int
 		direction string
 		into      int64 // prev final_seq - new isn, from the truth
-		severity  string
+		severity  Severity
 	}
 	tests := []struct {
 		name string
@@ -57,15 +57,15 @@ func TestSeqOverlapCorpus(t *testing.T) {
 			}
 			for _, w := range tt.want {
 				i := slices.IndexFunc(got, func(f Finding) bool {
-					return slices.Equal(f.Conns, w.conns) && f.Evidence["direction"] == w.direction
+					return slices.Equal(f.Conns, w.conns) && seqOverlapEv(f).Direction == w.direction
 				})
 				if i < 0 {
 					t.Fatalf("no %s finding about conns %v", w.direction, w.conns)
 				}
 				f := got[i]
-				if f.Evidence["overlap_bytes"] != w.into || f.Evidence["paws"] != true || f.Severity != w.severity {
-					t.Errorf("conns %v: severity %s evidence %v, want overlap %d paws true %s",
-						w.conns, f.Severity, f.Evidence, w.into, w.severity)
+				if ev := seqOverlapEv(f); ev.OverlapBytes != w.into || !deref(ev.PAWS) || f.Severity != w.severity {
+					t.Errorf("conns %v: severity %s evidence %+v, want overlap %d paws true %s",
+						w.conns, f.Severity, ev, w.into, w.severity)
 				}
 			}
 		})
@@ -84,10 +84,10 @@ func TestOldDuplicate(t *testing.T) {
 		if len(got) != 1 {
 			t.Fatalf("%d old_duplicate findings, want 1", len(got))
 		}
-		f, ev := got[0], got[0].Evidence
+		f, ev := got[0], evidenceOf[*OldDuplicateEvidence](t, got[0])
 		if !slices.Equal(f.Conns, []int{1, 2}) || f.Severity != SeverityWarning || !slices.Contains(f.Frames, 195) ||
-			ev["count"] != 1 || ev["seq"] != uint32(1174481) || ev["len"] != 1448 || ev["tsval"] != uint32(5140) ||
-			ev["reason"] != "timestamp" || ev["paws_rejects"] != true || ev["direction"] != "client" {
+			ev.Count != 1 || ev.Seq != 1174481 || ev.Len != 1448 || deref(ev.TSval) != 5140 ||
+			ev.Reason != "timestamp" || !deref(ev.PAWSRejects) || ev.Direction != "client" {
 			t.Errorf("got conns %v severity %s frames %v evidence %v", f.Conns, f.Severity, f.Frames, ev)
 		}
 	})
@@ -128,15 +128,15 @@ func TestOldDuplicate(t *testing.T) {
 		if len(got) != 1 {
 			t.Fatalf("%d old_duplicate findings, want 1", len(got))
 		}
-		f, ev := got[0], got[0].Evidence
-		if f.Severity != SeverityCritical || ev["paws_rejects"] != false || ev["reason"] != "ack" ||
-			ev["seq"] != uint32(3000) || ev["ack"] != uint32(5001) {
+		f, ev := got[0], evidenceOf[*OldDuplicateEvidence](t, got[0])
+		if f.Severity != SeverityCritical || ev.PAWSRejects == nil || *ev.PAWSRejects || ev.Reason != "ack" ||
+			ev.Seq != 3000 || ev.Ack != 5001 {
 			t.Errorf("got severity %s evidence %v", f.Severity, ev)
 		}
 		// The overlap that let it in is reported too, without PAWS.
 		ov := twKind(res, KindSeqOverlap)
-		if len(ov) != 1 || ov[0].Evidence["direction"] != "client" || ov[0].Evidence["paws"] != false ||
-			ov[0].Evidence["overlap_bytes"] != int64(11002-5000) || ov[0].Severity != SeverityWarning {
+		if len(ov) != 1 || seqOverlapEv(ov[0]).Direction != "client" || seqOverlapEv(ov[0]).PAWS == nil || *seqOverlapEv(ov[0]).PAWS ||
+			seqOverlapEv(ov[0]).OverlapBytes != int64(11002-5000) || ov[0].Severity != SeverityWarning {
 			t.Errorf("seq_overlap: %+v", ov)
 		}
 		if tr := twKind(res, KindTupleReuse); len(tr) != 1 || tr[0].Severity != SeverityCritical {
@@ -178,11 +178,12 @@ func TestSeqOverlapSynthetic(t *testing.T) {
 			got := twKind(res, KindSeqOverlap)
 			var dirs []string
 			for _, f := range got {
-				dirs = append(dirs, f.Evidence["direction"].(string))
-				into := map[string]int64{"client": 1102 - 1050, "server": 6002 - 5500}[f.Evidence["direction"].(string)]
-				if f.Evidence["overlap_bytes"] != into || f.Evidence["within_time_wait"] != tt.within ||
+				ev := seqOverlapEv(f)
+				dirs = append(dirs, ev.Direction)
+				into := map[string]int64{"client": 1102 - 1050, "server": 6002 - 5500}[ev.Direction]
+				if ev.OverlapBytes != into || ev.WithinTimeWait != tt.within ||
 					f.Severity != SeverityInfo || !slices.Equal(f.Conns, []int{1, 2}) {
-					t.Errorf("got %s %v %v", f.Severity, f.Conns, f.Evidence)
+					t.Errorf("got %s %v %+v", f.Severity, f.Conns, ev)
 				}
 			}
 			slices.Sort(dirs)
@@ -204,7 +205,7 @@ func TestSeqWrap(t *testing.T) {
 		name string
 		step time.Duration
 		ts   bool
-		want string // severity, "" for no finding
+		want Severity // severity, "" for no finding
 	}{
 		// 2^32 in 8 steps of 100 ms: wrap in 0.8 s.
 		{name: "fast with timestamps", step: 100 * time.Millisecond, ts: true, want: SeverityInfo},
@@ -245,12 +246,21 @@ func TestSeqWrap(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("%d seq_wrap findings, want 1", len(got))
 			}
-			f, ev := got[0], got[0].Evidence
-			wrap := ev["wrap_s"].(float64)
-			if f.Severity != tt.want || ev["direction"] != "client" || ev["paws"] != tt.ts ||
-				wrap <= 0.7 || wrap > 0.8 || ev["wraps"] != int64(1) || ev["bytes"] != int64(10000) {
-				t.Errorf("got %s %v", f.Severity, ev)
+			f, ev := got[0], evidenceOf[*SeqWrapEvidence](t, got[0])
+			wrap := ev.WrapS
+			if f.Severity != tt.want || ev.Direction != "client" || ev.PAWS == nil || *ev.PAWS != tt.ts ||
+				wrap <= 0.7 || wrap > 0.8 || ev.Wraps != 1 || ev.Bytes != 10000 {
+				t.Errorf("got %s %+v", f.Severity, ev)
 			}
 		})
 	}
+}
+
+// seqOverlapEv is a seq_overlap finding's evidence.
+func seqOverlapEv(f Finding) *SeqOverlapEvidence {
+	ev, _ := f.Evidence.(*SeqOverlapEvidence)
+	if ev == nil {
+		return &SeqOverlapEvidence{}
+	}
+	return ev
 }

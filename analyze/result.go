@@ -12,13 +12,6 @@ import (
 // changes only when a field is renamed or removed.
 const Schema = 1
 
-// Severities of findings, in rising order.
-const (
-	SeverityInfo     = "info"
-	SeverityWarning  = "warning"
-	SeverityCritical = "critical"
-)
-
 // Result is everything one analysis found. Every output format renders it.
 type Result struct {
 	Schema    int          `json:"schema"`
@@ -113,14 +106,27 @@ type Endpoint struct {
 	// the JSON.
 	FinalAck map[string]int `json:"-"`
 	RSTBy    map[string]int `json:"-"`
-	// FirstClose counts connections by one disjoint outcome, for the
-	// who-closes-first plot: rst (a RST before both FINs), else client,
-	// server or simultaneous by who sent the first FIN, else none. Not in
-	// the JSON.
-	FirstClose map[string]int `json:"-"`
+	// FirstClose counts connections by how their close began, for the
+	// who-closes-first plot. Not in the JSON.
+	FirstClose [NumFirstCloses]int `json:"-"`
 	// Addr is Server as an address and port, to group by. Not in the JSON.
 	Addr netip.AddrPort `json:"-"`
 }
+
+// FirstClose is how a connection's close began, one outcome per
+// connection: a RST before both FINs, else who sent the first FIN
+// (simultaneous when the FINs crossed), else none.
+type FirstClose uint8
+
+// How closes began, in the order the plot stacks them.
+const (
+	FirstCloseClient FirstClose = iota
+	FirstCloseServer
+	FirstCloseSimultaneous
+	FirstCloseRST
+	FirstCloseNone
+	NumFirstCloses
+)
 
 // Host is one IP address's part in the closes.
 type Host struct {
@@ -135,15 +141,21 @@ type Host struct {
 
 // Finding is one thing worth telling, with the evidence for it.
 type Finding struct {
-	Kind     string         `json:"kind"`
-	Severity string         `json:"severity"`
-	Conns    []int          `json:"conns"`
-	Time     Time           `json:"time"`
-	Frames   []int          `json:"frames"`
-	Filter   string         `json:"filter"`
-	Summary  string         `json:"summary"`
-	Evidence map[string]any `json:"evidence"`
-	Advice   string         `json:"advice"`
+	Kind     string   `json:"kind"`
+	Severity Severity `json:"severity"`
+	Conns    []int    `json:"conns"`
+	Time     Time     `json:"time"`
+	Frames   []int    `json:"frames"`
+	// FrameFiles and Filters are set when the run read several capture
+	// files: the index in captures of each frame's file, and by capture
+	// file name the filter for its frames (Filter is that of the first
+	// frame's file).
+	FrameFiles []int             `json:"frame_files,omitempty"`
+	Filter     string            `json:"filter"`
+	Filters    map[string]string `json:"filters,omitempty"`
+	Summary    string            `json:"summary"`
+	Evidence   Evidence          `json:"evidence"`
+	Advice     string            `json:"advice"`
 
 	// Client and Server are the four-tuple of one connection the finding
 	// is about (its example), and Refs the frames of that connection that
@@ -157,6 +169,8 @@ type Finding struct {
 	// (nil when a connection's server is unknown): a golden file counts a
 	// finding at its endpoint when there is one. Not in the JSON.
 	Servers []netip.AddrPort `json:"-"`
+
+	frameFiles []int // the file of each of Frames
 }
 
 // Time is a capture time in Unix nanoseconds. Times stay numbers in a

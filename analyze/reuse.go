@@ -60,16 +60,7 @@ type tupleReuse struct {
 const MaxReuseGaps = 100000
 
 func newTupleReuse(limit time.Duration) *tupleReuse {
-	return &tupleReuse{limit: reuseLimit(limit)}
-}
-
-// reuseLimit returns the TIME_WAIT length to judge by: the profile's, or
-// Linux's when none was set.
-func reuseLimit(d time.Duration) time.Duration {
-	if d <= 0 {
-		return Profiles["linux"].TimeWait
-	}
-	return d
+	return &tupleReuse{limit: timeWaitLimit(limit)}
 }
 
 func (d *tupleReuse) observe(r *reassembly.Record) {
@@ -106,11 +97,11 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 	if r.S.SYN.Seen() {
 		tsAhead = tsAhead && tsAheadOf(r, reassembly.SideServer, ps)
 	}
-	isnBeyond := map[string]bool{"client": isnBeyondOld(r, reassembly.SideClient, pc)}
-	allBeyond := isnBeyond["client"]
+	isnBeyond := MaybeBySide[bool]{Client: ptr(isnBeyondOld(r, reassembly.SideClient, pc))}
+	allBeyond := *isnBeyond.Client
 	if r.S.SYN.Seen() {
-		isnBeyond["server"] = isnBeyondOld(r, reassembly.SideServer, ps)
-		allBeyond = allBeyond && isnBeyond["server"]
+		isnBeyond.Server = ptr(isnBeyondOld(r, reassembly.SideServer, ps))
+		allBeyond = allBeyond && *isnBeyond.Server
 	}
 	protected := []string{}
 	if tsAhead {
@@ -136,37 +127,36 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 	f := newFinding(KindTupleReuse, sev, r.C.SYN.Time, p.ID, r.ID)
 	f.addFrames(p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
 	f.about(r.Client, r.Server, p.CloseFrame, r.C.SYN.Frame, r.S.SYN.Frame)
-	f.Evidence = map[string]any{
-		"gap_s":          Seconds(r.ReuseGap),
-		"limit_s":        d.limit.Seconds(),
-		"holder":         p.TimeWaitHolder.String(),
-		"holder_addr":    holder,
-		"mechanism":      mech,
-		"reused_by":      r.Client.String(),
-		"reuse":          reuse,
-		"prev_conn":      p.ID,
-		"prev_close":     p.Close.String(),
-		"prev_closer":    p.Closer.String(),
-		"roles_swapped":  p.Turned,
-		"protected_by":   protected,
-		"isn_beyond_old": isnBeyond,
-		"timestamps":     knownOrNil(tsAhead, tsUnknownIn(r)),
-		"old_duplicates": r.OldDups,
-		"syn_answered":   r.S.SYN.Seen(),
-		"client_isn":     r.C.ISN,
-		"prev_final_seq": map[string]uint32{"client": p.Final[pc], "server": p.Final[ps]},
+	ev := &TupleReuseEvidence{
+		ClientISN:     r.C.ISN,
+		GapS:          Seconds(r.ReuseGap),
+		Holder:        p.TimeWaitHolder.String(),
+		HolderAddr:    holder,
+		ISNBeyondOld:  isnBeyond,
+		LimitS:        d.limit.Seconds(),
+		Mechanism:     mech,
+		OldDuplicates: r.OldDups,
+		PrevClose:     p.Close.String(),
+		PrevCloser:    p.Closer.String(),
+		PrevConn:      p.ID,
+		PrevFinalSeq:  BySide[uint32]{Client: p.Final[pc], Server: p.Final[ps]},
+		ProtectedBy:   protected,
+		Reuse:         reuse,
+		ReusedBy:      r.Client.String(),
+		RolesSwapped:  p.Turned,
+		SYNAnswered:   r.S.SYN.Seen(),
+		Timestamps:    knownOrNil(tsAhead, tsUnknownIn(r)),
 	}
 	if r.S.SYN.Seen() {
-		f.Evidence["server_isn"] = r.S.ISN
+		ev.ServerISN = ptr(r.S.ISN)
 	}
-	prevISN := map[string]uint32{}
 	if p.SYNSeen[pc] {
-		prevISN["client"] = p.ISN[pc]
+		ev.PrevISN.Client = ptr(p.ISN[pc])
 	}
 	if p.SYNSeen[ps] {
-		prevISN["server"] = p.ISN[ps]
+		ev.PrevISN.Server = ptr(p.ISN[ps])
 	}
-	f.Evidence["prev_isn"] = prevISN
+	f.Evidence = ev
 	f.Summary = fmt.Sprintf("%s reused the four-tuple to %s %s after connection #%d closed (%s), inside the %s TIME_WAIT (%s); %s",
 		r.Client, r.Server, seconds(r.ReuseGap), p.ID, closeWords(p), seconds(int64(d.limit)),
 		holderWords(p, holder), mechWords(mech))
@@ -204,16 +194,6 @@ func sameSYNAgain(r *reassembly.Record) bool {
 	return r.C.SYN.Seen() && !p.Turned && p.SYNSeen[0] && p.ISN[0] == r.C.ISN
 }
 
-// prevIndex is the index (0 client, 1 server) in r.Prev of the endpoint
-// that plays side s in r: the roles turn round when the old server is the
-// one that connects again.
-func prevIndex(r *reassembly.Record, s reassembly.Side) int {
-	if endpointOf(r, s) == r.PrevClient() {
-		return 0
-	}
-	return 1
-}
-
 // tsAheadOf reports whether side s sent timestamps in both incarnations and
 // its first new TSval is after its last old one: PAWS at the peer then
 // rejects the old incarnation's segments from s.
@@ -228,18 +208,6 @@ func tsAheadOf(r *reassembly.Record, s reassembly.Side, pi int) bool {
 func isnBeyondOld(r *reassembly.Record, s reassembly.Side, pi int) bool {
 	f := r.Flow(s)
 	return f.SYN.Seen() && int32(f.ISN-r.Prev.Final[pi]) >= 0
-}
-
-// endpointIn names the endpoint that played side s in a previous
-// incarnation, "" for none or both.
-func endpointIn(r *reassembly.Record, s reassembly.Side) string {
-	switch s {
-	case reassembly.SideClient:
-		return r.PrevClient().String()
-	case reassembly.SideServer:
-		return r.PrevServer().String()
-	}
-	return ""
 }
 
 func closeWords(p *reassembly.Summary) string {

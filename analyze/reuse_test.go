@@ -40,9 +40,8 @@ func synthConn(w *synth.Writer, c, s *synth.End, clientCloses bool) error {
 	return w.Close(s, c, ms)
 }
 
-func near(got any, want float64) bool {
-	g, ok := got.(float64)
-	return ok && math.Abs(g-want) < 1e-3
+func near(g, want float64) bool {
+	return math.Abs(g-want) < 1e-3
 }
 
 const (
@@ -60,7 +59,7 @@ func TestTupleReuseCorpus(t *testing.T) {
 		mechanism string
 		holder    string
 		reuse     string
-		severity  string
+		severity  Severity
 	}
 	tests := []struct {
 		name  string
@@ -129,14 +128,14 @@ func TestTupleReuseCorpus(t *testing.T) {
 					t.Fatalf("no finding about conns %v", w.conns)
 				}
 				f := got[i]
-				ev := f.Evidence
-				if !near(ev["gap_s"], w.gap) || ev["limit_s"] != 60.0 || ev["mechanism"] != w.mechanism ||
-					ev["holder"] != w.holder || ev["reuse"] != w.reuse || f.Severity != w.severity {
-					t.Errorf("conns %v: severity %s evidence %v, want gap %v limit 60 %s holder %s %s %s",
+				ev := evidenceOf[*TupleReuseEvidence](t, f)
+				if !near(ev.GapS, w.gap) || ev.LimitS != 60.0 || ev.Mechanism != w.mechanism ||
+					ev.Holder != w.holder || ev.Reuse != w.reuse || f.Severity != w.severity {
+					t.Errorf("conns %v: severity %s evidence %+v, want gap %v limit 60 %s holder %s %s %s",
 						w.conns, f.Severity, ev, w.gap, w.mechanism, w.holder, w.reuse, w.severity)
 				}
-				if !slices.Contains(ev["protected_by"].([]string), "timestamps") {
-					t.Errorf("conns %v: protected_by %v, want timestamps", w.conns, ev["protected_by"])
+				if !slices.Contains(ev.ProtectedBy, "timestamps") {
+					t.Errorf("conns %v: protected_by %v, want timestamps", w.conns, ev.ProtectedBy)
 				}
 				if len(f.Frames) < 3 || f.Filter == "" {
 					t.Errorf("conns %v: frames %v filter %q, want the old close, SYN and SYN+ACK", w.conns, f.Frames, f.Filter)
@@ -159,7 +158,7 @@ func TestTupleReuseSynthetic(t *testing.T) {
 		want    bool
 		mech    string
 		holder  string
-		sev     string
+		sev     Severity
 		swapped bool
 	}{
 		{
@@ -256,12 +255,12 @@ func TestTupleReuseSynthetic(t *testing.T) {
 				t.Fatalf("%d findings, want 1", len(got))
 			}
 			f := got[0]
-			ev := f.Evidence
+			ev := evidenceOf[*TupleReuseEvidence](t, f)
 			limit := Profiles[tt.profile].TimeWait.Seconds()
-			if !slices.Equal(f.Conns, []int{1, 2}) || f.Severity != tt.sev || !near(ev["gap_s"], tt.gap) ||
-				ev["limit_s"] != limit || ev["mechanism"] != tt.mech || ev["holder"] != tt.holder ||
-				ev["roles_swapped"] != tt.swapped {
-				t.Errorf("got conns %v severity %s evidence %v", f.Conns, f.Severity, ev)
+			if !slices.Equal(f.Conns, []int{1, 2}) || f.Severity != tt.sev || !near(ev.GapS, tt.gap) ||
+				ev.LimitS != limit || ev.Mechanism != tt.mech || ev.Holder != tt.holder ||
+				ev.RolesSwapped != tt.swapped {
+				t.Errorf("got conns %v severity %s evidence %+v", f.Conns, f.Severity, ev)
 			}
 		})
 	}

@@ -27,7 +27,8 @@ import (
 // a lower bound.
 //
 // Records arrive in finish order, not time order, so the detector keeps one
-// small interval per TIME_WAIT and sweeps them in finish.
+// small interval per TIME_WAIT and applies them in time order as the
+// tracker's watermark passes them (twstream.go).
 type timeWait struct {
 	tw        int64 // TIME_WAIT length, ns
 	portRange [2]int
@@ -43,9 +44,8 @@ type timeWait struct {
 	byConn     map[int]int64
 	nextSeq    int64    // of the next interval
 	lastServer *hostAcc // the last server's host, to skip a lookup
-	// stream is the running state once the intervals are streamed
-	// (twstream.go); nil while they are all kept.
-	stream *twStream
+	// stream is the running occupancy (twstream.go).
+	stream twStream
 }
 
 // twInterval is one socket in TIME_WAIT: [start, end) on a host.
@@ -111,10 +111,7 @@ const (
 )
 
 func newTimeWait(opts Options) *timeWait {
-	tw := opts.Profile.TimeWait
-	if tw <= 0 {
-		tw = Profiles["linux"].TimeWait
-	}
+	tw := timeWaitLimit(opts.Profile.TimeWait)
 	pr := opts.PortRange
 	if pr == [2]int{} {
 		pr = DefaultPortRange
@@ -216,7 +213,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 
 // entry is when a side entered TIME_WAIT as the capture shows it.
 func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Event {
-	own, peer := finFlow(r, s), finFlow(r, s.Other())
+	own, peer := r.Flow(s), r.Flow(s.Other())
 	e := own.AckOfPeerFIN // its final ACK
 	if r.Close == reassembly.CloseSimultaneous {
 		e = peer.AckOfPeerFIN // the ACK of its own FIN ends CLOSING
@@ -264,46 +261,6 @@ type TimeWaitPoint struct {
 	N int     `json:"n"` // sockets in TIME_WAIT from T on
 }
 
-// twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
-type twEvent struct {
-	t     int64
-	delta int
-	iv    int32
-}
-
-// sweep orders the events of the given intervals, leaving before
-// entering at the same instant ([start, end) intervals).
-func (d *timeWait) sweep(ivs []int32) []twEvent {
-	ev := make([]twEvent, 0, 2*len(ivs))
-	for _, i := range ivs {
-		iv := d.intervals[i]
-		if iv.end <= iv.start {
-			continue
-		}
-		ev = append(ev, twEvent{iv.start, 1, i}, twEvent{iv.end, -1, i})
-	}
-	sort.Slice(ev, func(a, b int) bool {
-		if ev[a].t != ev[b].t {
-			return ev[a].t < ev[b].t
-		}
-		return ev[a].delta < ev[b].delta
-	})
-	return ev
-}
-
-// peak returns the most sockets held at once and the first time it held
-// that many.
-func peak(ev []twEvent) (n int, at int64) {
-	cur := 0
-	for _, e := range ev {
-		cur += e.delta
-		if cur > n {
-			n, at = cur, e.t
-		}
-	}
-	return n, at
-}
-
 // hostPeak is one host's highest TIME_WAIT occupancy and when it was.
 type hostPeak struct {
 	h    *hostAcc
@@ -346,70 +303,12 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 	}
 }
 
-func (d *timeWait) finish(res *Result) {
-	if d.stream != nil {
-		d.finishStream(res)
-		return
-	}
-	for i := range d.intervals {
-		iv := &d.intervals[i]
-		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
-	}
-	byHost := make([][]int32, len(d.hosts))
-	byGroup := make([][]int32, len(d.groupList))
-	for i, iv := range d.intervals {
-		byHost[iv.host] = append(byHost[iv.host], int32(i))
-		if iv.group >= 0 {
-			byGroup[iv.group] = append(byGroup[iv.group], int32(i))
-		}
-	}
-
-	peaks := make([]hostPeak, 0, len(d.hosts))
-	for _, h := range d.hosts {
-		n, at := peak(d.sweep(byHost[h.index]))
-		peaks = append(peaks, hostPeak{h, n, at})
-	}
-	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return d.series(d.sweep(byHost[h.index])) })
-
-	for _, g := range d.groupList {
-		if f, ok := d.pressure(g, byGroup[g.index]); ok {
-			res.Findings = append(res.Findings, f)
-		}
-	}
-}
-
-// series turns events into step points, keeping the highest count of each
-// time bin so that the peak survives the downsampling.
-func (d *timeWait) series(ev []twEvent) []TimeWaitPoint {
-	span := max(d.last-d.first, 1)
-	var pts []TimeWaitPoint
-	cur, bin := 0, int64(-1)
-	for _, e := range ev {
-		cur += e.delta
-		b := (e.t - d.first) * seriesPoints / (span + 1)
-		if b != bin || len(pts) == 0 {
-			bin = b
-			t := e.t
-			if len(ev) > seriesPoints {
-				t = d.first + b*(span+1)/seriesPoints
-			}
-			pts = append(pts, TimeWaitPoint{T: Seconds(t - d.first), N: cur})
-			continue
-		}
-		if len(ev) <= seriesPoints {
-			pts = append(pts, TimeWaitPoint{T: Seconds(e.t - d.first), N: cur})
-		} else if cur > pts[len(pts)-1].N {
-			pts[len(pts)-1].N = cur
-		}
-	}
-	return pts
-}
-
 // pressure judges one client's TIME_WAIT ports toward one server endpoint
 // against its port range.
-func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
+func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	size := d.portRange[1] - d.portRange[0] + 1
-	n, at, held, points := d.pressurePeak(g, ivs)
+	a := &d.stream.groups[g.index]
+	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, d.last)
 	if n == 0 {
 		return Finding{}, false
 	}
@@ -424,7 +323,7 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	steady := twRate * float64(d.tw) / 1e9 // ports held once the rate has run for a TIME_WAIT length
 	projected := g.conns >= projectMinConns && span >= projectMinSpan && steady >= pressureWarning*float64(size)
 
-	severity := ""
+	var severity Severity
 	switch {
 	case fraction >= pressureCritical:
 		severity = SeverityCritical
@@ -435,9 +334,9 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	default:
 		return Finding{}, false
 	}
-	var exhaustion any
+	var exhaustion *float64 // nil: the range does not run out
 	if steady >= float64(size) && twRate > 0 {
-		exhaustion = max(0, float64(size-n)/twRate)
+		exhaustion = ptr(max(0, float64(size-n)/twRate))
 	}
 
 	// The sockets in TIME_WAIT at the peak prove it.
@@ -461,27 +360,29 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	if fraction < pressureWarning {
 		basis = "projected"
 	}
-	ev2 := f.Evidence
-	ev2["client_ip"] = g.client.String()
-	ev2["server"] = g.server.String()
-	ev2["peak"] = n
-	ev2["peak_at"] = FormatTime(at)
-	ev2["port_range"] = d.portRange
-	ev2["port_range_size"] = size
-	ev2["fraction"] = float64(int(fraction*1e4+0.5)) / 1e4
-	ev2["conn_rate_per_s"] = float64(int(rate*100+0.5)) / 100
-	ev2["time_wait_rate_per_s"] = float64(int(twRate*100+0.5)) / 100
-	ev2["connections"] = g.conns
-	ev2["client_time_wait"] = g.held
-	ev2["time_wait_s"] = Seconds(d.tw)
-	ev2["steady_state_ports"] = int(steady + 0.5)
-	ev2["exhaustion_s"] = exhaustion
-	ev2["basis"] = basis
-	ev2["points"] = points // ports in TIME_WAIT over time, for the plot
-	ev2["listed_conns_truncated"] = n > len(ids)
-	ev2["host_filter"] = fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+	hostFilter := fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
 	if g.server.Addr().Is6() && !g.server.Addr().Is4In6() {
-		ev2["host_filter"] = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+		hostFilter = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+	}
+	f.Evidence = &PortPressureEvidence{
+		Basis:                basis,
+		ClientIP:             g.client.String(),
+		ClientTimeWait:       g.held,
+		ConnRatePerS:         float64(int(rate*100+0.5)) / 100,
+		Connections:          g.conns,
+		ExhaustionS:          exhaustion,
+		Fraction:             float64(int(fraction*1e4+0.5)) / 1e4,
+		HostFilter:           hostFilter,
+		ListedConnsTruncated: n > len(ids),
+		Peak:                 n,
+		PeakAt:               FormatTime(at),
+		Points:               points,
+		PortRange:            d.portRange,
+		PortRangeSize:        size,
+		Server:               g.server.String(),
+		SteadyStatePorts:     int(steady + 0.5),
+		TimeWaitRatePerS:     float64(int(twRate*100+0.5)) / 100,
+		TimeWaitS:            Seconds(d.tw),
 	}
 
 	pct := fraction * 100
@@ -495,7 +396,7 @@ func (d *timeWait) pressure(g *pressureGroup, ivs []int32) (Finding, bool) {
 	}
 	if exhaustion != nil {
 		f.Summary += fmt.Sprintf(" At the observed rate the range runs out in about %s (connect() fails with EADDRNOTAVAIL).",
-			seconds(int64(exhaustion.(float64)*1e9)))
+			seconds(int64(*exhaustion*1e9)))
 	}
 	advice := fmt.Sprintf("%s closed %d of its %d connections to %s first, so it keeps their TIME_WAIT: reuse connections "+
 		"(HTTP keep-alive, a connection pool) instead of opening one per request.", g.client, g.held, g.conns, g.server)

@@ -57,17 +57,17 @@ func TestPortPressureCorpus(t *testing.T) {
 		t.Fatalf("%d port_pressure findings, want 1", len(got))
 	}
 	f := got[0]
-	ev := f.Evidence
-	if f.Severity != SeverityCritical || ev["peak"] != 2 || ev["port_range_size"] != 2 || ev["fraction"] != 1.0 ||
-		ev["client_ip"] != "10.1.1.2" || ev["server"] != "10.2.0.2:8080" || ev["basis"] != "observed" || len(f.Conns) != 2 {
+	ev := evidenceOf[*PortPressureEvidence](t, f)
+	if f.Severity != SeverityCritical || ev.Peak != 2 || ev.PortRangeSize != 2 || ev.Fraction != 1.0 ||
+		ev.ClientIP != "10.1.1.2" || ev.Server != "10.2.0.2:8080" || ev.Basis != "observed" || len(f.Conns) != 2 {
 		t.Errorf("finding %+v", f)
 	}
 	// 12 connections over about 5 s, all closed by the client.
-	if r, ok := ev["conn_rate_per_s"].(float64); !ok || r < 2 || r > 3 {
-		t.Errorf("conn_rate_per_s %v, want about 2.2", ev["conn_rate_per_s"])
+	if r := ev.ConnRatePerS; r < 2 || r > 3 {
+		t.Errorf("conn_rate_per_s %v, want about 2.2", r)
 	}
-	if ev["exhaustion_s"] != 0.0 {
-		t.Errorf("exhaustion_s %v, want 0 (the range is full)", ev["exhaustion_s"])
+	if ev.ExhaustionS == nil || *ev.ExhaustionS != 0.0 {
+		t.Errorf("exhaustion_s %v, want 0 (the range is full)", ev.ExhaustionS)
 	}
 	if h := res.Hosts[0]; h.IP != "10.1.1.2" || h.PeakTimeWait != 2 || h.TimeWaitHeld != 12 {
 		t.Errorf("host %+v", h)
@@ -89,7 +89,7 @@ func TestTimeWaitSynthetic(t *testing.T) {
 		portRange  [2]int
 		clientPeak int
 		serverPeak int
-		severity   string // of port_pressure; "" none
+		severity   Severity // of port_pressure; "" none
 	}{
 		{"client holds, 8 of 10 ports", 8, 10 * time.Millisecond, "client", 0, [2]int{40000, 40009}, 8, 0, SeverityWarning},
 		{"client holds, 8 of 100 ports", 8, 10 * time.Millisecond, "client", 0, [2]int{40000, 40099}, 8, 0, ""},
@@ -162,7 +162,7 @@ func TestTimeWaitSynthetic(t *testing.T) {
 				}
 				return
 			}
-			if len(got) != 1 || got[0].Severity != tt.severity || got[0].Evidence["peak"] != tt.clientPeak || len(got[0].Conns) != tt.clientPeak {
+			if len(got) != 1 || got[0].Severity != tt.severity || evidenceOf[*PortPressureEvidence](t, got[0]).Peak != tt.clientPeak || len(got[0].Conns) != tt.clientPeak {
 				t.Fatalf("port_pressure %+v, want one %s with peak %d", got, tt.severity, tt.clientPeak)
 			}
 		})

@@ -6,20 +6,21 @@ import (
 	"slices"
 )
 
-// Streaming TIME_WAIT occupancy. The timeWait detector keeps one interval
-// per socket in TIME_WAIT and sweeps them all at the end, which is exact
-// and simple but grows with the capture. Past twExactLimit intervals it
-// switches to streaming: whenever the tracker's watermark says no record
+// TIME_WAIT occupancy, streamed. The timeWait detector keeps one interval
+// per socket in TIME_WAIT. Whenever the tracker's watermark says no record
 // still to come has a close (hence a TIME_WAIT entry) or a four-tuple reuse
 // (hence a cut) before time wm, every event before wm is final, so it is
 // applied in time order to running counts per host and per port pressure
 // group (current, peak and when, the sockets held at the peak) and the
 // interval is dropped once it has ended. Peaks, their times and the listed
-// connections are the same as the exact sweep's; the occupancy series for
-// plots is kept in at most twSeriesBins bins of adaptive width.
+// connections are those of a sweep over all intervals at the end (the
+// test oracle, timewait_oracle_test.go). The occupancy series for plots
+// keeps every step until twExactLimit intervals have been seen, and is
+// drawn from them exactly; past that it keeps at most twSeriesBins bins of
+// adaptive width, so that memory stays flat in the capture's length.
 
-// twExactLimit is how many intervals are kept whole before streaming (a
-// variable for the tests).
+// twExactLimit is how many intervals may come before the series are kept
+// in bins (a variable for the tests).
 var twExactLimit = 1 << 14
 
 const (
@@ -30,14 +31,43 @@ const (
 	twSeriesWidth = int64(1e8) // initial bin width, 100 ms
 )
 
-// twSeries is the highest count of each time bin; it doubles its bin width
-// when it runs out of bins.
+// twSeries is an occupancy series: every step while not binned, then the
+// highest count of each time bin, doubling its bin width when it runs out
+// of bins.
 type twSeries struct {
+	steps         []twStep // until binned
+	binned        bool
 	origin, width int64
 	max           []int32 // -1: no event in the bin
 }
 
+// twStep is the count from time t on.
+type twStep struct {
+	t int64
+	n int32
+}
+
 func (s *twSeries) add(t int64, n int) {
+	if !s.binned {
+		s.steps = append(s.steps, twStep{t, int32(n)})
+		return
+	}
+	s.addBinned(t, n)
+}
+
+// bin turns the steps kept so far into bins.
+func (s *twSeries) bin() {
+	if s.binned {
+		return
+	}
+	s.binned = true
+	for _, st := range s.steps {
+		s.addBinned(st.t, int(st.n))
+	}
+	s.steps = nil
+}
+
+func (s *twSeries) addBinned(t int64, n int) {
 	if s.width == 0 {
 		s.origin, s.width = t, twSeriesWidth
 	}
@@ -63,11 +93,14 @@ func (s *twSeries) add(t int64, n int) {
 	}
 }
 
-// points renders the series over the capture as timeWait.series does:
-// one point per bin of (span+1)/seriesPoints that saw an event, with the
-// highest count in it.
+// points renders the series over the capture from first to last: every
+// step when there are at most seriesPoints, else one point per bin of
+// (span+1)/seriesPoints that saw a step, with the highest count in it.
 func (s *twSeries) points(first, last int64) []TimeWaitPoint {
 	span := max(last-first, 1)
+	if !s.binned {
+		return stepPoints(s.steps, first, span)
+	}
 	var pts []TimeWaitPoint
 	bin := int64(-1)
 	for i, m := range s.max {
@@ -86,6 +119,38 @@ func (s *twSeries) points(first, last int64) []TimeWaitPoint {
 	return pts
 }
 
+// stepPoints draws steps as twSeries.points does.
+func stepPoints(steps []twStep, first, span int64) []TimeWaitPoint {
+	var pts []TimeWaitPoint
+	bin := int64(-1)
+	for _, st := range steps {
+		cur := int(st.n)
+		b := (st.t - first) * seriesPoints / (span + 1)
+		if b != bin || len(pts) == 0 {
+			bin = b
+			t := st.t
+			if len(steps) > seriesPoints {
+				t = first + b*(span+1)/seriesPoints
+			}
+			pts = append(pts, TimeWaitPoint{T: Seconds(t - first), N: cur})
+			continue
+		}
+		if len(steps) <= seriesPoints {
+			pts = append(pts, TimeWaitPoint{T: Seconds(st.t - first), N: cur})
+		} else if cur > pts[len(pts)-1].N {
+			pts[len(pts)-1].N = cur
+		}
+	}
+	return pts
+}
+
+// twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
+type twEvent struct {
+	t     int64
+	delta int
+	iv    int32
+}
+
 // twAcc is the running occupancy of one host or port pressure group.
 type twAcc struct {
 	cur, peak int
@@ -98,26 +163,42 @@ type twAcc struct {
 type twStream struct {
 	hosts, groups []twAcc
 	settled       int64 // every event before this is applied
+	applied       bool  // settled is set
+	binned        bool  // the series are in bins
 	ev            []twEvent
 }
 
-// settle applies every event before wm, once streaming.
+// settle applies every event before the tracker's watermark wm, at most
+// once per twSettleEvery of capture time; past twExactLimit intervals it
+// turns the series into bins first.
 func (d *timeWait) settle(wm int64) {
-	if d.stream == nil {
-		if len(d.intervals) < twExactLimit {
-			return
+	st := &d.stream
+	if !st.binned && d.nextSeq >= int64(twExactLimit) {
+		st.binned = true
+		for i := range st.hosts {
+			st.hosts[i].series.bin()
 		}
-		d.stream = &twStream{settled: math.MinInt64}
+		for i := range st.groups {
+			st.groups[i].series.bin()
+		}
 	}
-	st := d.stream
-	if wm != math.MaxInt64 && st.settled != math.MinInt64 && wm-st.settled < twSettleEvery {
+	if st.applied && wm != math.MaxInt64 && wm-st.settled < twSettleEvery {
 		return
 	}
+	d.apply(wm)
+}
+
+// apply applies every event before wm.
+func (d *timeWait) apply(wm int64) {
+	st := &d.stream
+	if !st.applied {
+		st.settled, st.applied = math.MinInt64, true
+	}
 	for len(st.hosts) < len(d.hosts) {
-		st.hosts = append(st.hosts, twAcc{})
+		st.hosts = append(st.hosts, twAcc{series: twSeries{binned: st.binned}})
 	}
 	for len(st.groups) < len(d.groupList) {
-		st.groups = append(st.groups, twAcc{})
+		st.groups = append(st.groups, twAcc{series: twSeries{binned: st.binned}})
 	}
 	ev := st.ev[:0]
 	for i := range d.intervals {
@@ -203,15 +284,15 @@ func (d *timeWait) settle(wm int64) {
 	st.settled = wm
 }
 
-// finishStream is finish once streaming: the hosts, series and port
-// pressure from the running counts.
-func (d *timeWait) finishStream(res *Result) {
+// finish reports the hosts, series and port pressure from the running
+// counts, once every event is applied.
+func (d *timeWait) finish(res *Result) {
 	for i := range d.intervals {
 		iv := &d.intervals[i]
-		iv.end = max(min(iv.end, d.last+1), iv.start)
+		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
 	}
-	d.settle(math.MaxInt64)
-	st := d.stream
+	d.apply(math.MaxInt64)
+	st := &d.stream
 	peaks := make([]hostPeak, 0, len(d.hosts))
 	for _, h := range d.hosts {
 		a := &st.hosts[h.index]
@@ -219,22 +300,8 @@ func (d *timeWait) finishStream(res *Result) {
 	}
 	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.last) })
 	for _, g := range d.groupList {
-		if f, ok := d.pressure(g, nil); ok {
+		if f, ok := d.pressure(g); ok {
 			res.Findings = append(res.Findings, f)
 		}
 	}
-}
-
-// pressurePeak is a group's peak, its time and the sockets held then.
-func (d *timeWait) pressurePeak(g *pressureGroup, ivs []int32) (n int, at int64, held []twInterval, points []TimeWaitPoint) {
-	if st := d.stream; st != nil {
-		a := &st.groups[g.index]
-		return a.peak, a.at, a.listed, a.series.points(d.first, d.last)
-	}
-	ev := d.sweep(ivs)
-	n, at = peak(ev)
-	for _, i := range ivs {
-		held = append(held, d.intervals[i])
-	}
-	return n, at, held, d.series(ev)
 }

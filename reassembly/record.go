@@ -316,3 +316,22 @@ type OldDuplicate struct {
 	HasTS  bool
 	Reason string // "timestamp", "ack", "seq"
 }
+
+// The values of each enumeration in the order reports list them, and how
+// many there are (for arrays indexed by value). Their names are String;
+// reports and rules list them in these orders only.
+var (
+	// Sides: client, server, both, none; Sides[:3] are the sides that can
+	// send something.
+	Sides = [...]Side{SideClient, SideServer, SideBoth, SideNone}
+	// CloseKinds: the clean closes first.
+	CloseKinds = [...]CloseKind{CloseFIN, CloseSimultaneous, CloseRST, CloseHalf, CloseOpen}
+	// FinalAcks: the lost ones first.
+	FinalAcks = [...]FinalAck{FinalAckLost, FinalAckSeen, FinalAckNotObserved, FinalAckNA}
+)
+
+const (
+	NumSides      = len(sideNames)
+	NumCloseKinds = len(closeNames)
+	NumFinalAcks  = len(finalAckNames)
+)

@@ -157,14 +157,14 @@ func GoldenOf(res *analyze.Result, groupBy string) (*Golden, error) {
 	}
 	for _, f := range res.Findings {
 		if res.FindingsOmitted[f.Kind] == 0 {
-			add(key{f.Kind, findingEndpoint(groupBy, f)}, f.Severity, 1)
+			add(key{f.Kind, findingEndpoint(groupBy, f)}, f.Severity.String(), 1)
 		}
 	}
 	// A kind with more findings than the report lists is counted whole,
 	// at no endpoint: the omitted ones name none.
 	for _, c := range res.Counts() {
 		if res.FindingsOmitted[c.Kind] > 0 {
-			add(key{c.Kind, ""}, c.Severity, c.Count)
+			add(key{c.Kind, ""}, c.Severity.String(), c.Count)
 		}
 	}
 	for _, gf := range counts {
@@ -289,7 +289,7 @@ var goldenFacts = []struct {
 	get    func(*GoldenEndpoint) map[string]int
 }{
 	{"closer", []string{"server", "client", "none"}, func(e *GoldenEndpoint) map[string]int { return e.Closer }},
-	{"close", []string{"fin", "simultaneous", "rst", "half", "open"}, func(e *GoldenEndpoint) map[string]int { return e.Close }},
+	{"close", closeKindNames, func(e *GoldenEndpoint) map[string]int { return e.Close }},
 	{"time_wait", []string{"server", "client", "both"}, func(e *GoldenEndpoint) map[string]int { return e.TimeWaitHolders }},
 	{"final_ack", []string{"lost"}, func(e *GoldenEndpoint) map[string]int { return e.FinalAck }},
 	{"rst_by", []string{"server", "client", "both"}, func(e *GoldenEndpoint) map[string]int { return e.RSTBy }},
@@ -425,7 +425,7 @@ func Compare(old, cur *Golden, opt CompareOptions) []Difference {
 			c = &GoldenFinding{}
 		}
 		differs := countDiffers(o.Count, c.Count, opt.Tolerance)
-		for _, sev := range []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo} {
+		for _, sev := range severityNames {
 			differs = differs || countDiffers(o.Severity[sev], c.Severity[sev], opt.Tolerance)
 		}
 		if !differs {
@@ -517,8 +517,8 @@ func endpointSummary(e *GoldenEndpoint) string {
 		m    map[string]int
 		keys []string
 	}{
-		{"first to close", e.Closer, []string{"client", "server", "both", "none"}},
-		{"close", e.Close, []string{"fin", "simultaneous", "rst", "half", "open"}},
+		{"first to close", e.Closer, sideNames},
+		{"close", e.Close, closeKindNames},
 	} {
 		var vs []string
 		for _, k := range fact.keys {
@@ -544,7 +544,7 @@ func endpointSummary(e *GoldenEndpoint) string {
 // "3 (2 critical, 1 warning)".
 func findingCount(f *GoldenFinding) string {
 	var parts []string
-	for _, sev := range []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo} {
+	for _, sev := range severityNames {
 		if n := f.Severity[sev]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/reassembly"
 )
 
 //go:embed html.tmpl
@@ -98,27 +100,30 @@ type htmlPage struct {
 }
 
 type kindCount struct {
-	Kind, Title, Worst             string
+	Kind, Title                    string
+	Worst                          analyze.Severity
 	Critical, Warning, Info, Total int
 }
 
 type sevGroup struct {
-	Severity string
+	Severity analyze.Severity
 	Count    int
 	Kinds    []kindGroup
 }
 
 type kindGroup struct {
-	Kind, Title, Severity string
-	Count                 int // found, listed in the JSON or not
-	Listed                int // in the JSON report
-	Shown                 []findingView
-	More                  int // found and not shown here
+	Kind, Title string
+	Severity    analyze.Severity
+	Count       int // found, listed in the JSON or not
+	Listed      int // in the JSON report
+	Shown       []findingView
+	More        int // found and not shown here
 }
 
 type findingView struct {
-	Severity, Summary, Time, Conns, Frames, Filter, Advice string
-	Evidence                                               []kv
+	Severity                                     analyze.Severity
+	Summary, Time, Conns, Frames, Filter, Advice string
+	Evidence                                     []kv
 }
 
 type kv struct{ Key, Value string }
@@ -257,11 +262,9 @@ func durationText(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-var sevOrder = []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo}
-
 // verdict sums the analysis up in one sentence.
 func verdict(res *analyze.Result) (string, string) {
-	n := map[string]int{}
+	n := map[analyze.Severity]int{}
 	for _, c := range res.Counts() {
 		n[c.Severity] += c.Count
 	}
@@ -269,7 +272,7 @@ func verdict(res *analyze.Result) (string, string) {
 	if res.Count("*") == 0 {
 		closer := "nobody"
 		best := 0
-		for _, k := range []string{"client", "server", "both"} {
+		for _, k := range senderNames {
 			if c := res.Closes.ByCloser[k]; c > best {
 				closer, best = k, c
 			}
@@ -284,12 +287,12 @@ func verdict(res *analyze.Result) (string, string) {
 	for _, k := range kindCounts(res) {
 		parts = append(parts, fmt.Sprintf("%d %s (%s)", k.Total, k.Kind, k.Worst))
 	}
-	head, class := "Informational findings only", "info"
+	head, class := "Informational findings only", analyze.SeverityInfo.String()
 	switch {
 	case n[analyze.SeverityCritical] > 0:
-		head, class = fmt.Sprintf("%d critical finding%s", n[analyze.SeverityCritical], pluralS(n[analyze.SeverityCritical])), "critical"
+		head, class = fmt.Sprintf("%d critical finding%s", n[analyze.SeverityCritical], pluralS(n[analyze.SeverityCritical])), analyze.SeverityCritical.String()
 	case n[analyze.SeverityWarning] > 0:
-		head, class = fmt.Sprintf("%d warning%s", n[analyze.SeverityWarning], pluralS(n[analyze.SeverityWarning])), "warning"
+		head, class = fmt.Sprintf("%d warning%s", n[analyze.SeverityWarning], pluralS(n[analyze.SeverityWarning])), analyze.SeverityWarning.String()
 	}
 	return fmt.Sprintf("%s in %d connections: %s.", head, conns, strings.Join(parts, ", ")), class
 }
@@ -332,7 +335,7 @@ func kindCounts(res *analyze.Result) []kindCount {
 func severityGroups(res *analyze.Result) []sevGroup {
 	fs := res.Findings
 	var out []sevGroup
-	for _, sev := range sevOrder {
+	for _, sev := range analyze.Severities {
 		g := sevGroup{Severity: sev}
 		idx := map[string]int{}
 		for i := range fs {
@@ -376,17 +379,57 @@ func newFindingView(f *analyze.Finding) findingView {
 	v := findingView{Severity: f.Severity, Summary: f.Summary, Time: f.Time.String(), Filter: f.Filter, Advice: f.Advice}
 	v.Conns = intList(f.Conns, htmlFrames)
 	v.Frames = intList(f.Frames, htmlFrames)
-	keys := make([]string, 0, len(f.Evidence))
-	for k := range f.Evidence {
-		if k != "points" { // drawn, not listed
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v.Evidence = append(v.Evidence, kv{k, evidenceText(f.Evidence[k])})
-	}
+	v.Evidence = evidenceRows(f.Evidence)
 	return v
+}
+
+// evidenceRows are the evidence's fields as the JSON has them, by key,
+// read from the struct's json tags (fields left out of the JSON left
+// out here too); fields tagged html:"-" are drawn, not listed.
+func evidenceRows(ev analyze.Evidence) []kv {
+	v := reflect.ValueOf(ev)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	var rows []kv
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("json")
+		if !sf.IsExported() || tag == "-" || sf.Tag.Get("html") == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = sf.Name
+		}
+		fv := v.Field(i)
+		if opts == "omitempty" && jsonEmpty(fv) {
+			continue
+		}
+		rows = append(rows, kv{name, evidenceText(fv)})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
+	return rows
+}
+
+// jsonEmpty is encoding/json's test for omitempty.
+func jsonEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
 }
 
 func intList(xs []int, limit int) string {
@@ -406,26 +449,30 @@ func intList(xs []int, limit int) string {
 
 // evidenceText writes one evidence value compactly, as the JSON has it;
 // long lists are cut short with their length.
-func evidenceText(v any) string {
-	if s, ok := v.(string); ok {
-		return shorten(s)
+func evidenceText(v reflect.Value) string {
+	if v.Kind() == reflect.String {
+		return shorten(v.String())
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // html/template escapes; keep && readable
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	b := bytes.TrimSpace(buf.Bytes())
-	s := string(b)
+	s := compactJSON(v.Interface())
 	if len(s) <= htmlEvidence {
 		return s
 	}
-	var list []json.RawMessage
-	if json.Unmarshal(b, &list) == nil {
-		return fmt.Sprintf("%d items (all in the JSON report), first: %s", len(list), shorten(string(list[0])))
+	if (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && v.Len() > 0 {
+		return fmt.Sprintf("%d items (all in the JSON report), first: %s", v.Len(), shorten(compactJSON(v.Index(0).Interface())))
 	}
 	return shorten(s)
+}
+
+// compactJSON is v as the JSON report writes it, unescaped for HTML
+// (html/template escapes; keep && readable).
+func compactJSON(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(bytes.TrimSpace(buf.Bytes()))
 }
 
 func shorten(s string) string {
@@ -441,12 +488,9 @@ func closeRows(res *analyze.Result) []closeRow {
 		total += n
 	}
 	var rows []closeRow
-	for _, k := range []struct{ key, label string }{
-		{"fin", "FIN both ways"}, {"simultaneous", "simultaneous (FINs crossed)"}, {"rst", "reset (RST)"},
-		{"half", "half-closed (one FIN)"}, {"open", "still open at the end"},
-	} {
-		if n := res.Closes.ByKind[k.key]; n > 0 {
-			rows = append(rows, closeRow{k.label, n, fmt.Sprintf("%.0f%%", 100*float64(n)/float64(total))})
+	for _, k := range reassembly.CloseKinds {
+		if n := res.Closes.ByKind[k.String()]; n > 0 {
+			rows = append(rows, closeRow{closeLabel[k], n, fmt.Sprintf("%.0f%%", 100*float64(n)/float64(total))})
 		}
 	}
 	return rows

@@ -43,7 +43,8 @@ type LadderPacket struct {
 
 // Ladder is the example connection of one finding kind.
 type Ladder struct {
-	Kind, Severity string
+	Kind           string
+	Severity       analyze.Severity
 	Summary        string
 	Client, Server netip.AddrPort
 	Packets        []LadderPacket
@@ -67,17 +68,20 @@ func (l Ladder) Caption() string {
 // ladderNotes names the packets a finding's evidence names.
 func ladderNotes(f *analyze.Finding) map[int]string {
 	notes := map[int]string{}
-	for _, k := range []struct{ key, note string }{
-		{"active_fin_frame", "active closer's FIN"},
-		{"passive_fin_frame", "passive closer's FIN"},
-		{"final_ack_frame", "final ACK, then lost"},
-		{"resent_fin_frame", "FIN sent again"},
-		{"answer_frame", "answer to it"},
-		{"frame", "old duplicate"},
-	} {
-		if n, ok := evNum(f, k.key); ok && n > 0 {
-			notes[int(n)] = k.note
+	note := func(frame *int, what string) {
+		if frame != nil && *frame > 0 {
+			notes[*frame] = what
 		}
+	}
+	switch ev := f.Evidence.(type) {
+	case *analyze.FinalAckEvidence:
+		note(ev.ActiveFINFrame, "active closer's FIN")
+		note(ev.PassiveFINFrame, "passive closer's FIN")
+		note(ev.FinalAckFrame, "final ACK, then lost")
+		note(ev.ResentFINFrame, "FIN sent again")
+		note(ev.AnswerFrame, "answer to it")
+	case *analyze.OldDuplicateEvidence:
+		note(&ev.Frame, "old duplicate")
 	}
 	return notes
 }

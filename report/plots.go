@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image/color"
 	"math"
@@ -17,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/reassembly"
 )
 
 // The plots of the HTML report and of --plots. Each Plot* function returns
@@ -56,7 +56,6 @@ var (
 	colBrown  = rgb(0x9c755f)
 	colGrey   = rgb(0xbab0ac)
 	colDark   = rgb(0x333333)
-	colLight  = rgb(0xdddddd)
 	// palette colours series in turn: hosts, clocks.
 	palette = []color.Color{colBlue, colOrange, colGreen, colPurple, colBrown, colTeal, colPink, colYellow, colGrey, rgb(0x1f77b4)}
 )
@@ -131,31 +130,10 @@ func (intTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
-// evidence decodes one evidence value into out (a pointer) whatever its
-// in-memory type, through JSON; false when it is missing or does not fit.
-func evidence(f *analyze.Finding, key string, out any) bool {
-	v, ok := f.Evidence[key]
-	if !ok || v == nil {
-		return false
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return false
-	}
-	return json.Unmarshal(b, out) == nil
-}
-
-// evNum is a numeric evidence value, or 0 and false.
-func evNum(f *analyze.Finding, key string) (float64, bool) {
-	var x float64
-	ok := evidence(f, key, &x)
-	return x, ok
-}
-
-func evString(f *analyze.Finding, key string) string {
-	var s string
-	evidence(f, key, &s)
-	return s
+// evidenceOf is f's evidence when it is of type E (the struct of its kind).
+func evidenceOf[E analyze.Evidence](f *analyze.Finding) (E, bool) {
+	e, ok := f.Evidence.(E)
+	return e, ok
 }
 
 // captureStart is the first packet's time over all captures (Unix ns),
@@ -287,14 +265,15 @@ func times(x float64) string {
 
 // closeOutcomes are the who-closes-first categories in drawing order.
 var closeOutcomes = []struct {
-	key, label string
-	color      color.Color
+	key   analyze.FirstClose
+	label string
+	color color.Color
 }{
-	{"client", "client closed first", colBlue},
-	{"server", "server closed first", colOrange},
-	{"simultaneous", "simultaneous (FINs crossed)", colPurple},
-	{"rst", "reset (RST)", colRed},
-	{"none", "no close seen", colGrey},
+	{analyze.FirstCloseClient, "client closed first", colBlue},
+	{analyze.FirstCloseServer, "server closed first", colOrange},
+	{analyze.FirstCloseSimultaneous, closeLabel[reassembly.CloseSimultaneous], colPurple},
+	{analyze.FirstCloseRST, closeLabel[reassembly.CloseRST], colRed},
+	{analyze.FirstCloseNone, "no close seen", colGrey},
 }
 
 // PlotClosers draws, per server endpoint, how many connections each side
@@ -356,7 +335,7 @@ func closersHeight(n int) vg.Length { return vg.Length(160 + 24*n) }
 func closerEndpoints(res *analyze.Result) []analyze.Endpoint {
 	var eps []analyze.Endpoint
 	for _, e := range res.Endpoints {
-		if len(e.FirstClose) > 0 && e.Connections > 0 {
+		if e.FirstClose != ([analyze.NumFirstCloses]int{}) && e.Connections > 0 {
 			eps = append(eps, e)
 		}
 		if len(eps) == plotEndpoints {
@@ -444,13 +423,25 @@ func countBelow(sorted []float64, limit float64) int {
 
 func trimFloat(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 
-// findingsWithPoints are the first max findings of a kind that carry plot
+// natPlotted are the first max nat_ts_regression findings that carry plot
 // points in their evidence.
-func findingsWithPoints(res *analyze.Result, kind string, max int) []*analyze.Finding {
+func natPlotted(res *analyze.Result, max int) []*analyze.Finding {
 	var out []*analyze.Finding
 	for i := range res.Findings {
 		f := &res.Findings[i]
-		if f.Kind == kind && f.Evidence["points"] != nil && len(out) < max {
+		if ev, ok := evidenceOf[*analyze.NATEvidence](f); ok && ev.Points != nil && len(out) < max {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// pressurePlotted are the first max port_pressure findings.
+func pressurePlotted(res *analyze.Result, max int) []*analyze.Finding {
+	var out []*analyze.Finding
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if _, ok := evidenceOf[*analyze.PortPressureEvidence](f); ok && len(out) < max {
 			out = append(out, f)
 		}
 	}
@@ -461,16 +452,16 @@ func findingsWithPoints(res *analyze.Result, kind string, max int) []*analyze.Fi
 // per timestamp clock, with the SYNs a per-IP timestamp check (Linux's
 // tcp_tw_recycle) would drop marked. nil when the finding has no points.
 func PlotNAT(res *analyze.Result, f *analyze.Finding) *plot.Plot {
-	var pts []analyze.NATPoint
-	if !evidence(f, "points", &pts) || len(pts) == 0 {
+	ev, ok := evidenceOf[*analyze.NATEvidence](f)
+	if !ok || len(ev.Points) == 0 {
 		return nil
 	}
+	pts := ev.Points
 	t0 := float64(captureStart(res)) / 1e9
 	if t0 == 0 {
 		t0 = pts[0].T
 	}
-	ip := evString(f, "ip")
-	p := newPlot("TSval against capture time from "+ip, "time since the capture started (s)", "TSval (ticks)")
+	p := newPlot("TSval against capture time from "+ev.IP, "time since the capture started (s)", "TSval (ticks)")
 	byClock := map[int]plotter.XYs{}
 	var clocks []int
 	var behind, dropped plotter.XYs
@@ -544,7 +535,7 @@ type seqRow struct {
 	rangeBytes  float64 // old incarnation's range: old ISN to old final seq
 	isnOffset   float64 // new ISN - old ISN, bytes (mod 2^32)
 	overlap     bool
-	severity    string
+	severity    analyze.Severity
 	overlapText string
 }
 
@@ -568,16 +559,15 @@ func seqRows(res *analyze.Result) (rows []seqRow, more int) {
 		if f.Kind != analyze.KindSeqOverlap || len(f.Conns) < 2 {
 			continue
 		}
-		isn, _ := evNum(f, "isn")
-		prev, _ := evNum(f, "prev_isn")
-		rb, _ := evNum(f, "prev_range_bytes")
-		ob, _ := evNum(f, "overlap_bytes")
-		dir := evString(f, "direction")
-		seen[key{f.Conns[0], f.Conns[1], dir}] = true
+		ev, ok := evidenceOf[*analyze.SeqOverlapEvidence](f)
+		if !ok {
+			continue
+		}
+		seen[key{f.Conns[0], f.Conns[1], ev.Direction}] = true
 		add(seqRow{
-			label:      fmt.Sprintf("#%d→#%d %s %s", f.Conns[0], f.Conns[1], dir, evString(f, "sender")),
-			rangeBytes: rb, isnOffset: float64(uint32(isn) - uint32(prev)), overlap: true, severity: f.Severity,
-			overlapText: "overlap " + bytesText(ob),
+			label:      fmt.Sprintf("#%d→#%d %s %s", f.Conns[0], f.Conns[1], ev.Direction, ev.Sender),
+			rangeBytes: float64(ev.PrevRangeBytes), isnOffset: float64(ev.ISN - ev.PrevISN), overlap: true, severity: f.Severity,
+			overlapText: "overlap " + bytesText(float64(ev.OverlapBytes)),
 		})
 	}
 	for i := range res.Findings {
@@ -585,26 +575,25 @@ func seqRows(res *analyze.Result) (rows []seqRow, more int) {
 		if f.Kind != analyze.KindTupleReuse || len(f.Conns) < 2 {
 			continue
 		}
-		var prevISN, prevFinal map[string]uint32
-		if !evidence(f, "prev_isn", &prevISN) || !evidence(f, "prev_final_seq", &prevFinal) {
+		ev, ok := evidenceOf[*analyze.TupleReuseEvidence](f)
+		if !ok {
 			continue
 		}
-		for _, dir := range []string{"client", "server"} {
-			var isn float64
-			var ok bool
-			if dir == "client" {
-				isn, ok = evNum(f, "client_isn")
-			} else {
-				isn, ok = evNum(f, "server_isn")
-			}
-			old, okOld := prevISN[dir]
-			if !ok || !okOld || seen[key{f.Conns[0], f.Conns[1], dir}] {
+		for _, side := range []struct {
+			dir       string
+			isn, old  *uint32
+			prevFinal uint32
+		}{
+			{"client", &ev.ClientISN, ev.PrevISN.Client, ev.PrevFinalSeq.Client},
+			{"server", ev.ServerISN, ev.PrevISN.Server, ev.PrevFinalSeq.Server},
+		} {
+			if side.isn == nil || side.old == nil || seen[key{f.Conns[0], f.Conns[1], side.dir}] {
 				continue
 			}
-			rb := float64(prevFinal[dir] - old)
-			off := float64(uint32(isn) - old)
+			rb := float64(side.prevFinal - *side.old)
+			off := float64(*side.isn - *side.old)
 			add(seqRow{
-				label:      fmt.Sprintf("#%d→#%d %s", f.Conns[0], f.Conns[1], dir),
+				label:      fmt.Sprintf("#%d→#%d %s", f.Conns[0], f.Conns[1], side.dir),
 				rangeBytes: rb, isnOffset: off, overlap: off < rb, severity: f.Severity,
 				overlapText: beyondText(off - rb),
 			})
@@ -731,15 +720,13 @@ func (m markerThumb) Thumbnail(c *draw.Canvas) {
 // toward one server endpoint over time, against its port range, the
 // thresholds and the projection at the observed rate.
 func PlotPortPressure(res *analyze.Result, f *analyze.Finding) *plot.Plot {
-	var pts []analyze.TimeWaitPoint
-	if !evidence(f, "points", &pts) || len(pts) == 0 {
+	ev, ok := evidenceOf[*analyze.PortPressureEvidence](f)
+	if !ok || len(ev.Points) == 0 {
 		return nil
 	}
-	size, _ := evNum(f, "port_range_size")
-	steady, _ := evNum(f, "steady_state_ports")
-	var pr [2]int
-	evidence(f, "port_range", &pr)
-	p := newPlot(fmt.Sprintf("Ports of %s in TIME_WAIT toward %s", evString(f, "client_ip"), evString(f, "server")),
+	pts := ev.Points
+	size, steady, pr := float64(ev.PortRangeSize), float64(ev.SteadyStatePorts), ev.PortRange
+	p := newPlot(fmt.Sprintf("Ports of %s in TIME_WAIT toward %s", ev.ClientIP, ev.Server),
 		"time since the capture started (s)", "ports in TIME_WAIT")
 	xys := make(plotter.XYs, len(pts))
 	tMax := 0.0
@@ -755,7 +742,7 @@ func PlotPortPressure(res *analyze.Result, f *analyze.Finding) *plot.Plot {
 	l.StepStyle, l.Color, l.Width = plotter.PostStep, colBlue, vg.Points(1.6)
 	l.FillColor = color.NRGBA{R: 0x4e, G: 0x79, B: 0xa7, A: 0x40}
 	p.Add(l)
-	peak, _ := evNum(f, "peak")
+	peak := float64(ev.Peak)
 	p.Legend.Add(fmt.Sprintf("ports in TIME_WAIT (peak %.0f)", peak), l)
 	entries := 1
 	hline := func(y float64, c color.Color, dashes []vg.Length, label string) {
@@ -824,11 +811,11 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 	}
 	add("3-reuse-gaps", "Four-tuple reuse gaps", rgCaption, PlotReuseGaps(res), plotHeight)
 
-	nats := findingsWithPoints(res, analyze.KindNATTSRegression, plotNATIPs)
-	for i, f := range nats {
+	for i, f := range natPlotted(res, plotNATIPs) {
+		ev, _ := evidenceOf[*analyze.NATEvidence](f)
 		caption := "Each timestamped connection's first and last TSval from this address. Parallel lines are separate clocks; " +
 			"a SYN below a line drawn earlier is what a per-IP timestamp check (tcp_tw_recycle) refuses."
-		add(fmt.Sprintf("4-nat-timestamps-%d", i+1), "NAT timestamps: "+evString(f, "ip"), caption, PlotNAT(res, f), natHeight)
+		add(fmt.Sprintf("4-nat-timestamps-%d", i+1), "NAT timestamps: "+ev.IP, caption, PlotNAT(res, f), natHeight)
 	}
 
 	rows, _ := seqRows(res)
@@ -838,8 +825,9 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 			"unless timestamps (PAWS) reject it, as in RFC 1185's figures.",
 		PlotSeqSpace(res), seqHeight(len(rows)))
 
-	for i, f := range findingsWithPoints(res, analyze.KindPortPressure, plotPairs) {
-		add(fmt.Sprintf("6-port-pressure-%d", i+1), "Port pressure: "+evString(f, "client_ip")+" → "+evString(f, "server"),
+	for i, f := range pressurePlotted(res, plotPairs) {
+		ev, _ := evidenceOf[*analyze.PortPressureEvidence](f)
+		add(fmt.Sprintf("6-port-pressure-%d", i+1), "Port pressure: "+ev.ClientIP+" → "+ev.Server,
 			"Ephemeral ports the client held in TIME_WAIT toward one server endpoint, against its port range: "+
 				"when the range is full, connect() fails with EADDRNOTAVAIL.",
 			PlotPortPressure(res, f), plotHeight)

@@ -19,7 +19,7 @@ import (
 // TestPlotsEmpty: a result with nothing in it draws no plot at all.
 func TestPlotsEmpty(t *testing.T) {
 	res := &analyze.Result{Profile: analyze.ProfileInfo{Name: "linux", TimeWaitS: 60}}
-	empty := &analyze.Finding{Evidence: map[string]any{}}
+	empty := &analyze.Finding{}
 	for _, tc := range []struct {
 		name string
 		p    *plot.Plot
@@ -132,10 +132,10 @@ func inkFraction(t testing.TB, b []byte) float64 {
 // TestPlotPortPressure draws a port pressure finding as the timewait
 // detector makes it (no capture in testdata has one).
 func TestPlotPortPressure(t *testing.T) {
-	f := analyze.Finding{Kind: analyze.KindPortPressure, Severity: analyze.SeverityWarning, Evidence: map[string]any{
-		"client_ip": "10.1.1.2", "server": "10.2.0.2:8080", "peak": 15000, "port_range": [2]int{32768, 60999},
-		"port_range_size": 28232, "steady_state_ports": 20000,
-		"points": []analyze.TimeWaitPoint{{T: 0, N: 0}, {T: 10, N: 5000}, {T: 20, N: 15000}, {T: 30, N: 12000}},
+	f := analyze.Finding{Kind: analyze.KindPortPressure, Severity: analyze.SeverityWarning, Evidence: &analyze.PortPressureEvidence{
+		ClientIP: "10.1.1.2", Server: "10.2.0.2:8080", Peak: 15000, PortRange: [2]int{32768, 60999},
+		PortRangeSize: 28232, SteadyStatePorts: 20000,
+		Points: []analyze.TimeWaitPoint{{T: 0, N: 0}, {T: 10, N: 5000}, {T: 20, N: 15000}, {T: 30, N: 12000}},
 	}}
 	res := &analyze.Result{Findings: []analyze.Finding{f}}
 	figs := Figures(res, nil)

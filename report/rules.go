@@ -35,20 +35,17 @@ type RuleResult struct {
 // findings of that severity; the close facts count incarnations, as the
 // fields of the connection records do.
 var (
-	ruleKinds = []string{
-		analyze.KindLostFinalAck, analyze.KindFinalAckRST, analyze.KindTupleReuse, analyze.KindNATTSRegression,
-		analyze.KindSeqOverlap, analyze.KindOldDuplicate, analyze.KindSeqWrap, analyze.KindCloseWait, analyze.KindPortPressure,
-	}
-	ruleSeverities = []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo}
+	ruleKinds      = analyze.Kinds[:]
+	ruleSeverities = severityNames
 	ruleFacts      = []struct {
 		name   string
 		values []string
 	}{
-		{"close", []string{"fin", "simultaneous", "rst", "half", "open"}},
-		{"closer", []string{"client", "server", "both", "none"}},
-		{"time_wait", []string{"client", "server", "both", "none"}},
-		{"final_ack", []string{"lost", "seen", "not_observed", "n/a"}},
-		{"rst_by", []string{"client", "server", "both"}},
+		{"close", closeKindNames},
+		{"closer", sideNames},
+		{"time_wait", sideNames},
+		{"final_ack", finalAckNames},
+		{"rst_by", senderNames},
 	}
 	// ruleEndpointFacts can be taken per server endpoint (NAME@ip:port):
 	// the report's endpoints carry these.

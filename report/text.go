@@ -3,11 +3,13 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/twscope/twscope/analyze"
+	"github.com/twscope/twscope/reassembly"
 )
 
 // TextExamples is how many findings of one kind the text summary shows.
@@ -45,15 +47,12 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 
 	c := res.Closes
 	p.f("\ncloses (as seen in the capture):\n")
-	p.counts(c.ByKind, []string{"fin", "simultaneous", "rst", "half", "open"}, map[string]string{
-		"fin": "FIN both ways", "simultaneous": "simultaneous (FINs crossed)", "rst": "reset (RST)",
-		"half": "half-closed (one FIN)", "open": "still open at the end",
-	})
+	p.counts(c.ByKind, closeKindNames, closeKindLabels[:])
 	p.f("first to close:\n")
-	p.counts(c.ByCloser, []string{"client", "server", "both", "none"}, nil)
+	p.counts(c.ByCloser, sideNames, nil)
 	p.f("TIME_WAIT held by:\n")
-	p.counts(c.TimeWaitHolders, []string{"client", "server", "both", "none"}, nil)
-	if n := c.FinalAck["lost"]; n > 0 {
+	p.counts(c.TimeWaitHolders, sideNames, nil)
+	if n := c.FinalAck[reassembly.FinalAckLost.String()]; n > 0 {
 		p.f("final ACK lost (passive FIN sent again): %d\n", n)
 	}
 
@@ -67,8 +66,9 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		}
 		for _, e := range shown {
 			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\n", e.Server, e.Connections,
-				e.Closer["client"], e.Closer["server"], e.Closer["both"], e.Close["rst"],
-				e.TimeWaitHolders["server"]+e.TimeWaitHolders["both"])
+				e.Closer[reassembly.SideClient.String()], e.Closer[reassembly.SideServer.String()], e.Closer[reassembly.SideBoth.String()],
+				e.Close[reassembly.CloseRST.String()],
+				e.TimeWaitHolders[reassembly.SideServer.String()]+e.TimeWaitHolders[reassembly.SideBoth.String()])
 		}
 		tw.Flush()
 		if more := len(res.Endpoints) - len(shown); more > 0 {
@@ -123,14 +123,14 @@ func groupFindings(fs []analyze.Finding) ([]string, map[string][]analyze.Finding
 }
 
 func severities(res *analyze.Result, kind string) string {
-	n := map[string]int{}
+	n := map[analyze.Severity]int{}
 	for _, c := range res.Counts() {
 		if c.Kind == kind {
 			n[c.Severity] += c.Count
 		}
 	}
 	var parts []string
-	for _, s := range []string{analyze.SeverityCritical, analyze.SeverityWarning, analyze.SeverityInfo} {
+	for _, s := range analyze.Severities {
 		if n[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
 		}
@@ -149,8 +149,9 @@ func (p *printer) f(format string, args ...any) {
 	}
 }
 
-// counts prints the non-zero counts in the given order, then any others.
-func (p *printer) counts(m map[string]int, order []string, label map[string]string) {
+// counts lists m's nonzero counts, the keys in order first (named by
+// label, when given, at the same index), then any other keys sorted.
+func (p *printer) counts(m map[string]int, order []string, label []string) {
 	seen := map[string]bool{}
 	keys := append([]string(nil), order...)
 	var rest []string
@@ -165,8 +166,8 @@ func (p *printer) counts(m map[string]int, order []string, label map[string]stri
 		}
 		seen[k] = true
 		name := k
-		if l, ok := label[k]; ok {
-			name = l
+		if i := slices.Index(order, k); i >= 0 && i < len(label) {
+			name = label[i]
 		}
 		p.f("  %-30s %d\n", name, m[k])
 	}

@@ -72,6 +72,17 @@ func fieldTypes(t reflect.Type) map[string]string {
 				panic(err)
 			}
 			typ = jsonValueKind(v)
+		case t.Kind() == reflect.Interface:
+			// Evidence: one struct per finding kind, pinned as
+			// findings[].evidence(KIND).field.
+			if t != evidenceType {
+				typ = jsonKind(t)
+				break
+			}
+			typ = "object"
+			for kind, ev := range analyze.EvidenceTypes() {
+				walk(reflect.TypeOf(ev).Elem(), path+"("+kind+")")
+			}
 		case t.Kind() == reflect.Struct:
 			typ = "object"
 			for i := 0; i < t.NumField(); i++ {
@@ -112,6 +123,8 @@ func fieldTypes(t reflect.Type) map[string]string {
 	walk(t, "")
 	return out
 }
+
+var evidenceType = reflect.TypeFor[analyze.Evidence]()
 
 func jsonKind(t reflect.Type) string {
 	switch t.Kind() {
@@ -223,6 +236,10 @@ func jsonPaths(v any, path string, schema map[string]string, out map[string]bool
 			p := k
 			if path != "" {
 				p = path + "." + k
+			}
+			if kind, ok := x["kind"].(string); ok && k == "evidence" {
+				out[p] = true // its fields are pinned per kind
+				p += "(" + kind + ")"
 			}
 			jsonPaths(e, p, schema, out)
 		}
@@ -345,13 +362,33 @@ func TestDeterministicOutputs(t *testing.T) {
 	}
 }
 
-// normalizeReport sorts the captures list.
+// normalizeReport sorts the captures list, and names each finding's
+// frames by file (frame_files are positions in the captures list, and
+// filter is that of the first frame's file, so both follow the order the
+// files were given in; filters, by file name, do not).
 func normalizeReport(t *testing.T, data []byte) string {
 	var v map[string]any
 	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
 	}
 	caps, _ := v["captures"].([]any)
+	findings, _ := v["findings"].([]any)
+	for _, f := range findings {
+		f := f.(map[string]any)
+		files, _ := f["frame_files"].([]any)
+		frames, _ := f["frames"].([]any)
+		if len(files) != len(frames) {
+			t.Fatalf("%d frame_files for %d frames", len(files), len(frames))
+		}
+		named := make([]string, len(frames))
+		for i := range frames {
+			named[i] = fmt.Sprintf("%v:%v", caps[int(files[i].(float64))].(map[string]any)["file"], frames[i])
+		}
+		sort.Strings(named)
+		f["frames"] = named
+		delete(f, "frame_files")
+		delete(f, "filter")
+	}
 	sort.Slice(caps, func(i, j int) bool {
 		return fmt.Sprint(caps[i].(map[string]any)["file"]) < fmt.Sprint(caps[j].(map[string]any)["file"])
 	})

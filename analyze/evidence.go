@@ -1,0 +1,221 @@
+package analyze
+
+// Evidence is the facts behind one finding, one struct per finding kind;
+// its JSON tags are the contract's evidence table. The fields of each
+// struct are declared in the order of their JSON keys, so that the JSON
+// lists them sorted, as it always has. A field that is sometimes left out
+// has omitempty (on a pointer when its zero value is meaningful); one
+// that is null when unknown is a pointer without it.
+type Evidence interface {
+	// Kind is the finding kind the evidence belongs to.
+	Kind() string
+}
+
+// FinalAckEvidence is the evidence of lost_final_ack and final_ack_rst
+// (finalack.go): the same facts, the kind being what the active closer
+// answered the resent FIN with.
+type FinalAckEvidence struct {
+	kind               string
+	Active             string  `json:"active"`
+	ActiveEndpoint     string  `json:"active_endpoint"`
+	ActiveFINFrame     *int    `json:"active_fin_frame"` // null: not in the capture
+	AnswerFrame        *int    `json:"answer_frame"`
+	CapturePoint       string  `json:"capture_point"`
+	Close              string  `json:"close"`
+	ConversationFilter string  `json:"conversation_filter"`
+	FINResendDelayS    float64 `json:"fin_resend_delay_s"`
+	FINRetransmits     int     `json:"fin_retransmits"`
+	FinalAckFrame      *int    `json:"final_ack_frame"`
+	Next               string  `json:"next"`
+	Passive            string  `json:"passive"`
+	PassiveEndpoint    string  `json:"passive_endpoint"`
+	PassiveFINFrame    *int    `json:"passive_fin_frame"`
+	ResentFINFrame     *int    `json:"resent_fin_frame"`
+	RSTWithAck         *bool   `json:"rst_with_ack,omitempty"` // final_ack_rst only
+	TimeWaitS          float64 `json:"time_wait_s"`
+}
+
+// Kind is lost_final_ack or final_ack_rst.
+func (e *FinalAckEvidence) Kind() string { return e.kind }
+
+// BySide is a value for the client and the server side.
+type BySide[T any] struct {
+	Client T `json:"client"`
+	Server T `json:"server"`
+}
+
+// MaybeBySide is a value for the sides where it is known.
+type MaybeBySide[T any] struct {
+	Client *T `json:"client,omitempty"`
+	Server *T `json:"server,omitempty"`
+}
+
+// TupleReuseEvidence is the evidence of tuple_reuse (reuse.go).
+type TupleReuseEvidence struct {
+	ClientISN     uint32              `json:"client_isn"`
+	GapS          float64             `json:"gap_s"`
+	Holder        string              `json:"holder"`
+	HolderAddr    string              `json:"holder_addr"`
+	ISNBeyondOld  MaybeBySide[bool]   `json:"isn_beyond_old"` // client always, server when it answered
+	LimitS        float64             `json:"limit_s"`
+	Mechanism     string              `json:"mechanism"`
+	OldDuplicates int                 `json:"old_duplicates"`
+	PrevClose     string              `json:"prev_close"`
+	PrevCloser    string              `json:"prev_closer"`
+	PrevConn      int                 `json:"prev_conn"`
+	PrevFinalSeq  BySide[uint32]      `json:"prev_final_seq"`
+	PrevISN       MaybeBySide[uint32] `json:"prev_isn"` // the sides whose SYN was seen
+	ProtectedBy   []string            `json:"protected_by"`
+	Reuse         string              `json:"reuse"`
+	ReusedBy      string              `json:"reused_by"`
+	RolesSwapped  bool                `json:"roles_swapped"`
+	ServerISN     *uint32             `json:"server_isn,omitempty"` // when the SYN was answered
+	SYNAnswered   bool                `json:"syn_answered"`
+	Timestamps    *bool               `json:"timestamps"` // null: unknown (options cut)
+}
+
+// Kind is tuple_reuse.
+func (*TupleReuseEvidence) Kind() string { return KindTupleReuse }
+
+// NATEvidence is the evidence of nat_ts_regression (nat.go).
+type NATEvidence struct {
+	Clocks            *int       `json:"clocks"` // null: the host count is unknown
+	DistinctOffsets   int        `json:"distinct_offsets"`
+	FourTuples        int        `json:"four_tuples"`
+	HostFilter        string     `json:"host_filter"`
+	IP                string     `json:"ip"`
+	MaxBehindBy       uint32     `json:"max_behind_by"`
+	Offsets           string     `json:"offsets"`
+	Points            []NATPoint `json:"points,omitempty" html:"-"` // for the plot, the first natPlotIPs IPs only
+	RateHz            float64    `json:"rate_hz"`
+	SharedClockTuples int        `json:"shared_clock_tuples"`
+	SYNs              []NATSYN   `json:"syns"`
+	SYNsBehind        int        `json:"syns_behind"`
+	SYNsRecycle       int        `json:"syns_recycle"`
+	SYNsTotal         int        `json:"syns_total"`
+	TimestampedConns  int        `json:"timestamped_conns"`
+	Unanswered        int        `json:"unanswered"`
+}
+
+// Kind is nat_ts_regression.
+func (*NATEvidence) Kind() string { return KindNATTSRegression }
+
+// SeqOverlapEvidence is the evidence of seq_overlap (overlap.go).
+type SeqOverlapEvidence struct {
+	Direction      string  `json:"direction"`
+	GapS           float64 `json:"gap_s"`
+	ISN            uint32  `json:"isn"`
+	LimitS         float64 `json:"limit_s"`
+	OverlapBytes   int64   `json:"overlap_bytes"`
+	PAWS           *bool   `json:"paws"`
+	PrevConn       int     `json:"prev_conn"`
+	PrevFinalSeq   uint32  `json:"prev_final_seq"`
+	PrevISN        uint32  `json:"prev_isn"`
+	PrevRangeBytes int64   `json:"prev_range_bytes"`
+	Sender         string  `json:"sender"`
+	TSAhead        bool    `json:"ts_ahead"`
+	WithinTimeWait bool    `json:"within_time_wait"`
+}
+
+// Kind is seq_overlap.
+func (*SeqOverlapEvidence) Kind() string { return KindSeqOverlap }
+
+// OldDuplicateEvidence is the evidence of old_duplicate (overlap.go).
+type OldDuplicateEvidence struct {
+	Ack          uint32  `json:"ack"`
+	Count        int     `json:"count"`
+	Direction    string  `json:"direction"`
+	Frame        int     `json:"frame"`
+	HasTS        *bool   `json:"has_ts"`
+	Len          int     `json:"len"`
+	NewISN       uint32  `json:"new_isn"`
+	NewTSFirst   *uint32 `json:"new_ts_first,omitempty"` // when the segment had a TSval
+	PAWSRejects  *bool   `json:"paws_rejects"`
+	PrevConn     int     `json:"prev_conn"`
+	PrevFinalSeq uint32  `json:"prev_final_seq"`
+	PrevISN      uint32  `json:"prev_isn"`
+	Reason       string  `json:"reason"`
+	Sender       string  `json:"sender"`
+	Seq          uint32  `json:"seq"`
+	TSval        *uint32 `json:"tsval,omitempty"`
+}
+
+// Kind is old_duplicate.
+func (*OldDuplicateEvidence) Kind() string { return KindOldDuplicate }
+
+// SeqWrapEvidence is the evidence of seq_wrap (overlap.go).
+type SeqWrapEvidence struct {
+	Bytes      int64   `json:"bytes"`
+	Direction  string  `json:"direction"`
+	LimitS     float64 `json:"limit_s"`
+	PAWS       *bool   `json:"paws"`
+	RateBps    int64   `json:"rate_bps"`
+	Sender     string  `json:"sender"`
+	SeqAdvance int64   `json:"seq_advance"`
+	WrapS      float64 `json:"wrap_s"`
+	WrappedAt  string  `json:"wrapped_at"`
+	Wraps      int64   `json:"wraps"`
+}
+
+// Kind is seq_wrap.
+func (*SeqWrapEvidence) Kind() string { return KindSeqWrap }
+
+// CloseWaitEvidence is the evidence of close_wait (closewait.go).
+type CloseWaitEvidence struct {
+	CaptureSpanS   float64 `json:"capture_span_s"`
+	ClientIP       string  `json:"client_ip,omitempty"` // when the client is stuck
+	Connections    []int   `json:"connections"`
+	Count          int     `json:"count"`
+	EndpointFilter string  `json:"endpoint_filter"`
+	FINFrames      []int   `json:"fin_frames"`
+	MinAgeS        float64 `json:"min_age_s"`
+	OldestAgeS     float64 `json:"oldest_age_s"`
+	OldestConn     int     `json:"oldest_conn"`
+	OldestSince    string  `json:"oldest_since"`
+	Server         string  `json:"server"`
+	StuckSide      string  `json:"stuck_side"`
+	TooRecent      []int   `json:"too_recent"`
+}
+
+// Kind is close_wait.
+func (*CloseWaitEvidence) Kind() string { return KindCloseWait }
+
+// PortPressureEvidence is the evidence of port_pressure (timewait.go).
+type PortPressureEvidence struct {
+	Basis                string          `json:"basis"`
+	ClientIP             string          `json:"client_ip"`
+	ClientTimeWait       int             `json:"client_time_wait"`
+	ConnRatePerS         float64         `json:"conn_rate_per_s"`
+	Connections          int             `json:"connections"`
+	ExhaustionS          *float64        `json:"exhaustion_s"` // null: the range does not run out
+	Fraction             float64         `json:"fraction"`
+	HostFilter           string          `json:"host_filter"`
+	ListedConnsTruncated bool            `json:"listed_conns_truncated"`
+	Peak                 int             `json:"peak"`
+	PeakAt               string          `json:"peak_at"`
+	Points               []TimeWaitPoint `json:"points" html:"-"` // ports in TIME_WAIT over time, for the plot
+	PortRange            [2]int          `json:"port_range"`
+	PortRangeSize        int             `json:"port_range_size"`
+	Server               string          `json:"server"`
+	SteadyStatePorts     int             `json:"steady_state_ports"`
+	TimeWaitRatePerS     float64         `json:"time_wait_rate_per_s"`
+	TimeWaitS            float64         `json:"time_wait_s"`
+}
+
+// Kind is port_pressure.
+func (*PortPressureEvidence) Kind() string { return KindPortPressure }
+
+// EvidenceTypes maps every finding kind to a zero value of its evidence: for schema generators and documentation.
+func EvidenceTypes() map[string]Evidence {
+	return map[string]Evidence{
+		KindLostFinalAck:    &FinalAckEvidence{kind: KindLostFinalAck},
+		KindFinalAckRST:     &FinalAckEvidence{kind: KindFinalAckRST},
+		KindTupleReuse:      &TupleReuseEvidence{},
+		KindNATTSRegression: &NATEvidence{},
+		KindSeqOverlap:      &SeqOverlapEvidence{},
+		KindOldDuplicate:    &OldDuplicateEvidence{},
+		KindSeqWrap:         &SeqWrapEvidence{},
+		KindCloseWait:       &CloseWaitEvidence{},
+		KindPortPressure:    &PortPressureEvidence{},
+	}
+}
