@@ -208,7 +208,7 @@ func init() {
 	}
 }
 
-var errCMDShort = errors.New("Cisco MetaData header cut short")
+var errCMDShort = errors.New("cisco MetaData header cut short")
 
 // cmdLayer is a DecodingLayer for the Cisco MetaData header.
 type cmdLayer struct {

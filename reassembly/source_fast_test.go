@@ -45,7 +45,7 @@ func pcapgoTrace(data []byte) (string, bool) {
 		ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 	}
 	var r reader
-	lt := func(ci gopacket.CaptureInfo) layers.LinkType { return 0 }
+	var lt func(gopacket.CaptureInfo) layers.LinkType
 	if pr, err := pcapgo.NewReader(bytes.NewReader(data)); err == nil {
 		r = pr
 		lt = func(gopacket.CaptureInfo) layers.LinkType { return pr.LinkType() }
