@@ -19,6 +19,9 @@ type Result struct {
 	Profile   ProfileInfo  `json:"profile"`
 	Captures  []Capture    `json:"captures"`
 	Totals    Totals       `json:"totals"`
+	// Selection is what --server, --client, --since/--until kept (nil:
+	// everything).
+	Selection *SelectionInfo `json:"selection,omitempty"`
 	Closes    CloseSummary `json:"closes"`
 	Endpoints []Endpoint   `json:"endpoints"`
 	Findings  []Finding    `json:"findings"`

@@ -414,3 +414,16 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	f.Advice = advice
 	return f, true
 }
+
+// unselected: the SYN of an incarnation the selection leaves out still
+// ends its four-tuple's previous TIME_WAIT, which may be selected.
+func (d *timeWait) unselected(r *reassembly.Record) {
+	if !r.HasPrev {
+		return
+	}
+	start := r.Start
+	if r.C.SYN.Seen() {
+		start = r.C.SYN.Time
+	}
+	d.cut(r.Prev.ID, start)
+}
