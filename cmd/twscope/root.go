@@ -21,6 +21,7 @@ frame numbers that prove each finding.`,
 	root.AddCommand(newAnalyzeCmd())
 	root.AddCommand(newCheckCmd())
 	root.AddCommand(newConnsCmd())
+	root.AddCommand(newShowCmd())
 	addProfileFlag(root)
 	return root
 }
