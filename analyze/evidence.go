@@ -200,6 +200,14 @@ type PortPressureEvidence struct {
 	SteadyStatePorts     int             `json:"steady_state_ports"`
 	TimeWaitRatePerS     float64         `json:"time_wait_rate_per_s"`
 	TimeWaitS            float64         `json:"time_wait_s"`
+	// PortRangeSeen is true when PortRange is the range the client was
+	// seen to use (more connections than ports in it), narrower than
+	// ConfiguredPortRange (--port-range), and the fraction is of it.
+	PortRangeSeen       bool   `json:"port_range_seen"`
+	ConfiguredPortRange [2]int `json:"configured_port_range"`
+	// TWReuseSeen counts the client's new connections to this server
+	// whose ISN carries the tcp_tw_reuse fingerprint: the option is on.
+	TWReuseSeen int `json:"tw_reuse_seen"`
 }
 
 // Kind is port_pressure.
