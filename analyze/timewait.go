@@ -99,16 +99,18 @@ type pressureGroup struct {
 }
 
 // seenRange is the client's port range as the capture shows it, when it
-// is narrower than the configured one: the client used more connections
-// than there are ports between the lowest and the highest it used, so it
-// came back to ports of that span rather than take one outside it (a
-// stack takes a port outside only when its range has one). Fewer
-// connections prove nothing: a client takes its ports in sequence
-// (Linux: from an offset per destination), so a short capture shows a
-// narrow span from any range.
+// is narrower than the configured one: the client made at least twice as
+// many connections as there are ports between the lowest and the highest
+// it used, so it came back to the ports of that span, each about twice,
+// rather than take one outside it (a stack takes a port outside only when
+// its range has one). Fewer connections prove nothing: a client takes its
+// ports in sequence (Linux: from an offset per destination), so a short
+// capture shows a narrow span from any range. A single port is what an
+// application's bind() gives, not a range, and is left alone.
 func (g *pressureGroup) seenRange(configured [2]int) ([2]int, bool) {
 	lo, hi := int(g.loPort), int(g.hiPort)
-	if g.conns <= hi-lo+1 || hi-lo+1 >= configured[1]-configured[0]+1 {
+	span := hi - lo + 1
+	if span < 2 || g.conns < 2*span || span >= configured[1]-configured[0]+1 {
 		return configured, false
 	}
 	return [2]int{lo, hi}, true
