@@ -302,3 +302,35 @@ func TestVisualsSayWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectionSaid: the text summary and the HTML report say which
+// connections they are about, and say nothing without a selection.
+func TestSelectionSaid(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "r.html")
+	for _, tt := range []struct {
+		flags      []string
+		text, html string
+	}{
+		{[]string{"--client", "10.2.0.1"}, "selected: client 10.2.0.1 (26 of the capture's 153 connections)\n",
+			`<p class="sub" id="selection">Selected: client 10.2.0.1 (26 of the capture&#39;s 153 connections).</p>`},
+		{nil, "", ""},
+	} {
+		out, errs, code := runCLI(t, append(append([]string{"analyze", "--html", page}, tt.flags...), demo)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.text == "" {
+			if strings.Contains(out, "selected:") || strings.Contains(string(b), `id="selection"`) {
+				t.Errorf("a selection is named without one")
+			}
+			continue
+		}
+		if !strings.Contains(out, tt.text) || !strings.Contains(string(b), tt.html) {
+			t.Errorf("text or HTML does not name the selection:\n%s", out)
+		}
+	}
+}
