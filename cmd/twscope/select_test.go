@@ -334,3 +334,33 @@ func TestSelectionSaid(t *testing.T) {
 		}
 	}
 }
+
+// TestParseHostPort: the forms --server takes.
+func TestParseHostPort(t *testing.T) {
+	tests := []struct {
+		in, prefix string
+		port       uint16
+		err        bool
+	}{
+		{"10.0.0.1", "10.0.0.1/32", 0, false},
+		{"10.0.0.1:443", "10.0.0.1/32", 443, false},
+		{"10.0.0.0/8:443", "10.0.0.0/8", 443, false},
+		{"10.1.2.3/8", "10.0.0.0/8", 0, false},
+		{":443", "invalid Prefix", 443, false},
+		{"2001:db8::1", "2001:db8::1/128", 0, false},
+		{"[2001:db8::1]:443", "2001:db8::1/128", 443, false},
+		{"[2001:db8::]/32", "", 0, true},
+		{"[2001:db8::/32]:443", "2001:db8::/32", 443, false},
+		{"::ffff:10.0.0.1", "10.0.0.1/32", 0, false},
+		{"fe80::1%eth0", "fe80::1/128", 0, false},
+		{"10.0.0.1:0", "", 0, true},
+		{":", "", 0, true},
+		{"host:80", "", 0, true},
+	}
+	for _, tt := range tests {
+		p, port, err := parseHostPort(tt.in)
+		if (err != nil) != tt.err || !tt.err && (p.String() != tt.prefix || port != tt.port) {
+			t.Errorf("%q: %v %d %v, want %s %d (error %v)", tt.in, p, port, err, tt.prefix, tt.port, tt.err)
+		}
+	}
+}
