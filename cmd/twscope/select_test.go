@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -361,6 +362,44 @@ func TestParseHostPort(t *testing.T) {
 		p, port, err := parseHostPort(tt.in)
 		if (err != nil) != tt.err || !tt.err && (p.String() != tt.prefix || port != tt.port) {
 			t.Errorf("%q: %v %d %v, want %s %d (error %v)", tt.in, p, port, err, tt.prefix, tt.port, tt.err)
+		}
+	}
+}
+
+// TestShowFilterInTshark: the filter show prints selects exactly the
+// connection's packets in tshark (Wireshark 4): as many frames as the
+// record counts, its first and last, on IPv4 (demo.pcap, a four-tuple
+// used by several incarnations) and IPv6. CI (CI=true) installs tshark.
+func TestShowFilterInTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tshark is required in CI (.ci/run installs it)")
+		}
+		t.Skip("tshark not installed")
+	}
+	for _, tt := range []struct {
+		file        string
+		conn        string
+		n           int
+		first, last string
+	}{
+		{demo, "105", 10, "1051", "1065"},
+		{"../../testdata/corpus/public/zeek_ftp-ipv6.pcap", "1", 91, "1", "136"},
+	} {
+		out, errs, code := runCLI(t, "show", "--conn", tt.conn, tt.file)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		_, rest, _ := strings.Cut(out, "\nwireshark:\n  ")
+		filter, _, _ := strings.Cut(rest, "\n")
+		b, err := exec.Command(tshark, "-r", tt.file, "-Y", filter, "-T", "fields", "-e", "frame.number").Output()
+		if err != nil {
+			t.Fatalf("tshark -Y %q: %v", filter, err)
+		}
+		frames := strings.Fields(string(b))
+		if len(frames) != tt.n || frames[0] != tt.first || frames[len(frames)-1] != tt.last {
+			t.Errorf("%s conn %s: tshark selects %d frames %v, want %d from %s to %s", tt.file, tt.conn, len(frames), frames, tt.n, tt.first, tt.last)
 		}
 	}
 }
