@@ -37,6 +37,9 @@ captures a second time, which standard input cannot give.`,
 			if id < 1 {
 				return usageError(fmt.Errorf("--conn ID is required (a connection id from 1, as in --conns or twscope conns)"))
 			}
+			if maxPkts < 2 {
+				return usageError(fmt.Errorf("--max-packets must be 2 or more"))
+			}
 			opts, err := flags.options()
 			if err != nil {
 				return err
