@@ -18,6 +18,8 @@ type Options struct {
 	// PlaceFindings fills Finding.Servers, remembering every connection's
 	// server endpoint to do so (4 bytes a connection): for golden files.
 	PlaceFindings bool
+	// Select keeps only the connections asked about (select.go).
+	Select Selection
 }
 
 // DefaultPortRange is Linux's net.ipv4.ip_local_port_range.
@@ -35,6 +37,7 @@ type Analyzer struct {
 	opts      Options
 	detectors []detector
 	limit     *findingLimit
+	selected  selectCounter
 }
 
 // New returns an analyzer with every detector on.
@@ -63,8 +66,14 @@ func New(opts Options) *Analyzer {
 	return a
 }
 
-// Observe takes one finished incarnation.
+// Observe takes one finished incarnation, when the selection keeps it.
 func (a *Analyzer) Observe(r *reassembly.Record) {
+	if a.keep(r) {
+		a.observe(r)
+	}
+}
+
+func (a *Analyzer) observe(r *reassembly.Record) {
 	for _, d := range a.detectors {
 		// A half-open incarnation the tracker closed out past its flood
 		// bound is counted, and kept from the per-address detectors, whose
@@ -107,8 +116,14 @@ const tupleNeedMargin = 5 * time.Second
 func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*Result, error) {
 	a := New(opts)
 	cfg := opts.Tracker
+	if opts.Select.Active() {
+		a.opts.Select.resolve(captureStart(src))
+	}
 	observe := func(r *reassembly.Record) {
-		a.Observe(r)
+		if !a.keep(r) {
+			return
+		}
+		a.observe(r)
 		if each != nil {
 			each(r)
 		}
@@ -170,6 +185,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, w := range src.Warnings() {
 		res.Warnings = append(res.Warnings, w.Error())
 	}
+	a.selectResult(res)
 	res.Warnings = append(res.Warnings, boundWarnings(st)...)
 	res.Warnings = append(res.Warnings, linkWarnings(n)...)
 	for _, d := range a.detectors {

@@ -28,5 +28,7 @@
 // from Close, Closer, TimeWaitHolder, FinalAck and RSTBy; the hosts and
 // their TIME_WAIT occupancy (Result.Hosts, TimeWait) are timewait.go and
 // twstream.go from the same facts as port_pressure. Helpers the detectors
-// share are in detect.go; the bound on listed findings in limit.go.
+// share are in detect.go; the bound on listed findings in limit.go; the
+// selection of connections (--server, --client, --since/--until) that
+// every detector sees, in select.go.
 package analyze

@@ -182,9 +182,13 @@ func (*CloseWaitEvidence) Kind() string { return KindCloseWait }
 
 // PortPressureEvidence is the evidence of port_pressure (timewait.go).
 type PortPressureEvidence struct {
-	Basis                string          `json:"basis"`
-	ClientIP             string          `json:"client_ip"`
-	ClientTimeWait       int             `json:"client_time_wait"`
+	Basis          string `json:"basis"`
+	ClientIP       string `json:"client_ip"`
+	ClientTimeWait int    `json:"client_time_wait"`
+	// ConfiguredPortRange is --port-range; PortRange is the range judged
+	// by: the one the client was seen to use when PortRangeSeen (at least
+	// twice as many connections as ports in it, narrower than the configured one).
+	ConfiguredPortRange  [2]int          `json:"configured_port_range"`
 	ConnRatePerS         float64         `json:"conn_rate_per_s"`
 	Connections          int             `json:"connections"`
 	ExhaustionS          *float64        `json:"exhaustion_s"` // null: the range does not run out
@@ -195,11 +199,15 @@ type PortPressureEvidence struct {
 	PeakAt               string          `json:"peak_at"`
 	Points               []TimeWaitPoint `json:"points" html:"-"` // ports in TIME_WAIT over time, for the plot
 	PortRange            [2]int          `json:"port_range"`
+	PortRangeSeen        bool            `json:"port_range_seen"`
 	PortRangeSize        int             `json:"port_range_size"`
 	Server               string          `json:"server"`
 	SteadyStatePorts     int             `json:"steady_state_ports"`
 	TimeWaitRatePerS     float64         `json:"time_wait_rate_per_s"`
 	TimeWaitS            float64         `json:"time_wait_s"`
+	// TWReuseSeen counts the client's new connections to this server
+	// whose ISN carries the tcp_tw_reuse fingerprint: the option is on.
+	TWReuseSeen int `json:"tw_reuse_seen"`
 }
 
 // Kind is port_pressure.

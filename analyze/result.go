@@ -14,14 +14,17 @@ const Schema = 1
 
 // Result is everything one analysis found. Every output format renders it.
 type Result struct {
-	Schema    int          `json:"schema"`
-	Tool      string       `json:"tool"`
-	Profile   ProfileInfo  `json:"profile"`
-	Captures  []Capture    `json:"captures"`
-	Totals    Totals       `json:"totals"`
-	Closes    CloseSummary `json:"closes"`
-	Endpoints []Endpoint   `json:"endpoints"`
-	Findings  []Finding    `json:"findings"`
+	Schema   int         `json:"schema"`
+	Tool     string      `json:"tool"`
+	Profile  ProfileInfo `json:"profile"`
+	Captures []Capture   `json:"captures"`
+	Totals   Totals      `json:"totals"`
+	// Selection is what --server, --client, --since/--until kept (nil:
+	// everything).
+	Selection *SelectionInfo `json:"selection,omitempty"`
+	Closes    CloseSummary   `json:"closes"`
+	Endpoints []Endpoint     `json:"endpoints"`
+	Findings  []Finding      `json:"findings"`
 	// FindingsOmitted counts, by kind, the findings past MaxExamples of
 	// their kind and severity: found, and left out of Findings.
 	FindingsOmitted map[string]int `json:"findings_omitted,omitempty"`

@@ -89,6 +89,31 @@ type pressureGroup struct {
 	firstSYN, lastSYN int64
 	timestamps        int // connections with timestamps on both sides
 	held              int // client-held TIME_WAITs
+	// loPort and hiPort bound the client ports seen: the range it was
+	// seen to use (seenRange).
+	loPort, hiPort uint16
+	// twReuse counts new incarnations whose client ISN carries the
+	// tcp_tw_reuse fingerprint (reuseMechanism): the option is on at
+	// this client.
+	twReuse int
+}
+
+// seenRange is the client's port range as the capture shows it, when it
+// is narrower than the configured one: the client made at least twice as
+// many connections as there are ports between the lowest and the highest
+// it used, so it came back to the ports of that span, each about twice,
+// rather than take one outside it (a stack takes a port outside only when
+// its range has one). Fewer connections prove nothing: a client takes its
+// ports in sequence (Linux: from an offset per destination), so a short
+// capture shows a narrow span from any range. A single port is what an
+// application's bind() gives, not a range, and is left alone.
+func (g *pressureGroup) seenRange(configured [2]int) ([2]int, bool) {
+	lo, hi := int(g.loPort), int(g.hiPort)
+	span := hi - lo + 1
+	if span < 2 || g.conns < 2*span || span >= configured[1]-configured[0]+1 {
+		return configured, false
+	}
+	return [2]int{lo, hi}, true
 }
 
 // Port pressure thresholds, as fractions of the client's port range: at
@@ -173,7 +198,8 @@ func (d *timeWait) observe(r *reassembly.Record) {
 	k := groupKey{c.index, s.index, r.Server.Port()}
 	g := d.groups[k]
 	if g == nil {
-		g = &pressureGroup{pressureKey: pressureKey{r.Client.Addr(), r.Server}, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start}
+		g = &pressureGroup{pressureKey: pressureKey{r.Client.Addr(), r.Server}, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start,
+			loPort: r.Client.Port(), hiPort: r.Client.Port()}
 		d.groups[k] = g
 		d.groupList = append(d.groupList, g)
 	}
@@ -181,6 +207,10 @@ func (d *timeWait) observe(r *reassembly.Record) {
 	g.firstSYN, g.lastSYN = min(g.firstSYN, start), max(g.lastSYN, start)
 	if r.C.HasTS && r.S.HasTS {
 		g.timestamps++
+	}
+	g.loPort, g.hiPort = min(g.loPort, r.Client.Port()), max(g.hiPort, r.Client.Port())
+	if r.HasPrev && !r.Prev.Turned && !sameSYNAgain(r) && reuseMechanism(r) == mechTWReuse {
+		g.twReuse++
 	}
 
 	holder := r.TimeWaitHolder
@@ -306,7 +336,8 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 // pressure judges one client's TIME_WAIT ports toward one server endpoint
 // against its port range.
 func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
-	size := d.portRange[1] - d.portRange[0] + 1
+	portRange, narrowed := g.seenRange(d.portRange)
+	size := portRange[1] - portRange[0] + 1
 	a := &d.stream.groups[g.index]
 	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, d.last)
 	if n == 0 {
@@ -377,8 +408,11 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 		Peak:                 n,
 		PeakAt:               FormatTime(at),
 		Points:               points,
-		PortRange:            d.portRange,
+		PortRange:            portRange,
 		PortRangeSize:        size,
+		PortRangeSeen:        narrowed,
+		ConfiguredPortRange:  d.portRange,
+		TWReuseSeen:          g.twReuse,
 		Server:               g.server.String(),
 		SteadyStatePorts:     int(steady + 0.5),
 		TimeWaitRatePerS:     float64(int(twRate*100+0.5)) / 100,
@@ -394,23 +428,57 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 			"sustained for a %s TIME_WAIT that holds about %d ports (%.0f%% of its %d-port range; peak seen %d).",
 			g.client, rate, g.server, twRate, seconds(d.tw), int(steady+0.5), 100*steady/float64(size), size, n)
 	}
-	if exhaustion != nil {
+	if narrowed {
+		f.Summary += fmt.Sprintf(" The range is the one the client was seen to use, %d-%d: it made %d connections on %d ports, narrower than --port-range %d-%d.",
+			portRange[0], portRange[1], g.conns, size, d.portRange[0], d.portRange[1])
+	}
+	switch {
+	case n >= size:
+		f.Summary += " Every port of the range was in TIME_WAIT: connect() fails with EADDRNOTAVAIL until one leaves it"
+		if g.twReuse > 0 {
+			f.Summary += " (with tcp_tw_reuse on, as its ISNs show: until its last timestamp is about 1 s old)"
+		}
+		f.Summary += "."
+	case exhaustion != nil:
 		f.Summary += fmt.Sprintf(" At the observed rate the range runs out in about %s (connect() fails with EADDRNOTAVAIL).",
 			seconds(int64(*exhaustion*1e9)))
 	}
 	advice := fmt.Sprintf("%s closed %d of its %d connections to %s first, so it keeps their TIME_WAIT: reuse connections "+
 		"(HTTP keep-alive, a connection pool) instead of opening one per request.", g.client, g.held, g.conns, g.server)
-	if g.timestamps == g.conns {
+	switch {
+	case g.twReuse > 0:
+		advice += fmt.Sprintf(" net.ipv4.tcp_tw_reuse is already on at this client: %d of its new connections to %s start at the old "+
+			"next sequence + 65537, its fingerprint. It lets connect() take a port still in TIME_WAIT about 1 s after its close, "+
+			"and this pressure is what remains with it on.",
+			g.twReuse, g.server)
+	case g.timestamps == g.conns:
 		advice += " Its connections carry timestamps, so net.ipv4.tcp_tw_reuse=1 on the client lets connect() reuse " +
 			"TIME_WAIT ports safely for these outbound connections."
-	} else {
+	default:
 		advice += " net.ipv4.tcp_tw_reuse=1 would help only with TCP timestamps on, which not all of these connections carry."
 	}
-	if basis == "observed" {
+	switch {
+	case basis == "observed" && narrowed:
+		advice += fmt.Sprintf(" Widening net.ipv4.ip_local_port_range (seen in use: %d-%d) buys headroom, since pressure is shown here.",
+			portRange[0], portRange[1])
+	case basis == "observed":
 		advice += fmt.Sprintf(" Widening net.ipv4.ip_local_port_range (now %d-%d) buys headroom, since pressure is shown here.",
 			d.portRange[0], d.portRange[1])
 	}
 	advice += " Never tcp_tw_recycle; tcp_fin_timeout does not shorten TIME_WAIT."
 	f.Advice = advice
 	return f, true
+}
+
+// unselected: the SYN of an incarnation the selection leaves out still
+// ends its four-tuple's previous TIME_WAIT, which may be selected.
+func (d *timeWait) unselected(r *reassembly.Record) {
+	if !r.HasPrev {
+		return
+	}
+	start := r.Start
+	if r.C.SYN.Seen() {
+		start = r.C.SYN.Time
+	}
+	d.cut(r.Prev.ID, start)
 }

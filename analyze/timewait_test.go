@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,8 +73,21 @@ func TestPortPressureCorpus(t *testing.T) {
 	if h := res.Hosts[0]; h.IP != "10.1.1.2" || h.PeakTimeWait != 2 || h.TimeWaitHeld != 12 {
 		t.Errorf("host %+v", h)
 	}
-	if n := len(twKind(twRun(t, Options{}, lab("fast_port_reuse_tw_reuse.pcap")), KindPortPressure)); n != 0 {
-		t.Errorf("%d port_pressure findings with the default range, want none", n)
+	if ev.PortRangeSeen || ev.TWReuseSeen != 10 || strings.Contains(f.Advice, "tcp_tw_reuse=1") {
+		t.Errorf("range seen %v, tw_reuse seen %d, advice %q", ev.PortRangeSeen, ev.TWReuseSeen, f.Advice)
+	}
+	// With Linux's default range the client is seen to use two ports for
+	// its 12 connections: the range it was seen to use is judged by, and
+	// the finding says so.
+	got = twKind(twRun(t, Options{}, lab("fast_port_reuse_tw_reuse.pcap")), KindPortPressure)
+	if len(got) != 1 {
+		t.Fatalf("%d port_pressure findings with the default range, want 1 by the range seen", len(got))
+	}
+	ev = evidenceOf[*PortPressureEvidence](t, got[0])
+	if !ev.PortRangeSeen || ev.PortRange != [2]int{40000, 40001} || ev.ConfiguredPortRange != DefaultPortRange ||
+		ev.PortRangeSize != 2 || got[0].Severity != SeverityCritical ||
+		!strings.Contains(got[0].Summary, "seen to use, 40000-40001") {
+		t.Errorf("finding %+v, evidence %+v", got[0], ev)
 	}
 }
 

@@ -97,6 +97,9 @@ type htmlPage struct {
 	LadderNote    string
 	Warnings      []string
 	Error         string
+	// Selection says which connections the report is about (--server,
+	// --client, --since, --until; "" all), with the capture's count.
+	Selection string
 }
 
 type kindCount struct {
@@ -163,6 +166,9 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 	page := &htmlPage{
 		Tool: res.Tool, Profile: res.Profile, Captures: res.Captures, Totals: res.Totals,
 		Warnings: res.Warnings, Error: res.Error, LadderNote: opts.LadderNote,
+	}
+	if sel := res.Selection; sel != nil {
+		page.Selection = fmt.Sprintf("Selected: %s (%d of the capture's %d connections).", SelectionLabel(sel), res.Totals.Connections, sel.ConnectionsSeen)
 	}
 	var names []string
 	for _, c := range res.Captures {

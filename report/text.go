@@ -38,6 +38,9 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		p.f(", %d closed out after idling", t.Evicted)
 	}
 	p.f(")\n")
+	if sel := res.Selection; sel != nil {
+		p.f("selected: %s (%d of the capture's %d connections)\n", SelectionLabel(sel), t.Connections, sel.ConnectionsSeen)
+	}
 	if t.HalfOpenEvicted > 0 {
 		p.f("%d half-open connections evicted (SYN flood or scan?)\n", t.HalfOpenEvicted)
 	}

@@ -22,6 +22,7 @@ type analyzeFlags struct {
 	portRange   string
 	filter      string
 	idleTimeout time.Duration
+	sel         selectFlags // --server, --client, --since, --until (select.go)
 }
 
 func (f *analyzeFlags) register(cmd *cobra.Command) {
@@ -36,6 +37,7 @@ func (f *analyzeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.filter, "filter", "", filterHelp)
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 5*time.Minute, "close out a connection silent this long (as Zeek does)")
 	fl.Bool("quiet", false, "no progress line on standard error (shown only when it is a terminal)")
+	f.sel.register(cmd)
 }
 
 // options turns the flags into analysis options, or a usage error.
@@ -60,6 +62,9 @@ func (f *analyzeFlags) options() (analyze.Options, error) {
 			return o, usageError(err)
 		}
 		o.Tracker.Filter = filter
+	}
+	if err := f.sel.apply(&o); err != nil {
+		return o, err
 	}
 	o.Tool = "twscope " + version
 	return o, nil
@@ -154,6 +159,9 @@ for standard input.`,
 // error comes back as an exit-2 error together with the result of what was
 // read before it (nil if nothing).
 func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, connsPath string, observe ...func(*reassembly.Record)) (*analyze.Result, error) {
+	if err := checkCaptureArgs(files); err != nil {
+		return nil, err
+	}
 	src, err := reassembly.Open(files, cmd.InOrStdin())
 	if err != nil {
 		return nil, &exitError{exitBadInput, err}

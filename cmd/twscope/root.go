@@ -20,6 +20,8 @@ frame numbers that prove each finding.`,
 	}
 	root.AddCommand(newAnalyzeCmd())
 	root.AddCommand(newCheckCmd())
+	root.AddCommand(newConnsCmd())
+	root.AddCommand(newShowCmd())
 	addProfileFlag(root)
 	return root
 }

@@ -41,11 +41,16 @@ func (v *visualFlags) write(cmd *cobra.Command, files []string, res *analyze.Res
 		if err != nil {
 			return err
 		}
+		if v.html != "-" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "twscope: wrote the HTML report to %s\n", v.html)
+		}
 	}
 	if v.plots != "" {
-		if _, err := report.WritePlots(v.plots, report.Figures(res, ladders)); err != nil {
+		written, err := report.WritePlots(v.plots, report.Figures(res, ladders))
+		if err != nil {
 			return &exitError{exitBadInput, fmt.Errorf("writing plots to %s: %w", v.plots, err)}
 		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "twscope: wrote %d plot files (SVG and PNG) to %s\n", len(written), v.plots)
 	}
 	return nil
 }
