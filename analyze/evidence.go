@@ -15,14 +15,14 @@ type Evidence interface {
 // (finalack.go): the same facts, the kind being what the active closer
 // answered the resent FIN with.
 type FinalAckEvidence struct {
-	kind           string
-	Active         string `json:"active"`
-	ActiveEndpoint string `json:"active_endpoint"`
-	ActiveFINFrame *int   `json:"active_fin_frame"` // null: not in the capture
+	kind   string
+	Active string `json:"active"`
 	// ActiveAckToFIN is the active closer's highest ACK before the resend
 	// minus the passive FIN's sequence number: 1 the FIN acknowledged, 0
 	// everything before it, negative bytes before it missing (null: no ACK).
 	ActiveAckToFIN *int64 `json:"active_ack_to_fin"`
+	ActiveEndpoint string `json:"active_endpoint"`
+	ActiveFINFrame *int   `json:"active_fin_frame"` // null: not in the capture
 	AnswerFrame    *int   `json:"answer_frame"`
 	CapturePoint   string `json:"capture_point"`
 	// CapturePosition is where the capture point sits (near_client,
