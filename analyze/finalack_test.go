@@ -251,8 +251,9 @@ func TestFinalAckRules(t *testing.T) {
 	// lostData: the server ACKs the client's FIN, sends 100 bytes that are
 	// lost and 100 more with its FIN; the client's duplicate ACK (still
 	// acknowledging the server's first byte, 40 ms later: the FIN arrived
-	// out of order) shows the hole; the server resends the lost data and
-	// then the data+FIN after 200 ms; answer is the client's reply.
+	// out of order) is its highest ACK, below the FIN's sequence number;
+	// the server resends the lost data and then the data+FIN after 200 ms;
+	// answer is the client's reply.
 	lostData := func(answer int) func(w *synth.Writer, c, s *synth.End) error {
 		return func(w *synth.Writer, c, s *synth.End) error {
 			if err := w.Send(c, s, synth.FIN|synth.ACK, 0); err != nil {
@@ -283,6 +284,31 @@ func TestFinalAckRules(t *testing.T) {
 			w.Advance(40 * ms)
 			return w.SendAt(c, s, answer, c.Seq, hole+201, 0)
 		}
+	}
+	// lostDataFIN: the server ACKs the client's FIN and sends 100 bytes
+	// with its FIN, lost after the capture point; no ACK from the client
+	// comes back, and a tail loss probe resends the data+FIN 90 ms later
+	// (past 2 x 40 ms), which the client ACKs a round trip later.
+	lostDataFIN := func(w *synth.Writer, c, s *synth.End) error {
+		if err := w.Send(c, s, synth.FIN|synth.ACK, 0); err != nil {
+			return err
+		}
+		w.Advance(40 * ms)
+		if err := w.Send(s, c, synth.ACK, 0); err != nil {
+			return err
+		}
+		w.Advance(ms)
+		seq, ack := s.Seq, c.Ack
+		if err := w.Send(s, c, synth.PSH|synth.ACK|synth.FIN, 100); err != nil {
+			return err
+		}
+		c.Ack = ack // the client never got it
+		w.Advance(90 * ms)
+		if err := w.SendAt(s, c, synth.PSH|synth.ACK|synth.FIN, seq, s.Ack, 100); err != nil {
+			return err
+		}
+		w.Advance(40 * ms)
+		return w.SendAt(c, s, synth.ACK, c.Seq, seq+101, 0)
 	}
 	// lostAck: FIN, FIN+ACK, the client's final ACK written only when the
 	// capture sits before the loss (finalAck), the server's FIN again
@@ -331,6 +357,9 @@ func TestFinalAckRules(t *testing.T) {
 		// data+FIN is loss recovery, and the client's final ACK (now of
 		// everything) is the first ACK of the FIN.
 		{"data lost before the FIN, FIN resent", true, lostData(synth.ACK), "seen", true, "", "", "", 0.281},
+		// The data+FIN itself lost: the client's highest ACK is below
+		// the FIN's sequence number, the resent data+FIN recovers it.
+		{"data+FIN lost, data+FIN resent", true, lostDataFIN, "seen", true, "", "", "", 0.130},
 		// The same, answered by a RST: data on a socket the client had
 		// closed, not a missing TIME_WAIT (no final_ack_rst).
 		{"RST after data to a closed socket", true, lostData(synth.RST), "not_observed", true, "", "", "", 0},

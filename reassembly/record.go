@@ -144,13 +144,6 @@ type Flow struct {
 	AckSeen             bool
 	AckHighAtPeerResend uint32
 	AckSeenAtPeerResend bool
-	// AckBelowPeerFIN is the first ACK the side sent after the peer's FIN
-	// had reached it that still acknowledged less than the data before the
-	// FIN: a duplicate ACK, or one more than twice its part of the
-	// handshake round trip after the FIN. It shows data before the FIN
-	// missing (or the FIN out of order), so a resent FIN is loss recovery.
-	AckBelowPeerFIN Event
-	ackWindow       uint16 // the window of the side's last ACK
 
 	RST        Event // first RST
 	RSTCount   int
@@ -310,9 +303,10 @@ type LostAck struct {
 	RST        Event // the active closer answering it with RST
 	RSTWithAck bool
 	// Recovery is true when the resend was loss recovery, not a lost final
-	// ACK: the active closer's ACKs stopped below the passive FIN
-	// (Flow.AckBelowPeerFIN), or the capture sits at the active closer and
-	// holds no ACK of the FIN before the resend (it never sent one).
+	// ACK: the active closer's ACKs stopped below the passive FIN's sequence
+	// number (Flow.AckHighAtPeerResend), or the capture sits at the active
+	// closer and holds no ACK of the FIN before the resend (it never sent
+	// one).
 	Recovery bool
 }
 

@@ -479,7 +479,7 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 	}
 
 	if ack && !syn && !rst {
-		t.ackFacts(c, s, r, seg, from, fin)
+		ackHigh(s, seg)
 	}
 
 	if rst {
@@ -601,25 +601,12 @@ func (t *Tracker) handshakeRTT(c *conn, seg *Segment, from Side, syn, ack bool) 
 	}
 }
 
-// ackFacts follows what a side acknowledged toward the peer's FIN: its
-// highest ACK, and the first ACK showing that data before the peer's FIN
-// was missing once the FIN had reached it (Flow.AckBelowPeerFIN): a
-// duplicate ACK (same number and window: something arrived out of order),
-// or an ACK more than twice the side's part of the handshake round trip
-// after the FIN passed the capture point (too late to have crossed it).
-func (t *Tracker) ackFacts(c *conn, s, r *Flow, seg *Segment, from Side, fin bool) {
-	if r.FIN.Seen() && !s.AckBelowPeerFIN.Seen() && serialBefore(seg.Ack, r.FINSeq) &&
-		r.FINSeq-seg.Ack < maxSeqJump && seg.Time >= r.FIN.Time {
-		dup := s.AckSeen && seg.Ack == s.AckHigh && seg.Window == s.ackWindow && seg.PayloadLen == 0 && !fin
-		late := c.RTT.Known && seg.Time-r.FIN.Time > 2*c.RTT.Part(from)
-		if dup || late {
-			s.AckBelowPeerFIN.set(seg)
-		}
-	}
+// ackHigh follows the highest ACK a side sent: how far the active closer
+// had acknowledged toward the passive FIN when the FIN came again.
+func ackHigh(s *Flow, seg *Segment) {
 	if !s.AckSeen || (serialBefore(s.AckHigh, seg.Ack) && seg.Ack-s.AckHigh < maxSeqJump) {
 		s.AckHigh, s.AckSeen = seg.Ack, true
 	}
-	s.ackWindow = seg.Window
 }
 
 // rememberStamp notes, when the server enters TIME_WAIT, the client's last
@@ -974,12 +961,13 @@ func finalAckLate(r *Record, passive Side) bool {
 // in the capture before, recovered a loss rather than a lost final ACK:
 // the active closer can send the final ACK only once it has everything up
 // to the FIN, and its ACKs stopped below the FIN's sequence number (data
-// before the FIN missing, or the FIN out of order); or the capture sits
-// next to the active closer, where its final ACK would be in the capture
-// had it been sent.
+// before the FIN missing, or the FIN out of order: the resent FIN or
+// data+FIN recovers that data); or the capture sits next to the active
+// closer, where its final ACK would be in the capture had it been sent.
 func lossRecovery(r *Record, passive Side) bool {
 	p, a := r.Flow(passive), r.Flow(passive.Other())
-	if a.AckBelowPeerFIN.Seen() && a.AckBelowPeerFIN.Time <= p.FINRetransAfterAck.Time {
+	if a.AckSeenAtPeerResend && serialBefore(a.AckHighAtPeerResend, p.FINSeq) &&
+		p.FINSeq-a.AckHighAtPeerResend < maxSeqJump {
 		return true
 	}
 	return r.RTT.Position().Near() == passive.Other()
