@@ -368,6 +368,10 @@ func TestFinalAckRules(t *testing.T) {
 		// less than the client's 40 ms part of the round trip: it was
 		// on its way, late, not lost.
 		{"FIN resent before RTO, final ACK 10 ms later", true, lostAck(false, 0, 50*ms, synth.ACK, 10*ms), "late", false, "", "", "", 0.060},
+		// Seen next to the client: its final ACK left 10 µs after the
+		// server's FIN, and the server resent 30 ms later, less than its
+		// 40 ms part of the round trip: the ACK had not reached it yet.
+		{"near client: FIN resent before the final ACK arrived", false, lostAck(true, 10*time.Microsecond, 30*ms, synth.ACK, 10*time.Microsecond), "late", false, "", "", "", 0.00001},
 		// tcp_max_tw_buckets overflow: the final ACK is lost before the
 		// capture point near the server, the FIN comes again after
 		// 200 ms and gets a bare RST: still final_ack_rst.
