@@ -13,49 +13,50 @@ import (
 // Conn is the NDJSON form of one incarnation (contract.md, --conns).
 // Fields are never renamed without a new analyze.Schema.
 type Conn struct {
-	Schema         int    `json:"schema"` // analyze.Schema, on every line so that each stands alone
-	ID             int    `json:"id"`
-	Client         string `json:"client"`
-	Server         string `json:"server"`
-	Start          string `json:"start"`
-	End            string `json:"end"`
-	FirstFrame     int    `json:"first_frame"`
-	LastFrame      int    `json:"last_frame"`
-	FirstFile      int    `json:"first_file"`
-	LastFile       int    `json:"last_file"`
-	Packets        int    `json:"packets"`
-	Partial        bool   `json:"partial"`
-	Evicted        bool   `json:"idle_evicted"`
-	HalfOpenEvict  bool   `json:"half_open_evicted"`
-	Duplicates     int    `json:"duplicate_packets"`
-	Closer         string `json:"closer"`
-	Close          string `json:"close"`
-	RSTBy          string `json:"rst_by"`
-	TimeWaitHolder string `json:"time_wait_holder"`
-	FinRetransmits int    `json:"fin_retransmits"`
-	FinalAck       string `json:"final_ack"`
-	// FinalAckDelayS is the time from the passive closer's FIN to the
-	// first ACK of it, at the capture point (null: none, or FINs crossed).
-	FinalAckDelayS *float64 `json:"final_ack_delay_s"`
-	// The handshake's round trip at the capture point, by the part each
-	// side contributes (null: no complete handshake), and where that puts
-	// the capture point: near_client, near_server or unknown (domain.md 3).
-	RTTS            *float64  `json:"rtt_s"`
-	RTTClientS      *float64  `json:"rtt_client_s"`
-	RTTServerS      *float64  `json:"rtt_server_s"`
-	CapturePosition string    `json:"capture_position"`
-	CloseTime       string    `json:"close_time"`
-	CloseFrame      int       `json:"close_frame"`
-	ReuseGapS       *float64  `json:"reuse_gap_s"`
-	PrevID          *int      `json:"prev_id"`
-	ZeekState       string    `json:"zeek_state"`
-	History         string    `json:"history"`
-	SYNRetransmits  int       `json:"syn_retransmits"`
-	OldDuplicates   int       `json:"old_duplicates"`
-	ClientSide      SideFacts `json:"client_side"`
-	ServerSide      SideFacts `json:"server_side"`
+	Schema         int       `json:"schema"` // analyze.Schema, on every line so that each stands alone
+	ID             int       `json:"id"`
+	Client         string    `json:"client"`
+	Server         string    `json:"server"`
+	Start          string    `json:"start"`
+	End            string    `json:"end"`
+	FirstFrame     int       `json:"first_frame"`
+	LastFrame      int       `json:"last_frame"`
+	FirstFile      int       `json:"first_file"`
+	LastFile       int       `json:"last_file"`
+	Packets        int       `json:"packets"`
+	Partial        bool      `json:"partial"`
+	Evicted        bool      `json:"idle_evicted"`
+	HalfOpenEvict  bool      `json:"half_open_evicted"`
+	Duplicates     int       `json:"duplicate_packets"`
+	Closer         string    `json:"closer"`
+	Close          string    `json:"close"`
+	RSTBy          string    `json:"rst_by"`
+	TimeWaitHolder string    `json:"time_wait_holder"`
+	FinRetransmits int       `json:"fin_retransmits"`
+	FinalAck       string    `json:"final_ack"`
+	CloseTime      string    `json:"close_time"`
+	CloseFrame     int       `json:"close_frame"`
+	ReuseGapS      *float64  `json:"reuse_gap_s"`
+	PrevID         *int      `json:"prev_id"`
+	ZeekState      string    `json:"zeek_state"`
+	History        string    `json:"history"`
+	SYNRetransmits int       `json:"syn_retransmits"`
+	OldDuplicates  int       `json:"old_duplicates"`
+	ClientSide     SideFacts `json:"client_side"`
+	ServerSide     SideFacts `json:"server_side"`
 	// CommunityID joins this record with Zeek's, Suricata's, Arkime's.
 	CommunityID string `json:"community_id"`
+	// FinalAckDelayS is the time from the passive closer's FIN to the
+	// first ACK of it, at the capture point (null: none, or FINs crossed).
+	// Then the handshake's round trip at the capture point, by the part
+	// each side contributes (null: no complete handshake), and where that
+	// puts the capture point: near_client, near_server or unknown
+	// (domain.md 3).
+	FinalAckDelayS  *float64 `json:"final_ack_delay_s"`
+	RTTS            *float64 `json:"rtt_s"`
+	RTTClientS      *float64 `json:"rtt_client_s"`
+	RTTServerS      *float64 `json:"rtt_server_s"`
+	CapturePosition string   `json:"capture_position"`
 }
 
 // SideFacts are one side's sequence and timestamp facts.
