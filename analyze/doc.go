@@ -14,7 +14,7 @@
 // its evidence is (evidence.go):
 //
 //	kind               file          tracker facts                                        evidence
-//	lost_final_ack     finalack.go   FinalAck == FinalAckLost, LostAck, Flow.FIN          FinalAckEvidence
+//	lost_final_ack     finalack.go   FinalAck == FinalAckLost, LostAck, Flow.FIN, RTT     FinalAckEvidence
 //	final_ack_rst      finalack.go   LostAck.RST, LostAck.RSTWithAck                      FinalAckEvidence
 //	tuple_reuse        reuse.go      HasPrev, Prev, ReuseGap, Flow.ISN/TSFirst, OldDups   TupleReuseEvidence
 //	nat_ts_regression  nat.go        SYNTS, Flow.HasTS/TSFirst/TSLast                     NATEvidence

@@ -15,24 +15,35 @@ type Evidence interface {
 // (finalack.go): the same facts, the kind being what the active closer
 // answered the resent FIN with.
 type FinalAckEvidence struct {
-	kind               string
-	Active             string  `json:"active"`
-	ActiveEndpoint     string  `json:"active_endpoint"`
-	ActiveFINFrame     *int    `json:"active_fin_frame"` // null: not in the capture
-	AnswerFrame        *int    `json:"answer_frame"`
-	CapturePoint       string  `json:"capture_point"`
-	Close              string  `json:"close"`
-	ConversationFilter string  `json:"conversation_filter"`
-	FINResendDelayS    float64 `json:"fin_resend_delay_s"`
-	FINRetransmits     int     `json:"fin_retransmits"`
-	FinalAckFrame      *int    `json:"final_ack_frame"`
-	Next               string  `json:"next"`
-	Passive            string  `json:"passive"`
-	PassiveEndpoint    string  `json:"passive_endpoint"`
-	PassiveFINFrame    *int    `json:"passive_fin_frame"`
-	ResentFINFrame     *int    `json:"resent_fin_frame"`
-	RSTWithAck         *bool   `json:"rst_with_ack,omitempty"` // final_ack_rst only
-	TimeWaitS          float64 `json:"time_wait_s"`
+	kind   string
+	Active string `json:"active"`
+	// ActiveAckToFIN is the active closer's highest ACK before the resend
+	// minus the passive FIN's sequence number: 1 the FIN acknowledged, 0
+	// everything before it, negative bytes before it missing (null: no ACK).
+	ActiveAckToFIN *int64 `json:"active_ack_to_fin"`
+	ActiveEndpoint string `json:"active_endpoint"`
+	ActiveFINFrame *int   `json:"active_fin_frame"` // null: not in the capture
+	AnswerFrame    *int   `json:"answer_frame"`
+	CapturePoint   string `json:"capture_point"`
+	// CapturePosition is where the capture point sits (near_client,
+	// near_server, unknown), from the handshake's parts (RTTClientS,
+	// RTTServerS, their sum RTTS: null without a handshake in the capture).
+	CapturePosition    string   `json:"capture_position"`
+	Close              string   `json:"close"`
+	ConversationFilter string   `json:"conversation_filter"`
+	FINResendDelayS    float64  `json:"fin_resend_delay_s"`
+	FINRetransmits     int      `json:"fin_retransmits"`
+	FinalAckFrame      *int     `json:"final_ack_frame"`
+	Next               string   `json:"next"`
+	Passive            string   `json:"passive"`
+	PassiveEndpoint    string   `json:"passive_endpoint"`
+	PassiveFINFrame    *int     `json:"passive_fin_frame"`
+	ResentFINFrame     *int     `json:"resent_fin_frame"`
+	RSTWithAck         *bool    `json:"rst_with_ack,omitempty"` // final_ack_rst only
+	RTTClientS         *float64 `json:"rtt_client_s"`
+	RTTS               *float64 `json:"rtt_s"`
+	RTTServerS         *float64 `json:"rtt_server_s"`
+	TimeWaitS          float64  `json:"time_wait_s"`
 }
 
 // Kind is lost_final_ack or final_ack_rst.

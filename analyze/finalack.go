@@ -8,7 +8,10 @@ import (
 
 // finalAck reports every incarnation whose final ACK was lost (domain.md
 // section 3): the passive closer sent its FIN again after the active closer
-// had acknowledged it, which the tracker records as FinalAckLost.
+// had acknowledged it, which the tracker records as FinalAckLost. Not
+// findings, and not FinalAckLost: a resend that recovered data lost before
+// the FIN (the active closer's ACKs stopped below it, LostAck.Recovery),
+// and a final ACK that was only late (FinalAckLate).
 //
 // What the active closer did with the resent FIN decides the kind:
 //
@@ -94,8 +97,10 @@ func (d *finalAck) observe(r *reassembly.Record) {
 	f := newFinding(kind, severity, la.Retrans.Time, r.ID)
 	f.addFrames(af.FIN.Frame, pf.FIN.Frame, la.FinalAck.Frame, la.Retrans.Frame, answer.Frame)
 	f.about(r.Client, r.Server, af.FIN.Frame, pf.FIN.Frame, la.FinalAck.Frame, la.Retrans.Frame, answer.Frame)
+	pos := r.RTT.Position()
 	ev := &FinalAckEvidence{
 		kind:               kind,
+		CapturePosition:    pos.String(),
 		Active:             active.String(),
 		ActiveEndpoint:     endpointOf(r, active).String(),
 		ActiveFINFrame:     frameEvidence(af.FIN.Frame),
@@ -116,12 +121,23 @@ func (d *finalAck) observe(r *reassembly.Record) {
 	if next == nextRST {
 		ev.RSTWithAck = ptr(la.RSTWithAck)
 	}
+	if af.AckSeenAtPeerResend {
+		ev.ActiveAckToFIN = ptr(int64(int32(af.AckHighAtPeerResend - pf.FINSeq)))
+	}
+	if r.RTT.Known {
+		ev.RTTS = ptr(Seconds(r.RTT.Total()))
+		ev.RTTClientS = ptr(Seconds(r.RTT.Client))
+		ev.RTTServerS = ptr(Seconds(r.RTT.Server))
+	}
 	f.Evidence = ev
 
 	lost := "the final ACK from " + side(r, active) + " to " + side(r, passive) + " was lost"
 	where := "before reaching the capture point (it is not in the capture; the passive FIN may have been lost on its way instead)"
 	if point == captureBeforeLoss {
 		where = fmt.Sprintf("after the capture point saw it (frame %d)", la.FinalAck.Frame.N)
+	} else if pos.Near() == passive {
+		where = "before reaching the capture point, which sits near " + side(r, passive) +
+			" (it is not in the capture)"
 	}
 	resent := fmt.Sprintf("%s sent its FIN again %s later (frame %d)", side(r, passive), seconds(delay), la.Retrans.Frame.N)
 	switch next {

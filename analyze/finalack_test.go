@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/reassembly/synth"
 )
 
@@ -67,6 +68,12 @@ func TestFinalAckCorpus(t *testing.T) {
 				if len(f.Conns) != 1 || f.Filter == "" || f.Summary == "" || f.Advice == "" {
 					t.Errorf("incomplete finding %+v", f)
 				}
+				// A veth round trip of tens of microseconds: the hosts'
+				// own turnaround is as large as the path, so the
+				// handshake measures a round trip but no position.
+				if ev.RTTS == nil || deref(ev.RTTS) > 0.001 || ev.CapturePosition != "unknown" {
+					t.Errorf("conn %v: rtt_s %v position %s, want below 1 ms and unknown", f.Conns, deref(ev.RTTS), ev.CapturePosition)
+				}
 			}
 			if !slices.Equal(got[0].Frames, tt.frames) || !slices.Equal(got[0].Conns, []int{1}) {
 				t.Errorf("first finding conns %v frames %v, want [1] %v", got[0].Conns, got[0].Frames, tt.frames)
@@ -90,6 +97,22 @@ func TestFinalAckCrossedFINs(t *testing.T) {
 	}
 	if n := len(twKind(res, KindLostFinalAck)) + len(twKind(res, KindFinalAckRST)); n != 0 {
 		t.Errorf("%d final ACK findings for crossed FINs resent without any ACK in the capture", n)
+	}
+}
+
+// TestFinalAckClientFINResent: in Zeek's tcp/fin_retransmission.pcap the
+// client sends its FIN (frame 2) and again (4), the server ACKs it and
+// answers with RST (5), never with a FIN: the active closer's own FIN sent
+// again is no evidence of a lost final ACK (domain.md 3).
+func TestFinalAckClientFINResent(t *testing.T) {
+	var rec reassembly.Record
+	res := twAnalyze(t, Options{}, func(r *reassembly.Record) { rec = *r },
+		[]string{filepath.Join("..", "reassembly", "testdata", "zeek_tcp-fin-retransmission.pcap")}, nil)
+	if n := len(twKind(res, KindLostFinalAck)) + len(twKind(res, KindFinalAckRST)); n != 0 || rec.FinalAck != reassembly.FinalAckNA {
+		t.Errorf("%d final ACK findings, final_ack %s: want none, n/a", n, rec.FinalAck)
+	}
+	if rec.C.FINRetrans != 1 || !rec.RTT.Known {
+		t.Errorf("client FIN resent %d times, handshake %+v: want 1 and a round trip", rec.C.FINRetrans, rec.RTT)
 	}
 }
 
@@ -181,4 +204,232 @@ const (
 
 func twNear(g, want float64) bool {
 	return g-want < 1e-3 && want-g < 1e-3
+}
+
+// finAckScript writes one connection between twClient and twServer as a
+// capture point sees it: a handshake whose round trip (40 ms) lies on the
+// client's side of the capture (nearServer: SYN+ACK 10 µs after the SYN,
+// the client's ACK 40 ms later) or on the server's (the reverse), a
+// request and its ACK, then the client's FIN and what close writes. The
+// client is the active closer throughout. Times are the capture point's.
+func finAckScript(nearServer bool, close func(w *synth.Writer, c, s *synth.End) error) func(w *synth.Writer) error {
+	return func(w *synth.Writer) error {
+		c, s := synth.NewEnd(twClient, 1000, 100), synth.NewEnd(twServer, 5000, 900)
+		far, near := 40*time.Millisecond, 10*time.Microsecond
+		first, second := near, far // SYN -> SYN+ACK, SYN+ACK -> ACK
+		if !nearServer {
+			first, second = far, near
+		}
+		steps := []struct {
+			from, to *synth.End
+			flags    int
+			payload  int
+			after    time.Duration
+		}{{c, s, synth.SYN, 0, first}, {s, c, synth.SYN | synth.ACK, 0, second}, {c, s, synth.ACK, 0, time.Millisecond},
+			{c, s, synth.PSH | synth.ACK, 10, 0}}
+		for _, st := range steps {
+			if err := w.Send(st.from, st.to, st.flags, st.payload); err != nil {
+				return err
+			}
+			w.Advance(st.after)
+		}
+		w.Advance(far)
+		if err := w.Send(s, c, synth.ACK, 0); err != nil {
+			return err
+		}
+		w.Advance(far)
+		return close(w, c, s)
+	}
+}
+
+// TestFinalAckRules checks each rule of domain.md 3 beyond the plain lost
+// final ACK, on captures written here with gopacket (synth, pcapgo): what
+// the record says (final_ack, LostAck.Recovery, the handshake's parts and
+// the capture position) and which finding is raised.
+func TestFinalAckRules(t *testing.T) {
+	ms := time.Millisecond
+	// lostData: the server ACKs the client's FIN, sends 100 bytes that are
+	// lost and 100 more with its FIN; the client's duplicate ACK (still
+	// acknowledging the server's first byte, 40 ms later: the FIN arrived
+	// out of order) is its highest ACK, below the FIN's sequence number;
+	// the server resends the lost data and then the data+FIN after 200 ms;
+	// answer is the client's reply.
+	lostData := func(answer int) func(w *synth.Writer, c, s *synth.End) error {
+		return func(w *synth.Writer, c, s *synth.End) error {
+			if err := w.Send(c, s, synth.FIN|synth.ACK, 0); err != nil {
+				return err
+			}
+			w.Advance(40 * ms)
+			if err := w.Send(s, c, synth.ACK, 0); err != nil {
+				return err
+			}
+			hole, ack := s.Seq, c.Ack
+			s.Seq += 100 // the first 100 bytes are lost before the client
+			w.Advance(ms)
+			if err := w.SendAt(s, c, synth.PSH|synth.ACK|synth.FIN, hole+100, s.Ack, 100); err != nil {
+				return err
+			}
+			w.Advance(40 * ms)
+			if err := w.SendAt(c, s, synth.ACK, c.Seq, ack, 0); err != nil { // duplicate ACK
+				return err
+			}
+			w.Advance(200 * ms)
+			if err := w.SendAt(s, c, synth.PSH|synth.ACK, hole, s.Ack, 100); err != nil {
+				return err
+			}
+			w.Advance(ms)
+			if err := w.SendAt(s, c, synth.PSH|synth.ACK|synth.FIN, hole+100, s.Ack, 100); err != nil {
+				return err
+			}
+			w.Advance(40 * ms)
+			return w.SendAt(c, s, answer, c.Seq, hole+201, 0)
+		}
+	}
+	// lostDataFIN: the server ACKs the client's FIN and sends 100 bytes
+	// with its FIN, lost after the capture point; no ACK from the client
+	// comes back, and a tail loss probe resends the data+FIN 90 ms later
+	// (past 2 x 40 ms), which the client ACKs a round trip later.
+	lostDataFIN := func(w *synth.Writer, c, s *synth.End) error {
+		if err := w.Send(c, s, synth.FIN|synth.ACK, 0); err != nil {
+			return err
+		}
+		w.Advance(40 * ms)
+		if err := w.Send(s, c, synth.ACK, 0); err != nil {
+			return err
+		}
+		w.Advance(ms)
+		seq, ack := s.Seq, c.Ack
+		if err := w.Send(s, c, synth.PSH|synth.ACK|synth.FIN, 100); err != nil {
+			return err
+		}
+		c.Ack = ack // the client never got it
+		w.Advance(90 * ms)
+		if err := w.SendAt(s, c, synth.PSH|synth.ACK|synth.FIN, seq, s.Ack, 100); err != nil {
+			return err
+		}
+		w.Advance(40 * ms)
+		return w.SendAt(c, s, synth.ACK, c.Seq, seq+101, 0)
+	}
+	// lostAck: FIN, FIN+ACK, the client's final ACK written only when the
+	// capture sits before the loss (finalAck), the server's FIN again
+	// after resend, the client's answer after answerAfter.
+	lostAck := func(finalAck bool, finalAckAfter, resend time.Duration, answer int, answerAfter time.Duration) func(w *synth.Writer, c, s *synth.End) error {
+		return func(w *synth.Writer, c, s *synth.End) error {
+			if err := w.Send(c, s, synth.FIN|synth.ACK, 0); err != nil {
+				return err
+			}
+			w.Advance(40 * ms)
+			if err := w.Send(s, c, synth.FIN|synth.ACK, 0); err != nil {
+				return err
+			}
+			finSeq := s.Seq - 1
+			if finalAck && finalAckAfter < resend {
+				w.Advance(finalAckAfter)
+				if err := w.Send(c, s, synth.ACK, 0); err != nil {
+					return err
+				}
+				w.Advance(resend - finalAckAfter)
+			} else {
+				w.Advance(resend)
+			}
+			if err := w.SendAt(s, c, synth.FIN|synth.ACK, finSeq, s.Ack, 0); err != nil {
+				return err
+			}
+			w.Advance(answerAfter)
+			if answer == 0 {
+				return nil
+			}
+			return w.SendAt(c, s, answer, c.Seq, finSeq+1, 0)
+		}
+	}
+	tests := []struct {
+		name       string
+		nearServer bool
+		close      func(w *synth.Writer, c, s *synth.End) error
+		finalAck   string
+		recovery   bool
+		kind       string // the one final-ACK finding, "" for none
+		severity   Severity
+		point      string
+		delayS     float64 // final ACK after the server's FIN, when seen
+	}{
+		// The client's ACKs stop below the server's FIN: the resent
+		// data+FIN is loss recovery, and the client's final ACK (now of
+		// everything) is the first ACK of the FIN.
+		{"data lost before the FIN, FIN resent", true, lostData(synth.ACK), "seen", true, "", "", "", 0.281},
+		// The data+FIN itself lost: the client's highest ACK is below
+		// the FIN's sequence number, the resent data+FIN recovers it.
+		{"data+FIN lost, data+FIN resent", true, lostDataFIN, "seen", true, "", "", "", 0.130},
+		// The same, answered by a RST: data on a socket the client had
+		// closed, not a missing TIME_WAIT (no final_ack_rst).
+		{"RST after data to a closed socket", true, lostData(synth.RST), "not_observed", true, "", "", "", 0},
+		// The server resends its FIN 50 ms after it (before any timer:
+		// RTO 200 ms, TLP 2 x 40 ms); the final ACK comes 10 ms later,
+		// less than the client's 40 ms part of the round trip: it was
+		// on its way, late, not lost.
+		{"FIN resent before RTO, final ACK 10 ms later", true, lostAck(false, 0, 50*ms, synth.ACK, 10*ms), "late", false, "", "", "", 0.060},
+		// Seen next to the client: its final ACK left 10 µs after the
+		// server's FIN, and the server resent 30 ms later, less than its
+		// 40 ms part of the round trip: the ACK had not reached it yet.
+		{"near client: FIN resent before the final ACK arrived", false, lostAck(true, 10*time.Microsecond, 30*ms, synth.ACK, 10*time.Microsecond), "late", false, "", "", "", 0.00001},
+		// tcp_max_tw_buckets overflow: the final ACK is lost before the
+		// capture point near the server, the FIN comes again after
+		// 200 ms and gets a bare RST: still final_ack_rst.
+		{"lost final ACK, bare RST", true, lostAck(false, 0, 200*ms, synth.RST, 40*ms), "lost", false, KindFinalAckRST, SeverityCritical, captureAfterLoss, 0},
+		// The same seen next to the client: its final ACK is in the capture.
+		{"lost final ACK, bare RST, near client", false, lostAck(true, 10*time.Microsecond, 200*ms, synth.RST, 10*time.Microsecond), "lost", false, KindFinalAckRST, SeverityCritical, captureBeforeLoss, 0.00001},
+		// Capture near the server, no final ACK, FIN again, re-ACK: the
+		// final ACK was lost between the client and the capture point.
+		{"near server: ACK lost before the capture point", true, lostAck(false, 0, 200*ms, synth.ACK, 40*ms), "lost", false, KindLostFinalAck, SeverityInfo, captureAfterLoss, 0},
+		// The same packets next to the client: had the client sent a
+		// final ACK it would be in the capture, so none was lost; the FIN
+		// was lost after the capture point and its resend is recovery.
+		{"near client: no final ACK was sent", false, lostAck(false, 0, 200*ms, synth.ACK, 10*time.Microsecond), "seen", true, "", "", "", 0.20001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := twSynth(t, finAckScript(tt.nearServer, tt.close))
+			var rec reassembly.Record
+			res := twAnalyze(t, Options{}, func(r *reassembly.Record) { rec = *r }, []string{path}, nil)
+			if rec.FinalAck.String() != tt.finalAck || rec.LostAck.Recovery != tt.recovery {
+				t.Errorf("final_ack %s recovery %v, want %s %v", rec.FinalAck, rec.LostAck.Recovery, tt.finalAck, tt.recovery)
+			}
+			wantPos, client, server := reassembly.PositionNearServer, 40*ms, 10*time.Microsecond
+			if !tt.nearServer {
+				wantPos, client, server = reassembly.PositionNearClient, 10*time.Microsecond, 40*ms
+			}
+			if !rec.RTT.Known || rec.RTT.Client != int64(client) || rec.RTT.Server != int64(server) || rec.RTT.Position() != wantPos {
+				t.Errorf("handshake %+v position %s, want client %v server %v %s", rec.RTT, rec.RTT.Position(), client, server, wantPos)
+			}
+			if a := rec.C.AckOfPeerFIN; tt.delayS > 0 && (!a.Seen() || !twNear(Seconds(a.Time-rec.S.FIN.Time), tt.delayS)) {
+				t.Errorf("final ACK %v after the server's FIN, want %v s", Seconds(a.Time-rec.S.FIN.Time), tt.delayS)
+			}
+			got := append(twKind(res, KindLostFinalAck), twKind(res, KindFinalAckRST)...)
+			if tt.kind == "" {
+				if len(got) != 0 {
+					t.Fatalf("findings %+v, want none", got)
+				}
+				if res.Closes.FinalAck[tt.finalAck] != 1 {
+					t.Errorf("final ACK counts %v, want %s 1", res.Closes.FinalAck, tt.finalAck)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Kind != tt.kind || got[0].Severity != tt.severity {
+				t.Fatalf("findings %+v, want one %s %s", got, tt.kind, tt.severity)
+			}
+			ev := evidenceOf[*FinalAckEvidence](t, got[0])
+			if ev.CapturePoint != tt.point || ev.CapturePosition != wantPos.String() ||
+				!twNear(deref(ev.RTTS), 0.04001) || !twNear(deref(ev.RTTClientS), Seconds(int64(client))) {
+				t.Errorf("capture_point %s position %s rtt %v client %v, want %s %s 0.04001",
+					ev.CapturePoint, ev.CapturePosition, deref(ev.RTTS), deref(ev.RTTClientS), tt.point, wantPos)
+			}
+			wantAck := int64(0) // the client had acknowledged all but the FIN
+			if tt.point == captureBeforeLoss {
+				wantAck = 1
+			}
+			if deref(ev.ActiveAckToFIN) != wantAck {
+				t.Errorf("active_ack_to_fin %v, want %d", ev.ActiveAckToFIN, wantAck)
+			}
+		})
+	}
 }

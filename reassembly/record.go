@@ -55,11 +55,20 @@ const (
 	FinalAckSeen                        // the last FIN was acknowledged
 	FinalAckNotObserved                 // both FINs, no ACK of the last one in the capture
 	FinalAckLost                        // the passive closer sent its FIN again
+	// FinalAckLate: the passive closer sent its FIN again sooner than a
+	// retransmission timer could fire while the final ACK was on its way
+	// (domain.md 3): not lost, only late.
+	FinalAckLate
 )
 
-var finalAckNames = [...]string{"n/a", "seen", "not_observed", "lost"}
+var finalAckNames = [...]string{"n/a", "seen", "not_observed", "lost", "late"}
 
-func (f FinalAck) String() string { return finalAckNames[f&3] }
+func (f FinalAck) String() string {
+	if int(f) < len(finalAckNames) {
+		return finalAckNames[f]
+	}
+	return finalAckNames[FinalAckNA]
+}
 
 // Frame locates a packet as Wireshark numbers it: from 1 within its file.
 // The zero Frame means "not seen".
@@ -126,6 +135,15 @@ type Flow struct {
 	FINRetransAfterAck Event
 	AcksOfPeerFIN      int   // segments acknowledging the peer's FIN
 	AckOfPeerFIN       Event // the first of them
+	// AckHigh is the highest ACK number the side sent (valid when
+	// AckSeen), serially; AckHighAtPeerResend is what it was when the
+	// peer first sent its FIN again after acknowledging this side's FIN
+	// (valid when AckSeenAtPeerResend): how far the active closer had
+	// acknowledged toward the passive FIN before the resend.
+	AckHigh             uint32
+	AckSeen             bool
+	AckHighAtPeerResend uint32
+	AckSeenAtPeerResend bool
 
 	RST        Event // first RST
 	RSTCount   int
@@ -221,8 +239,12 @@ type Record struct {
 	// else the first RST, else the last packet.
 	CloseAt Event
 
-	// LostAck describes a lost final ACK (FinalAck == FinalAckLost).
+	// LostAck describes a lost final ACK (FinalAck == FinalAckLost), a late
+	// one (FinalAckLate), or a resent passive FIN that recovered lost data
+	// (LostAck.Recovery).
 	LostAck LostAck
+	// RTT is the handshake's round trip as the capture point saw it.
+	RTT HandshakeRTT
 
 	// Prev is the previous incarnation of the same four-tuple, when the
 	// tracker still remembered it.
@@ -280,6 +302,92 @@ type LostAck struct {
 	ReAck      Event // the active closer ACKing it again afterwards
 	RST        Event // the active closer answering it with RST
 	RSTWithAck bool
+	// Recovery is true when the resend was loss recovery, not a lost final
+	// ACK: the active closer's ACKs stopped below the passive FIN's sequence
+	// number (Flow.AckHighAtPeerResend), or the capture sits at the active
+	// closer and holds no ACK of the FIN before the resend (it never sent
+	// one).
+	Recovery bool
+}
+
+// HandshakeRTT is the round trip of the handshake as the capture point saw
+// it, split by who contributes each part: the server's part is SYN to
+// SYN+ACK (capture point to server and back), the client's part SYN+ACK to
+// the client's ACK (capture point to client and back). Their sum is the
+// whole round trip wherever the capture sits on the path.
+type HandshakeRTT struct {
+	Known          bool // both parts measured
+	Client, Server int64
+	// When the SYN and SYN+ACK the parts are measured from were seen (the
+	// last of each before the next step), while the handshake goes on.
+	syn, synAck int64
+	state       uint8 // 0 nothing, 1 SYN, 2 SYN+ACK, 3 done
+}
+
+// Total is the whole round trip (ns).
+func (h HandshakeRTT) Total() int64 { return h.Client + h.Server }
+
+// Part is what one side contributes: the time from the capture point to
+// that side and back.
+func (h HandshakeRTT) Part(s Side) int64 {
+	if s == SideServer {
+		return h.Server
+	}
+	return h.Client
+}
+
+// CapturePosition is where the capture point sits on the path, judged
+// from the handshake: next to a host, its part of the round trip is only
+// its own turnaround.
+type CapturePosition uint8
+
+const (
+	PositionUnknown    CapturePosition = iota // in between, or the round trip too short to tell
+	PositionNearClient                        // the client's part is a small share of the round trip
+	PositionNearServer
+)
+
+var positionNames = [...]string{"unknown", "near_client", "near_server"}
+
+func (p CapturePosition) String() string {
+	if int(p) < len(positionNames) {
+		return positionNames[p]
+	}
+	return positionNames[PositionUnknown]
+}
+
+// Near is the side the capture point sits next to, or SideNone.
+func (p CapturePosition) Near() Side {
+	switch p {
+	case PositionNearClient:
+		return SideClient
+	case PositionNearServer:
+		return SideServer
+	}
+	return SideNone
+}
+
+// Bounds for telling the capture position: below positionMinRTT the
+// hosts' own turnaround (tens of microseconds, more under load) is as large
+// as the path, so no side can be told; above it, the side whose part is at
+// most 1/positionShare of the round trip is the one the capture sits next to.
+const (
+	positionMinRTT = int64(1e6) // 1 ms
+	positionShare  = 5
+)
+
+// Position says where the capture point sits.
+func (h HandshakeRTT) Position() CapturePosition {
+	if !h.Known || h.Total() < positionMinRTT {
+		return PositionUnknown
+	}
+	switch total := h.Total(); {
+	case h.Client*positionShare <= total:
+		return PositionNearClient
+	case h.Server*positionShare <= total:
+		return PositionNearServer
+	}
+	return PositionUnknown
 }
 
 // SYNTimestamp compares a SYN's TSval with what the same source IP sent
@@ -327,11 +435,14 @@ var (
 	// CloseKinds: the clean closes first.
 	CloseKinds = [...]CloseKind{CloseFIN, CloseSimultaneous, CloseRST, CloseHalf, CloseOpen}
 	// FinalAcks: the lost ones first.
-	FinalAcks = [...]FinalAck{FinalAckLost, FinalAckSeen, FinalAckNotObserved, FinalAckNA}
+	FinalAcks = [...]FinalAck{FinalAckLost, FinalAckLate, FinalAckSeen, FinalAckNotObserved, FinalAckNA}
+	// CapturePositions: the known ones first.
+	CapturePositions = [...]CapturePosition{PositionNearClient, PositionNearServer, PositionUnknown}
 )
 
 const (
 	NumSides      = len(sideNames)
 	NumCloseKinds = len(closeNames)
 	NumFinalAcks  = len(finalAckNames)
+	NumPositions  = len(positionNames)
 )

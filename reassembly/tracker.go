@@ -425,6 +425,9 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 	if syn {
 		t.syn(c, s, seg, from, ack)
 	}
+	if c.RTT.state < hsDone {
+		t.handshakeRTT(c, seg, from, syn, ack)
+	}
 	t.advance(s, seg, syn, fin)
 
 	if fin {
@@ -440,8 +443,9 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 			s.FINHasAck, s.FINAck = ack, seg.Ack
 		case finSeq == s.FINSeq:
 			s.FINRetrans++
-			if s.AckOfPeerFIN.Seen() {
-				s.FINRetransAfterAck.setOnce(seg)
+			if s.AckOfPeerFIN.Seen() && !s.FINRetransAfterAck.Seen() {
+				s.FINRetransAfterAck.set(seg)
+				r.AckHighAtPeerResend, r.AckSeenAtPeerResend = r.AckHigh, r.AckSeen
 			}
 		}
 	}
@@ -472,6 +476,10 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 				t.rememberStamp(c)
 			}
 		}
+	}
+
+	if ack && !syn && !rst {
+		ackHigh(s, seg)
 	}
 
 	if rst {
@@ -559,6 +567,45 @@ func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, from Side, ack bool) {
 	// the SYN's by more than TCP_PAWS_WINDOW (1).
 	if clk.recycleAt != 0 && seg.Time-clk.recycleAt < pawsMSL && int32(clk.recycle-seg.TSval) > 1 {
 		c.SYNTS.Recycle, c.SYNTS.RecycleTS, c.SYNTS.RecycleConn = true, clk.recycle, clk.recycleConn
+	}
+}
+
+// Handshake steps seen, for HandshakeRTT.state.
+const (
+	hsNone uint8 = iota
+	hsSYN
+	hsSYNACK
+	hsDone
+)
+
+// handshakeRTT measures the handshake's round trip in its two parts: from
+// the last SYN before the SYN+ACK that acknowledges it, and from the last
+// SYN+ACK before the client's ACK of it.
+func (t *Tracker) handshakeRTT(c *conn, seg *Segment, from Side, syn, ack bool) {
+	h := &c.RTT
+	switch {
+	case syn && !ack && from == SideClient:
+		if h.state <= hsSYN {
+			h.syn, h.state = seg.Time, hsSYN
+		}
+	case syn && ack && from == SideServer:
+		if h.state >= hsSYN && seg.Ack == c.C.ISN+1 {
+			if h.state == hsSYN {
+				h.Server = seg.Time - h.syn
+			}
+			h.synAck, h.state = seg.Time, hsSYNACK
+		}
+	case !syn && ack && from == SideClient && h.state == hsSYNACK && seg.Ack == c.S.ISN+1:
+		h.Client = seg.Time - h.synAck
+		h.state, h.Known = hsDone, h.Client >= 0 && h.Server >= 0
+	}
+}
+
+// ackHigh follows the highest ACK a side sent: how far the active closer
+// had acknowledged toward the passive FIN when the FIN came again.
+func ackHigh(s *Flow, seg *Segment) {
+	if !s.AckSeen || (serialBefore(s.AckHigh, seg.Ack) && seg.Ack-s.AckHigh < maxSeqJump) {
+		s.AckHigh, s.AckSeen = seg.Ack, true
 	}
 }
 
@@ -814,29 +861,7 @@ func deriveClose(r *Record) {
 			r.FinalAck = FinalAckSeen
 			r.CloseAt = a.AckOfPeerFIN
 		}
-		for _, passive := range [2]Side{SideClient, SideServer} {
-			if !crossed && passive == r.Closer {
-				continue
-			}
-			p := r.Flow(passive)
-			if !p.FINRetransAfterAck.Seen() {
-				continue
-			}
-			// After crossed FINs neither side is passive: a FIN sent again
-			// may as well mean the FIN itself was lost. Only an ACK of it
-			// in the capture before the resend shows a lost final ACK.
-			if a := r.Flow(passive.Other()); crossed &&
-				!(a.AckOfPeerFIN.Seen() && a.AckOfPeerFIN.Time <= p.FINRetransAfterAck.Time) {
-				continue
-			}
-			r.FinalAck = FinalAckLost
-			r.LostAck.Passive = passive
-			r.LostAck.Retrans = p.FINRetransAfterAck
-			if a := r.Flow(passive.Other()); a.AckOfPeerFIN.Seen() && a.AckOfPeerFIN.Time <= p.FINRetransAfterAck.Time {
-				r.LostAck.FinalAck = a.AckOfPeerFIN
-			}
-			break
-		}
+		deriveLostAck(r, crossed)
 	}
 	if !r.CloseAt.Seen() {
 		switch {
@@ -865,4 +890,85 @@ func summarize(r *Record, lo Side) Summary {
 		s.TSUnknown[i] = f.TSUnknown()
 	}
 	return s
+}
+
+// Linux's retransmission timers, for telling a late final ACK: the
+// retransmission timeout is at least TCP_RTO_MIN (200 ms); a tail loss
+// probe fires after about two round trips.
+const (
+	rtoMin       = int64(200e6)
+	tlpRoundTrip = 2
+)
+
+// deriveLostAck judges a passive closer's FIN sent again after it had
+// acknowledged the active closer's FIN (domain.md 3): a lost final ACK, a
+// late one, or the recovery of data lost before the FIN.
+func deriveLostAck(r *Record, crossed bool) {
+	for _, passive := range [2]Side{SideClient, SideServer} {
+		if !crossed && passive == r.Closer {
+			continue
+		}
+		p, a := r.Flow(passive), r.Flow(passive.Other())
+		if !p.FINRetransAfterAck.Seen() {
+			continue
+		}
+		acked := a.AckOfPeerFIN.Seen() && a.AckOfPeerFIN.Time <= p.FINRetransAfterAck.Time
+		// After crossed FINs neither side is passive: a FIN sent again
+		// may as well mean the FIN itself was lost. Only an ACK of it
+		// in the capture before the resend shows a lost final ACK.
+		if crossed && !acked {
+			continue
+		}
+		la := &r.LostAck
+		la.Passive = passive
+		la.Retrans = p.FINRetransAfterAck
+		if acked {
+			la.FinalAck = a.AckOfPeerFIN
+		}
+		switch {
+		case finalAckLate(r, passive):
+			r.FinalAck = FinalAckLate
+		case !acked && lossRecovery(r, passive):
+			la.Recovery = true // FinalAck stays seen or not_observed
+		default:
+			r.FinalAck = FinalAckLost
+		}
+		break
+	}
+}
+
+// finalAckLate reports whether the passive FIN was sent again sooner than
+// a retransmission timer could fire, while the final ACK was on its way:
+// at the capture point the final ACK comes less than the active closer's
+// part of the round trip after the resend (too soon to answer it), or
+// less than the passive closer's part before it (too late to have
+// reached the passive closer before it resent). The window is one round
+// trip wide wherever the capture sits.
+func finalAckLate(r *Record, passive Side) bool {
+	p, a := r.Flow(passive), r.Flow(passive.Other())
+	if !r.RTT.Known || !a.AckOfPeerFIN.Seen() {
+		return false
+	}
+	resend := p.FINRetransAfterAck.Time
+	if resend-p.FIN.Time >= min(rtoMin, tlpRoundTrip*r.RTT.Total()) {
+		return false
+	}
+	d := a.AckOfPeerFIN.Time - resend
+	return d > -r.RTT.Part(passive) && d < r.RTT.Part(passive.Other())
+}
+
+// lossRecovery reports whether a passive FIN sent again, with no ACK of it
+// in the capture before, recovered a loss rather than a lost final ACK:
+// the active closer can send the final ACK only once it has everything up
+// to the FIN, and its ACKs stopped below the FIN's sequence number (data
+// before the FIN missing, or the FIN out of order: the resent FIN or
+// data+FIN recovers that data); or the capture sits next to the active
+// closer, where its final ACK would be in the capture had it been sent.
+func lossRecovery(r *Record, passive Side) bool {
+	p, a := r.Flow(passive), r.Flow(passive.Other())
+	if a.AckSeenAtPeerResend && serialBefore(a.AckHighAtPeerResend, p.FINSeq) &&
+		p.FINSeq-a.AckHighAtPeerResend < maxSeqJump {
+		return true
+	}
+	return r.RTT.Position().Near() == passive.Other()
 }

@@ -46,6 +46,17 @@ type Conn struct {
 	ServerSide     SideFacts `json:"server_side"`
 	// CommunityID joins this record with Zeek's, Suricata's, Arkime's.
 	CommunityID string `json:"community_id"`
+	// FinalAckDelayS is the time from the passive closer's FIN to the
+	// first ACK of it, at the capture point (null: none, or FINs crossed).
+	// Then the handshake's round trip at the capture point, by the part
+	// each side contributes (null: no complete handshake), and where that
+	// puts the capture point: near_client, near_server or unknown
+	// (domain.md 3).
+	FinalAckDelayS  *float64 `json:"final_ack_delay_s"`
+	RTTS            *float64 `json:"rtt_s"`
+	RTTClientS      *float64 `json:"rtt_client_s"`
+	RTTServerS      *float64 `json:"rtt_server_s"`
+	CapturePosition string   `json:"capture_position"`
 }
 
 // SideFacts are one side's sequence and timestamp facts.
@@ -85,6 +96,7 @@ func NewConn(r *reassembly.Record) Conn {
 	if r.RSTBy == reassembly.SideNone {
 		c.RSTBy = ""
 	}
+	finalAckFacts(&c, r)
 	if r.HasPrev {
 		id := r.Prev.ID
 		c.PrevID = &id
@@ -94,6 +106,22 @@ func NewConn(r *reassembly.Record) Conn {
 		}
 	}
 	return c
+}
+
+// finalAckFacts fills the final ACK's delay and the handshake's round trip.
+func finalAckFacts(c *Conn, r *reassembly.Record) {
+	c.CapturePosition = r.RTT.Position().String()
+	if r.RTT.Known {
+		total, cl, sv := analyze.Seconds(r.RTT.Total()), analyze.Seconds(r.RTT.Client), analyze.Seconds(r.RTT.Server)
+		c.RTTS, c.RTTClientS, c.RTTServerS = &total, &cl, &sv
+	}
+	if r.Closer != reassembly.SideClient && r.Closer != reassembly.SideServer {
+		return
+	}
+	if p, a := r.Flow(r.Closer.Other()), r.Flow(r.Closer); p.FIN.Seen() && a.AckOfPeerFIN.Seen() {
+		d := analyze.Seconds(a.AckOfPeerFIN.Time - p.FIN.Time)
+		c.FinalAckDelayS = &d
+	}
 }
 
 func sideFacts(f *reassembly.Flow) SideFacts {

@@ -291,7 +291,7 @@ var goldenFacts = []struct {
 	{"closer", []string{"server", "client", "none"}, func(e *GoldenEndpoint) map[string]int { return e.Closer }},
 	{"close", closeKindNames, func(e *GoldenEndpoint) map[string]int { return e.Close }},
 	{"time_wait", []string{"server", "client", "both"}, func(e *GoldenEndpoint) map[string]int { return e.TimeWaitHolders }},
-	{"final_ack", []string{"lost"}, func(e *GoldenEndpoint) map[string]int { return e.FinalAck }},
+	{"final_ack", []string{"lost", "late"}, func(e *GoldenEndpoint) map[string]int { return e.FinalAck }},
 	{"rst_by", []string{"server", "client", "both"}, func(e *GoldenEndpoint) map[string]int { return e.RSTBy }},
 }
 

@@ -58,6 +58,9 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 	if n := c.FinalAck[reassembly.FinalAckLost.String()]; n > 0 {
 		p.f("final ACK lost (passive FIN sent again): %d\n", n)
 	}
+	if n := c.FinalAck[reassembly.FinalAckLate.String()]; n > 0 {
+		p.f("final ACK late (passive FIN sent again while it was on its way): %d\n", n)
+	}
 
 	if len(res.Endpoints) > 0 {
 		p.f("\nper server endpoint:\n")
