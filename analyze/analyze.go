@@ -18,6 +18,11 @@ type Options struct {
 	// PlaceFindings fills Finding.Servers, remembering every connection's
 	// server endpoint to do so (4 bytes a connection): for golden files.
 	PlaceFindings bool
+	// CapturePoint names the capture point in the result's captures and
+	// findings; KeepOccupancy keeps every host's TIME_WAIT series in the
+	// result, for a partial result (merge.go).
+	CapturePoint  string
+	KeepOccupancy bool
 }
 
 // DefaultPortRange is Linux's net.ipv4.ip_local_port_range.
@@ -179,6 +184,14 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 		res.Findings[i].nameFiles(res.Captures)
 	}
 	sortFindings(res.Findings)
+	if a.opts.CapturePoint != "" {
+		for i := range res.Captures {
+			res.Captures[i].CapturePoint = a.opts.CapturePoint
+		}
+		for i := range res.Findings {
+			res.Findings[i].CapturePoint = a.opts.CapturePoint
+		}
+	}
 	res.FindingCounts = countFindings(res.Findings, a.limit.omitted)
 	for k, n := range a.limit.omitted {
 		if res.FindingsOmitted == nil {

@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"math"
+	"net/netip"
 	"slices"
 )
 
@@ -299,6 +300,15 @@ func (d *timeWait) finish(res *Result) {
 		peaks = append(peaks, hostPeak{h, a.peak, a.at})
 	}
 	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.last) })
+	if d.keep {
+		res.occupancy = &occupancy{first: d.first, last: d.last}
+		for _, h := range res.Hosts {
+			if h.PeakTimeWait > 0 {
+				a, _ := netip.ParseAddr(h.IP)
+				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[d.hosts[a].index].series})
+			}
+		}
+	}
 	for _, g := range d.groupList {
 		if f, ok := d.pressure(g); ok {
 			res.Findings = append(res.Findings, f)

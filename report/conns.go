@@ -46,6 +46,31 @@ type Conn struct {
 	ServerSide     SideFacts `json:"server_side"`
 	// CommunityID joins this record with Zeek's, Suricata's, Arkime's.
 	CommunityID string `json:"community_id"`
+	// CapturePoint and TimeWaitEnd are Point's (README "Running it at
+	// scale"): where the record was captured, and when its TIME_WAIT ends
+	// unless the four-tuple's next incarnation cuts it short (null: none).
+	CapturePoint string  `json:"capture_point"`
+	TimeWaitEnd  *string `json:"time_wait_end"`
+}
+
+// Point is what a run's records share beyond the tracker's facts: the
+// capture point's name (--capture-point) and the TIME_WAIT length its
+// holders keep (ns, the profile's), so that SQL over the records of many
+// capture points can rebuild TIME_WAIT occupancy.
+type Point struct {
+	Name     string
+	TimeWait int64
+}
+
+// Conn is r's NDJSON form at this capture point.
+func (p Point) Conn(r *reassembly.Record) Conn {
+	c := NewConn(r)
+	c.CapturePoint = p.Name
+	if end, ok := analyze.TimeWaitEnd(r, p.TimeWait); ok {
+		s := analyze.FormatTime(end)
+		c.TimeWaitEnd = &s
+	}
+	return c
 }
 
 // SideFacts are one side's sequence and timestamp facts.
@@ -120,6 +145,8 @@ func sideFacts(f *reassembly.Flow) SideFacts {
 type ConnWriter struct {
 	w   *bufio.Writer
 	enc *json.Encoder
+	// Point fills capture_point and time_wait_end.
+	Point Point
 }
 
 // NewConnWriter writes records to w; call Flush at the end.
@@ -129,7 +156,7 @@ func NewConnWriter(w io.Writer) *ConnWriter {
 }
 
 // Write writes one record.
-func (cw *ConnWriter) Write(r *reassembly.Record) error { return cw.enc.Encode(NewConn(r)) }
+func (cw *ConnWriter) Write(r *reassembly.Record) error { return cw.enc.Encode(cw.Point.Conn(r)) }
 
 // Flush writes what is buffered.
 func (cw *ConnWriter) Flush() error { return cw.w.Flush() }

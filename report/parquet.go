@@ -5,6 +5,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/twscope/twscope/analyze"
 	"github.com/twscope/twscope/reassembly"
 )
 
@@ -49,6 +50,8 @@ type ParquetConn struct {
 	OldDuplicates  int64       `parquet:"old_duplicates"`
 	ClientSide     ParquetSide `parquet:"client_side"`
 	ServerSide     ParquetSide `parquet:"server_side"`
+	CapturePoint   string      `parquet:"capture_point,dict"`
+	TimeWaitEnd    *int64      `parquet:"time_wait_end,optional,timestamp(microsecond:utc)"`
 }
 
 // ParquetSide is SideFacts as a Parquet struct (group).
@@ -141,6 +144,8 @@ const (
 type ParquetWriter struct {
 	w     *parquet.GenericWriter[ParquetConn]
 	batch []ParquetConn
+	// Point fills capture_point and time_wait_end.
+	Point Point
 }
 
 // NewParquetWriter writes Parquet to out (zstd compressed); call Close at
@@ -159,7 +164,13 @@ func newParquetWriter(out io.Writer, rowGroup int64) *ParquetWriter {
 
 // Write adds one record.
 func (pw *ParquetWriter) Write(r *reassembly.Record) error {
-	pw.batch = append(pw.batch, NewParquetConn(r))
+	row := NewParquetConn(r)
+	row.CapturePoint = pw.Point.Name
+	if end, ok := analyze.TimeWaitEnd(r, pw.Point.TimeWait); ok {
+		us := micros(end)
+		row.TimeWaitEnd = &us
+	}
+	pw.batch = append(pw.batch, row)
 	if len(pw.batch) == cap(pw.batch) {
 		return pw.flushBatch()
 	}

@@ -20,6 +20,7 @@ frame numbers that prove each finding.`,
 	}
 	root.AddCommand(newAnalyzeCmd())
 	root.AddCommand(newCheckCmd())
+	root.AddCommand(newMergeCmd())
 	addProfileFlag(root)
 	return root
 }
