@@ -538,17 +538,19 @@ func TimeWaitEntry(r *reassembly.Record, s reassembly.Side) reassembly.Event {
 	return e
 }
 
-// TimeWaitEnd is when r's TIME_WAIT ends unless the four-tuple's next
-// incarnation cuts it short (its SYN, a record whose prev_id is r's): the
-// latest of its holders' entries plus the TIME_WAIT length tw (the
-// profile's; Linux's when zero). ok is false when nobody holds one.
-func TimeWaitEnd(r *reassembly.Record, tw int64) (end int64, ok bool) {
+// TimeWaitEnd is when side s's TIME_WAIT after r ends unless the
+// four-tuple's next incarnation cuts it short (its SYN, a record whose
+// prev_id is r's): its entry plus the TIME_WAIT length tw (the profile's;
+// Linux's when zero). ok is false when s holds none; s may be
+// reassembly.SideBoth for the later of the two holders' ends.
+func TimeWaitEnd(r *reassembly.Record, s reassembly.Side, tw int64) (end int64, ok bool) {
 	if tw <= 0 {
 		tw = int64(timeWaitLimit(0))
 	}
-	for _, s := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
-		if r.TimeWaitHolder == s || r.TimeWaitHolder == reassembly.SideBoth {
-			end, ok = max(end, TimeWaitEntry(r, s).Time+tw), true
+	for _, x := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
+		holds := r.TimeWaitHolder == x || r.TimeWaitHolder == reassembly.SideBoth
+		if holds && (s == x || s == reassembly.SideBoth) {
+			end, ok = max(end, TimeWaitEntry(r, x).Time+tw), true
 		}
 	}
 	return end, ok

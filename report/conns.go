@@ -66,11 +66,19 @@ type Point struct {
 func (p Point) Conn(r *reassembly.Record) Conn {
 	c := NewConn(r)
 	c.CapturePoint = p.Name
-	if end, ok := analyze.TimeWaitEnd(r, p.TimeWait); ok {
-		s := analyze.FormatTime(end)
-		c.TimeWaitEnd = &s
-	}
+	c.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideBoth)
+	c.ClientSide.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideClient)
+	c.ServerSide.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideServer)
 	return c
+}
+
+func (p Point) timeWaitEnd(r *reassembly.Record, s reassembly.Side) *string {
+	end, ok := analyze.TimeWaitEnd(r, s, p.TimeWait)
+	if !ok {
+		return nil
+	}
+	t := analyze.FormatTime(end)
+	return &t
 }
 
 // SideFacts are one side's sequence and timestamp facts.
@@ -88,6 +96,9 @@ type SideFacts struct {
 	// TCP options off and none was seen, or the side sent nothing (then
 	// the tsvals are null too).
 	Timestamps string `json:"timestamps"`
+	// TimeWaitEnd is when this side's TIME_WAIT ends unless the next
+	// incarnation cuts it short; null when it holds none (Point).
+	TimeWaitEnd *string `json:"time_wait_end"`
 }
 
 // NewConn converts a record to its NDJSON form.

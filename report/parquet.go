@@ -66,6 +66,17 @@ type ParquetSide struct {
 	TSvalFirst     *int64 `parquet:"tsval_first,optional"`
 	TSvalLast      *int64 `parquet:"tsval_last,optional"`
 	Timestamps     string `parquet:"timestamps,dict"`
+	TimeWaitEnd    *int64 `parquet:"time_wait_end,optional,timestamp(microsecond:utc)"`
+}
+
+// timeWaitMicros is Point's time_wait_end of side s as TIMESTAMP(MICROS).
+func (p Point) timeWaitMicros(r *reassembly.Record, s reassembly.Side) *int64 {
+	end, ok := analyze.TimeWaitEnd(r, s, p.TimeWait)
+	if !ok {
+		return nil
+	}
+	us := micros(end)
+	return &us
 }
 
 // micros is a record time (Unix ns) as TIMESTAMP(MICROS).
@@ -166,10 +177,9 @@ func newParquetWriter(out io.Writer, rowGroup int64) *ParquetWriter {
 func (pw *ParquetWriter) Write(r *reassembly.Record) error {
 	row := NewParquetConn(r)
 	row.CapturePoint = pw.Point.Name
-	if end, ok := analyze.TimeWaitEnd(r, pw.Point.TimeWait); ok {
-		us := micros(end)
-		row.TimeWaitEnd = &us
-	}
+	row.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideBoth)
+	row.ClientSide.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideClient)
+	row.ServerSide.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideServer)
 	pw.batch = append(pw.batch, row)
 	if len(pw.batch) == cap(pw.batch) {
 		return pw.flushBatch()

@@ -202,7 +202,7 @@ func zeekStamp(ns int64) string {
 func (zw *ZeekConnWriter) Write(r *reassembly.Record) error {
 	z := NewZeekConn(r)
 	z.CapturePoint = zw.Point.Name
-	if end, ok := analyze.TimeWaitEnd(r, zw.Point.TimeWait); ok {
+	if end, ok := analyze.TimeWaitEnd(r, reassembly.SideBoth, zw.Point.TimeWait); ok {
 		t := zeekTime(end)
 		z.TimeWaitEnd = &t
 	}

@@ -33,9 +33,13 @@ func mergePoints(t *testing.T) (string, []string) {
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
+		parquetDir := filepath.Join(dir, "parquet", "capture_point="+name) // hive partitioning
+		if err := os.MkdirAll(parquetDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		_, stderr, code := runCLI(t, "analyze", "--quiet", "--capture-point", name,
 			"--partial", filepath.Join(dir, name+".partial"), "--json", filepath.Join(dir, name+".json"),
-			"--metrics", filepath.Join(dir, name+".prom"), capture)
+			"--metrics", filepath.Join(dir, name+".prom"), "--parquet", filepath.Join(parquetDir, "conns.parquet"), capture)
 		if code != 0 {
 			t.Fatalf("analyze %s: exit %d: %s", name, code, stderr)
 		}
