@@ -100,7 +100,7 @@ type metrics struct {
 }
 
 func (m *metrics) family(name, help string) {
-	fmt.Fprintf(m.w, "# TYPE %s gauge\n# HELP %s %s\n", name, name, help)
+	fmt.Fprintf(m.w, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
 }
 
 // sample writes name{labels} v; labels are name, value pairs.
