@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"cmp"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/twscope/twscope/reassembly"
@@ -205,19 +207,22 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 // sortFindings orders findings most severe first, then by kind and time,
 // so that the report is the same for the same capture.
 func sortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if a.Severity.Rank() != b.Severity.Rank() {
-			return a.Severity.Rank() < b.Severity.Rank()
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Time != b.Time {
-			return a.Time < b.Time
-		}
-		return first(a.Conns) < first(b.Conns)
-	})
+	sort.SliceStable(fs, func(i, j int) bool { return compareFindings(&fs[i], &fs[j]) < 0 })
+}
+
+// compareFindings is the report's order of findings (merge.go orders by it
+// too).
+func compareFindings(a, b *Finding) int {
+	if a.Severity.Rank() != b.Severity.Rank() {
+		return cmp.Compare(a.Severity.Rank(), b.Severity.Rank())
+	}
+	if a.Kind != b.Kind {
+		return strings.Compare(a.Kind, b.Kind)
+	}
+	if a.Time != b.Time {
+		return cmp.Compare(a.Time, b.Time)
+	}
+	return cmp.Compare(first(a.Conns), first(b.Conns))
 }
 
 func first(ids []int) int {

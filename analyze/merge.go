@@ -42,9 +42,13 @@ const PartialFormat = 1
 
 // Partial is the mergeable result of one capture point.
 type Partial struct {
-	Format       int     `json:"twscope_partial"`
-	CapturePoint string  `json:"capture_point"`
-	Result       *Result `json:"result"`
+	Format       int    `json:"twscope_partial"`
+	CapturePoint string `json:"capture_point,omitempty"`
+	// Merged names the capture points of a merged partial (sorted);
+	// Lowered the hosts whose TIME_WAIT peak in it is a lower bound.
+	Merged  []string `json:"merged,omitempty"`
+	Lowered []string `json:"lowered,omitempty"`
+	Result  *Result  `json:"result"`
 	// Endpoints are the per-endpoint counts Result.Endpoints keeps out of
 	// its JSON, in the same order.
 	Endpoints     []PartialEndpoint `json:"endpoints"`
@@ -66,8 +70,10 @@ type PartialEndpoint struct {
 }
 
 // HostOccupancy is one host's TIME_WAIT occupancy: every step [t ns, n]
-// while the analysis kept them, else the highest count in each bin of
-// Width ns from Origin (-1: no event in the bin).
+// of the capture points that kept them (summed), and when one kept bins
+// instead, Binned, the highest count in each bin of Width ns from Origin
+// (-1: no event in the bin) and the highest peak of those points (Peak at
+// PeakAt).
 type HostOccupancy struct {
 	IP     string     `json:"ip"`
 	Steps  [][2]int64 `json:"steps,omitempty"`
@@ -75,6 +81,8 @@ type HostOccupancy struct {
 	Origin int64      `json:"origin,omitempty"`
 	Width  int64      `json:"width,omitempty"`
 	Max    []int32    `json:"max,omitempty"`
+	Peak   int        `json:"peak,omitempty"`
+	PeakAt int64      `json:"peak_at,omitempty"`
 }
 
 // occupancy is what the timeWait detector leaves in a Result for a
@@ -103,8 +111,17 @@ func NewPartial(point string, res *Result) *Partial {
 	}
 	if o := res.occupancy; o != nil {
 		p.First, p.Last = o.first, o.last
+		peaks := map[string]Host{}
+		for _, h := range res.Hosts {
+			peaks[h.IP] = h
+		}
 		for _, h := range o.hosts {
-			p.Occupancy = append(p.Occupancy, h.series.export(h.ip))
+			occ := h.series.export(h.ip)
+			if occ.Binned {
+				host := peaks[h.ip]
+				occ.Peak, occ.PeakAt = host.PeakTimeWait, int64(*host.PeakAt)
+			}
+			p.Occupancy = append(p.Occupancy, occ)
 		}
 	}
 	return p
@@ -118,10 +135,15 @@ func (s *twSeries) export(ip string) HostOccupancy {
 	return h
 }
 
+// series is the occupancy as the analysis kept it: the binned series when
+// there is one and it peaks higher than the steps, else the steps.
 func (h *HostOccupancy) series() *twSeries {
-	s := &twSeries{binned: h.Binned, origin: h.Origin, width: h.Width, max: h.Max}
+	s := &twSeries{}
 	for _, st := range h.Steps {
 		s.steps = append(s.steps, twStep{st[0], int32(st[1])})
+	}
+	if h.Binned && seriesPeak(s) < int32(h.Peak) || len(h.Steps) == 0 {
+		return &twSeries{binned: h.Binned, origin: h.Origin, width: h.Width, max: h.Max}
 	}
 	return s
 }
@@ -182,35 +204,79 @@ func (f *Finding) UnmarshalJSON(b []byte) error {
 // Merge combines the partial results of distinct capture points into one
 // Result. Partials must come from the same profile and tool version.
 func Merge(parts ...*Partial) (*Result, error) {
+	p, err := MergePartials(parts...)
+	if err != nil {
+		return nil, err
+	}
+	return p.Report(), nil
+}
+
+// Report is the partial's Result, with the warning a merge owes when a
+// host's TIME_WAIT peak is only a lower bound.
+func (p *Partial) Report() *Result {
+	if len(p.Lowered) == 0 {
+		return p.Result
+	}
+	res := *p.Result
+	res.Warnings = append(slices.Clone(res.Warnings), fmt.Sprintf("TIME_WAIT peaks of %d hosts seen at several capture points are lower bounds: "+
+		"a capture point kept their occupancy in bins, not steps (e.g. %s)", len(p.Lowered), p.Lowered[0]))
+	return &res
+}
+
+// Points are the capture points a partial covers.
+func (p *Partial) Points() []string {
+	if len(p.Merged) > 0 {
+		return p.Merged
+	}
+	return []string{p.CapturePoint}
+}
+
+// MergePartials combines partial results into one that covers all their
+// capture points, so that merges can be merged again (a tree of reduces):
+// the result is the same however the partials are grouped and ordered.
+func MergePartials(parts ...*Partial) (*Partial, error) {
 	if len(parts) == 0 {
 		return nil, errors.New("nothing to merge")
 	}
 	ps := slices.Clone(parts)
-	slices.SortFunc(ps, func(a, b *Partial) int { return strings.Compare(a.CapturePoint, b.CapturePoint) })
-	for i, p := range ps {
-		if i > 0 && p.CapturePoint == ps[i-1].CapturePoint {
-			return nil, fmt.Errorf("capture point %q is in two partial results: analyze each capture point (all its rotated files) in one run", p.CapturePoint)
-		}
+	slices.SortFunc(ps, func(a, b *Partial) int { return strings.Compare(a.Points()[0], b.Points()[0]) })
+	var points []string
+	for _, p := range ps {
+		points = append(points, p.Points()...)
 		a, b := ps[0].Result, p.Result
 		if a.Schema != b.Schema || a.Tool != b.Tool || a.Profile != b.Profile {
 			return nil, fmt.Errorf("capture points %q and %q were analyzed differently (%s %s %gs, %s %s %gs): merge partials of one tool version and profile",
-				ps[0].CapturePoint, p.CapturePoint, a.Tool, a.Profile.Name, a.Profile.TimeWaitS, b.Tool, b.Profile.Name, b.Profile.TimeWaitS)
+				ps[0].Points()[0], p.Points()[0], a.Tool, a.Profile.Name, a.Profile.TimeWaitS, b.Tool, b.Profile.Name, b.Profile.TimeWaitS)
+		}
+	}
+	slices.Sort(points)
+	for i := 1; i < len(points); i++ {
+		if points[i] == points[i-1] {
+			return nil, fmt.Errorf("capture point %q is in two partial results: analyze each capture point (all its rotated files) in one run", points[i])
 		}
 	}
 	if len(ps) == 1 {
-		return ps[0].Result, nil
+		return ps[0], nil
 	}
 	first := ps[0].Result
 	res := &Result{Schema: first.Schema, Tool: first.Tool, Profile: first.Profile,
 		Captures: []Capture{}, Closes: newCounts(), Findings: []Finding{}, Hosts: []Host{}, Warnings: []string{}}
+	out := &Partial{Format: PartialFormat, Merged: points, Result: res}
 	var errs []string
 	for _, p := range ps {
 		r := p.Result
 		for _, w := range r.Warnings {
-			res.Warnings = append(res.Warnings, p.CapturePoint+": "+w)
+			if len(p.Merged) == 0 {
+				w = p.CapturePoint + ": " + w
+			}
+			res.Warnings = append(res.Warnings, w)
 		}
 		if r.Error != "" {
-			errs = append(errs, p.CapturePoint+": "+r.Error)
+			if len(p.Merged) == 0 {
+				errs = append(errs, p.CapturePoint+": "+r.Error)
+			} else {
+				errs = append(errs, strings.Split(r.Error, "; ")...)
+			}
 		}
 		res.Totals = addTotals(res.Totals, r.Totals)
 		for _, m := range [][2]map[string]int{
@@ -221,13 +287,27 @@ func Merge(parts ...*Partial) (*Result, error) {
 			addMap(m[0], m[1])
 		}
 	}
+	// Warnings and errors by capture point (the text before ": "), each
+	// point's in its own order.
+	byPoint := func(a, b string) int {
+		pa, _, _ := strings.Cut(a, ": ")
+		pb, _, _ := strings.Cut(b, ": ")
+		return strings.Compare(pa, pb)
+	}
+	slices.SortStableFunc(res.Warnings, byPoint)
+	slices.SortStableFunc(errs, byPoint)
 	res.Error = strings.Join(errs, "; ")
-	mergeCaptures(res, ps)
+	findings := mergeCaptures(res, ps)
 	mergeEndpoints(res, ps)
-	mergeFindings(res, ps)
-	mergeHosts(res, ps)
+	mergeFindings(res, ps, findings)
+	mergeHosts(out, ps)
 	mergeReuseGaps(res, ps)
-	return res, nil
+	out.ReuseGaps, out.ReuseGapsMore = res.ReuseGaps, res.ReuseGapsMore
+	out.Endpoints = make([]PartialEndpoint, len(res.Endpoints))
+	for i, e := range res.Endpoints {
+		out.Endpoints[i] = PartialEndpoint{FinalAck: e.FinalAck, RSTBy: e.RSTBy, FirstClose: e.FirstClose}
+	}
+	return out, nil
 }
 
 // addTotals sums every counter of Totals.
@@ -248,38 +328,59 @@ func addMap(dst, src map[string]int) {
 	}
 }
 
-// mergeCaptures lists every capture file, by capture point, and points
-// each finding's frames at its files in the merged list.
-func mergeCaptures(res *Result, ps []*Partial) {
-	for _, p := range ps {
-		offset := len(res.Captures)
-		for _, c := range p.Result.Captures {
+// mergeCaptures lists every capture file by capture point (each point's
+// in its own order), and returns each partial's findings (copies) with
+// their frames pointed at their files in the merged list.
+func mergeCaptures(res *Result, ps []*Partial) [][]Finding {
+	type capture struct {
+		Capture
+		part, index int
+	}
+	var all []capture
+	for i, p := range ps {
+		for j, c := range p.Result.Captures {
 			if c.CapturePoint == "" {
 				c.CapturePoint = p.CapturePoint
 			}
-			res.Captures = append(res.Captures, c)
+			all = append(all, capture{c, i, j})
 		}
-		for i := range p.Result.Findings {
-			f := &p.Result.Findings[i]
+	}
+	slices.SortStableFunc(all, func(a, b capture) int { return strings.Compare(a.CapturePoint, b.CapturePoint) })
+	moved := make([][]int, len(ps)) // by partial, the new index of each capture
+	for i, p := range ps {
+		moved[i] = make([]int, len(p.Result.Captures))
+	}
+	for n, c := range all {
+		moved[c.part][c.index] = n
+		res.Captures = append(res.Captures, c.Capture)
+	}
+	findings := make([][]Finding, len(ps))
+	for i, p := range ps {
+		findings[i] = slices.Clone(p.Result.Findings)
+		for j := range findings[i] {
+			f := &findings[i][j]
 			if f.CapturePoint == "" {
 				f.CapturePoint = p.CapturePoint
 			}
-			if len(f.Frames) == 0 {
+			if len(f.Frames) == 0 || len(moved[i]) == 0 {
 				continue
 			}
 			if f.FrameFiles == nil { // one file: the run had no need to say which
 				f.FrameFiles = make([]int, len(f.Frames))
-				if f.Filters == nil && len(p.Result.Captures) > 0 {
+				if f.Filters == nil {
 					f.Filters = map[string]string{p.Result.Captures[0].File: f.Filter}
 				}
 			} else {
 				f.FrameFiles = slices.Clone(f.FrameFiles)
 			}
-			for j := range f.FrameFiles {
-				f.FrameFiles[j] += offset
+			for k, file := range f.FrameFiles {
+				if file < len(moved[i]) {
+					f.FrameFiles[k] = moved[i][file]
+				}
 			}
 		}
 	}
+	return findings
 }
 
 // mergeEndpoints sums the close counts of each server endpoint.
@@ -320,16 +421,23 @@ func mergeEndpoints(res *Result, ps []*Partial) {
 // mergeFindings lists the findings of every capture point as one analysis
 // orders them, capture points in name order breaking ties, at most
 // MaxExamples per kind and severity, and sums the counts of all of them.
-func mergeFindings(res *Result, ps []*Partial) {
+func mergeFindings(res *Result, ps []*Partial, findings [][]Finding) {
 	var all []Finding
 	counts := map[kindSeverity]int{}
-	for _, p := range ps {
-		all = append(all, p.Result.Findings...)
+	for i, p := range ps {
+		all = append(all, findings[i]...)
 		for _, c := range p.Result.Counts() {
 			counts[kindSeverity{c.Kind, c.Severity}] += c.Count
 		}
 	}
-	sortFindings(all) // stable: a capture point's own order, capture points in name order, break ties
+	// As one run orders them, then by capture point; stable, so each
+	// point's findings keep their own order.
+	slices.SortStableFunc(all, func(a, b Finding) int {
+		if c := compareFindings(&a, &b); c != 0 {
+			return c
+		}
+		return strings.Compare(a.CapturePoint, b.CapturePoint)
+	})
 	listed := map[kindSeverity]int{}
 	for _, f := range all {
 		k := kindSeverity{f.Kind, f.Severity}
@@ -352,21 +460,22 @@ func mergeFindings(res *Result, ps []*Partial) {
 }
 
 // mergeHosts sums each host's counts over the capture points that saw it
-// and rebuilds its TIME_WAIT peak and occupancy series.
-func mergeHosts(res *Result, ps []*Partial) {
+// and rebuilds its TIME_WAIT peak and occupancy: the peak of the summed
+// steps, or of the highest binned point when that is higher (then only a
+// lower bound).
+func mergeHosts(out *Partial, ps []*Partial) {
+	res := out.Result
 	type seen struct {
 		host  Host
 		parts int
 		occ   []*HostOccupancy
-		peaks []Host
 	}
 	by := map[string]*seen{}
-	var first, last int64
 	for _, p := range ps {
-		if p.First != 0 && (first == 0 || p.First < first) {
-			first = p.First
+		if p.First != 0 && (out.First == 0 || p.First < out.First) {
+			out.First = p.First
 		}
-		last = max(last, p.Last)
+		out.Last = max(out.Last, p.Last)
 		occ := map[string]*HostOccupancy{}
 		for i := range p.Occupancy {
 			occ[p.Occupancy[i].IP] = &p.Occupancy[i]
@@ -374,71 +483,69 @@ func mergeHosts(res *Result, ps []*Partial) {
 		for _, h := range p.Result.Hosts {
 			s := by[h.IP]
 			if s == nil {
-				s = &seen{host: Host{IP: h.IP}}
+				s = &seen{host: h}
 				by[h.IP] = s
+			} else {
+				s.host.Connections += h.Connections
+				s.host.TimeWaitHeld += h.TimeWaitHeld
+				s.host.ClosesInitiated += h.ClosesInitiated
+				s.host.RSTsSent += h.RSTsSent
 			}
 			s.parts++
-			s.host.Connections += h.Connections
-			s.host.TimeWaitHeld += h.TimeWaitHeld
-			s.host.ClosesInitiated += h.ClosesInitiated
-			s.host.RSTsSent += h.RSTsSent
-			s.peaks = append(s.peaks, h)
 			if o := occ[h.IP]; o != nil {
 				s.occ = append(s.occ, o)
 			}
 		}
+		for _, ip := range p.Lowered {
+			out.Lowered = append(out.Lowered, ip)
+		}
 	}
 	type merged struct {
-		h      Host
-		addr   netip.Addr
-		series *twSeries
+		h    Host
+		addr netip.Addr
+		occ  *HostOccupancy
 	}
 	var hosts []merged
-	var lowered []string
 	for ip, s := range by {
 		m := merged{h: s.host}
 		m.addr, _ = netip.ParseAddr(ip)
-		peaked := s.peaks[:0:0]
-		for _, h := range s.peaks {
-			if h.PeakTimeWait > 0 {
-				peaked = append(peaked, h)
-			}
-		}
-		binned := false
-		for _, o := range s.occ {
-			binned = binned || o.Binned
-		}
 		switch {
-		case len(peaked) == 0:
-		case len(peaked) == 1 || binned:
-			// One capture point held the host's TIME_WAIT, or a series is
-			// binned: the highest single peak (a lower bound when several).
-			best := peaked[0]
-			for _, h := range peaked[1:] {
-				if h.PeakTimeWait > best.PeakTimeWait || h.PeakTimeWait == best.PeakTimeWait && *h.PeakAt < *best.PeakAt {
-					best = h
+		case len(s.occ) == 1 && s.parts == 1: // one capture point: as it is
+			m.occ = s.occ[0]
+		case len(s.occ) > 0:
+			o := &HostOccupancy{IP: ip}
+			for _, st := range sumSteps(s.occ) {
+				o.Steps = append(o.Steps, [2]int64{st.t, int64(st.n)})
+			}
+			m.h.PeakTimeWait, m.h.PeakAt = 0, nil
+			for _, st := range o.Steps {
+				if int(st[1]) > m.h.PeakTimeWait {
+					m.h.PeakTimeWait, m.h.PeakAt = int(st[1]), timePtr(st[0])
 				}
 			}
-			m.h.PeakTimeWait, m.h.PeakAt = best.PeakTimeWait, best.PeakAt
-			for _, o := range s.occ {
-				if s := o.series(); m.series == nil || o.IP == ip && seriesPeak(s) > seriesPeak(m.series) {
-					m.series = s
+			for _, b := range s.occ {
+				if b.Binned && (!o.Binned || b.Peak > o.Peak || b.Peak == o.Peak && b.PeakAt < o.PeakAt) {
+					o.Binned, o.Origin, o.Width, o.Max, o.Peak, o.PeakAt = true, b.Origin, b.Width, b.Max, b.Peak, b.PeakAt
 				}
 			}
-			if len(peaked) > 1 {
-				lowered = append(lowered, ip)
-			}
-		default:
-			steps := sumSteps(s.occ)
-			m.series = &twSeries{steps: steps}
-			for _, st := range steps {
-				if int(st.n) > m.h.PeakTimeWait {
-					m.h.PeakTimeWait, m.h.PeakAt = int(st.n), timePtr(st.t)
+			if o.Binned && o.Peak > 0 {
+				if o.Peak > m.h.PeakTimeWait || o.Peak == m.h.PeakTimeWait && o.PeakAt < int64(*m.h.PeakAt) {
+					m.h.PeakTimeWait, m.h.PeakAt = o.Peak, timePtr(o.PeakAt)
+				}
+				if len(s.occ) > 1 { // the others' sockets are not added to it
+					out.Lowered = append(out.Lowered, ip)
 				}
 			}
+			m.occ = o
+		}
+		if m.occ != nil {
+			out.Occupancy = append(out.Occupancy, *m.occ)
 		}
 		hosts = append(hosts, m)
 	}
+	slices.Sort(out.Lowered)
+	out.Lowered = slices.Compact(out.Lowered)
+	slices.SortFunc(out.Occupancy, func(a, b HostOccupancy) int { return strings.Compare(a.IP, b.IP) })
 	sort.Slice(hosts, func(i, j int) bool {
 		a, b := hosts[i], hosts[j]
 		if a.h.TimeWaitHeld != b.h.TimeWaitHeld {
@@ -454,15 +561,11 @@ func mergeHosts(res *Result, ps []*Partial) {
 	}
 	sort.SliceStable(hosts, func(i, j int) bool { return hosts[i].h.PeakTimeWait > hosts[j].h.PeakTimeWait })
 	for _, m := range hosts[:min(len(hosts), seriesHosts)] {
-		if m.h.PeakTimeWait == 0 || m.series == nil {
+		if m.h.PeakTimeWait == 0 || m.occ == nil {
 			break
 		}
-		res.TimeWait = append(res.TimeWait, TimeWaitSeries{IP: m.h.IP, Peak: m.h.PeakTimeWait, Start: Time(first), Points: m.series.points(first, last)})
-	}
-	if len(lowered) > 0 {
-		sort.Strings(lowered)
-		res.Warnings = append(res.Warnings, fmt.Sprintf("TIME_WAIT peaks of %d hosts seen at several capture points are the highest single capture point's (a lower bound): "+
-			"their occupancy was kept in bins, not steps (e.g. %s)", len(lowered), lowered[0]))
+		res.TimeWait = append(res.TimeWait, TimeWaitSeries{IP: m.h.IP, Peak: m.h.PeakTimeWait, Start: Time(out.First),
+			Points: m.occ.series().points(out.First, out.Last)})
 	}
 }
 

@@ -117,8 +117,9 @@ func newMergeCmd() *cobra.Command {
 	var (
 		gate     gateFlags
 		scale    scaleFlags
-		jsonPath string
-		htmlPath string
+		jsonPath    string
+		htmlPath    string
+		partialPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "merge [flags] PARTIAL...",
@@ -128,7 +129,9 @@ func newMergeCmd() *cobra.Command {
 are summed, findings listed by severity and time with the capture point that
 saw them, hosts' TIME_WAIT peaks rebuilt from their occupancy. The order of
 the partials does not matter, and one partial gives the report of analyzing
-its capture point directly.`,
+its capture point directly. --partial writes the merge as a partial result
+again, so that merges can be merged: the report is the same however the
+partials are grouped.`,
 		Example: `  ls captures | xargs -P4 -I{} twscope analyze --capture-point {} --partial parts/{}.json captures/{}/*.pcap
   twscope merge --json report.json --html report.html --fail-on 'lost_final_ack>0' parts/*.json`,
 		Args: cobra.MinimumNArgs(1),
@@ -152,9 +155,15 @@ its capture point directly.`,
 				}
 				parts = append(parts, p)
 			}
-			res, err := analyze.Merge(parts...)
+			merged, err := analyze.MergePartials(parts...)
 			if err != nil {
 				return &exitError{exitBadInput, err}
+			}
+			res := merged.Report()
+			if partialPath != "" {
+				if err := writeAtomic(partialPath, func(w io.Writer) error { return report.WritePartial(w, merged) }); err != nil {
+					return err
+				}
 			}
 			if jsonPath != "" {
 				if err := writeTo(cmd, jsonPath, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
@@ -184,5 +193,6 @@ its capture point directly.`,
 	scale.register(cmd, false)
 	cmd.Flags().StringVar(&jsonPath, "json", "", "write the merged report as JSON to `FILE` (- for stdout)")
 	cmd.Flags().StringVar(&htmlPath, "html", "", "write the merged report as self-contained HTML to `FILE`")
+	cmd.Flags().StringVar(&partialPath, "partial", "", "write the merge as a partial result to `FILE`, to be merged again (a tree of reduces)")
 	return cmd
 }

@@ -128,6 +128,33 @@ func TestMergeCapturePoints(t *testing.T) {
 		}
 	})
 
+	t.Run("associative", func(t *testing.T) {
+		// Merges merged again (merge --partial), grouped two ways.
+		part := func(out string, in ...string) {
+			t.Helper()
+			args := []string{"merge", "--partial", filepath.Join(dir, out+".partial")}
+			for _, p := range in {
+				args = append(args, filepath.Join(dir, p+".partial"))
+			}
+			if _, stderr, code := runCLI(t, args...); code != 0 {
+				t.Fatalf("merge --partial %v: exit %d: %s", in, code, stderr)
+			}
+		}
+		part("cp13", "cp1", "cp3")
+		part("cp24", "cp4", "cp2")
+		if got := mergeJSON(t, dir, "cp24", "cp13"); !bytes.Equal(got, all) {
+			t.Error("merge(merge(cp1, cp3), merge(cp2, cp4)) differs from merge(cp1, cp2, cp3, cp4)")
+		}
+		part("cp12", "cp2", "cp1")
+		part("cp123", "cp12", "cp3")
+		if got := mergeJSON(t, dir, "cp4", "cp123"); !bytes.Equal(got, all) {
+			t.Error("merge(merge(merge(cp1, cp2), cp3), cp4) differs from merge(cp1, cp2, cp3, cp4)")
+		}
+		if _, stderr, code := runCLI(t, "merge", filepath.Join(dir, "cp13.partial"), filepath.Join(dir, "cp123.partial")); code != exitBadInput || !strings.Contains(stderr, "two partial results") {
+			t.Errorf("merging two merges that share cp1: exit %d, %q", code, stderr)
+		}
+	})
+
 	t.Run("sums of the single runs", func(t *testing.T) {
 		merged := decodeReport(t, all)
 		var singles []mergedReport
