@@ -115,8 +115,8 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 
 func newMergeCmd() *cobra.Command {
 	var (
-		gate     gateFlags
-		scale    scaleFlags
+		gate        gateFlags
+		scale       scaleFlags
 		jsonPath    string
 		htmlPath    string
 		partialPath string
