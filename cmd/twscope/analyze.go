@@ -110,7 +110,7 @@ for standard input.`,
 			if err := gate.parse(); err != nil {
 				return err
 			}
-			if err := scale.configure(&opts); err != nil {
+			if err := scale.configure(&opts, jsonPath, connsPath); err != nil {
 				return err
 			}
 			eco.point = report.Point{Name: opts.CapturePoint, TimeWait: int64(opts.Profile.TimeWait)}

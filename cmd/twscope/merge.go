@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -41,8 +42,13 @@ func (s *scaleFlags) register(cmd *cobra.Command, mapTask bool) {
 	fl.IntVar(&s.topN, "metrics-top", report.MetricsTopN, "endpoints and hosts in --metrics, the busiest first")
 }
 
-// configure checks the flags and asks the analysis for what they need.
-func (s *scaleFlags) configure(opts *analyze.Options) error {
+// configure checks the flags and asks the analysis for what they need;
+// others are the paths of the command's other outputs, of which one only
+// may be standard output.
+func (s *scaleFlags) configure(opts *analyze.Options, others ...string) error {
+	if s.markdown == "-" && slices.Contains(others, "-") {
+		return usageError(fmt.Errorf("--markdown - and another output cannot both take standard output"))
+	}
 	if s.capturePoint != "" && !capturePointName.MatchString(s.capturePoint) {
 		return usageError(fmt.Errorf("--capture-point %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", s.capturePoint))
 	}
@@ -136,7 +142,7 @@ partials are grouped.`,
   twscope merge --json report.json --html report.html --fail-on 'lost_final_ack>0' parts/*.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := scale.configure(nil); err != nil {
+			if err := scale.configure(nil, jsonPath); err != nil {
 				return err
 			}
 			if err := gate.parse(); err != nil {
