@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -79,5 +80,44 @@ func TestMergeHostPeaks(t *testing.T) {
 	}
 	if h := res.Hosts[0]; h.PeakTimeWait != 5 || h.Connections != 9 {
 		t.Errorf("merge(c, merge(a, b)): peak %d, %d connections; want 5, 9", h.PeakTimeWait, h.Connections)
+	}
+}
+
+// TestFindingJSONRoundTrip: a partial carries findings as the report's
+// JSON, and a merge of one partial must give the report's bytes back, so
+// every kind's evidence reads back as what it was written from.
+func TestFindingJSONRoundTrip(t *testing.T) {
+	one, yes := 1, true
+	full := map[string]Evidence{
+		KindLostFinalAck: &FinalAckEvidence{kind: KindLostFinalAck, Active: "client", ActiveFINFrame: &one, CapturePoint: "before_loss", FINRetransmits: 2},
+		KindFinalAckRST:  &FinalAckEvidence{kind: KindFinalAckRST, RSTWithAck: &yes, AnswerFrame: &one},
+	}
+	for kind, ev := range EvidenceTypes() {
+		if e, ok := full[kind]; ok {
+			ev = e
+		}
+		f := Finding{Kind: kind, Severity: SeverityWarning, Conns: []int{3}, Time: 12, Frames: []int{4, 5}, Evidence: ev, CapturePoint: "a"}
+		b, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Finding
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if back.Evidence.Kind() != kind {
+			t.Errorf("%s: evidence read back as %s", kind, back.Evidence.Kind())
+		}
+		again, err := json.Marshal(back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(again) != string(b) {
+			t.Errorf("%s: wrote %s, read back and wrote %s", kind, b, again)
+		}
+	}
+	var f Finding
+	if err := json.Unmarshal([]byte(`{"kind":"no_such_kind","evidence":{}}`), &f); err == nil {
+		t.Error("a finding of an unknown kind was read")
 	}
 }
