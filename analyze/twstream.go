@@ -302,10 +302,10 @@ func (d *timeWait) finish(res *Result) {
 	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.last) })
 	if d.keep {
 		res.occupancy = &occupancy{first: d.first, last: d.last}
-		for _, h := range res.Hosts {
-			if h.PeakTimeWait > 0 {
-				a, _ := netip.ParseAddr(h.IP)
-				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[d.hosts[a].index].series})
+		for _, h := range res.Hosts { // in report order; a row that is no address (a folded rest) has no series
+			a, err := netip.ParseAddr(h.IP)
+			if acc := d.hosts[a]; err == nil && acc != nil && h.PeakTimeWait > 0 {
+				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[acc.index].series})
 			}
 		}
 	}
