@@ -138,7 +138,7 @@ the partials does not matter, and one partial gives the report of analyzing
 its capture point directly. --partial writes the merge as a partial result
 again, so that merges can be merged: the report is the same however the
 partials are grouped.`,
-		Example: `  ls captures | xargs -P4 -I{} twscope analyze --capture-point {} --partial parts/{}.json captures/{}/*.pcap
+		Example: `  ls captures | xargs -P4 -I{} sh -c 'twscope analyze --quiet --capture-point {} --partial parts/{}.json captures/{}/*.pcap > /dev/null'
   twscope merge --json report.json --html report.html --fail-on 'lost_final_ack>0' parts/*.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
