@@ -34,7 +34,7 @@ var capturePointName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 func (s *scaleFlags) register(cmd *cobra.Command, mapTask bool) {
 	fl := cmd.Flags()
 	if mapTask {
-		fl.StringVar(&s.capturePoint, "capture-point", "", "name the capture point these captures come from (letters, digits, . _ -): in records, findings and captures")
+		fl.StringVar(&s.capturePoint, "capture-point", "", "`NAME` the capture point these captures come from (letters, digits, . _ -): in records, findings and captures")
 		fl.StringVar(&s.partial, "partial", "", "write a partial result for 'twscope merge' to `FILE` (needs --capture-point)")
 	}
 	fl.StringVar(&s.metrics, "metrics", "", "write OpenMetrics text to `FILE`, atomically (for node_exporter's textfile collector: name it *.prom)")
