@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"cmp"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/twscope/twscope/reassembly"
@@ -20,6 +22,11 @@ type Options struct {
 	PlaceFindings bool
 	// Select keeps only the connections asked about (select.go).
 	Select Selection
+	// CapturePoint names the capture point in the result's captures and
+	// findings; KeepOccupancy keeps every host's TIME_WAIT series in the
+	// result, for a partial result (merge.go).
+	CapturePoint  string
+	KeepOccupancy bool
 }
 
 // DefaultPortRange is Linux's net.ipv4.ip_local_port_range.
@@ -195,6 +202,14 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 		res.Findings[i].nameFiles(res.Captures)
 	}
 	sortFindings(res.Findings)
+	if a.opts.CapturePoint != "" {
+		for i := range res.Captures {
+			res.Captures[i].CapturePoint = a.opts.CapturePoint
+		}
+		for i := range res.Findings {
+			res.Findings[i].CapturePoint = a.opts.CapturePoint
+		}
+	}
 	res.FindingCounts = countFindings(res.Findings, a.limit.omitted)
 	for k, n := range a.limit.omitted {
 		if res.FindingsOmitted == nil {
@@ -208,19 +223,22 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 // sortFindings orders findings most severe first, then by kind and time,
 // so that the report is the same for the same capture.
 func sortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if a.Severity.Rank() != b.Severity.Rank() {
-			return a.Severity.Rank() < b.Severity.Rank()
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Time != b.Time {
-			return a.Time < b.Time
-		}
-		return first(a.Conns) < first(b.Conns)
-	})
+	sort.SliceStable(fs, func(i, j int) bool { return compareFindings(&fs[i], &fs[j]) < 0 })
+}
+
+// compareFindings is the report's order of findings (merge.go orders by it
+// too).
+func compareFindings(a, b *Finding) int {
+	if a.Severity.Rank() != b.Severity.Rank() {
+		return cmp.Compare(a.Severity.Rank(), b.Severity.Rank())
+	}
+	if a.Kind != b.Kind {
+		return strings.Compare(a.Kind, b.Kind)
+	}
+	if a.Time != b.Time {
+		return cmp.Compare(a.Time, b.Time)
+	}
+	return cmp.Compare(first(a.Conns), first(b.Conns))
 }
 
 func first(ids []int) int {

@@ -30,5 +30,8 @@
 // twstream.go from the same facts as port_pressure. Helpers the detectors
 // share are in detect.go; the bound on listed findings in limit.go; the
 // selection of connections (--server, --client, --since/--until) that
-// every detector sees, in select.go.
+// every detector sees, in select.go. merge.go is the reduce of a run over
+// many capture points: the Partial one capture point's run leaves, and
+// Merge, which combines partials table by table (sums, bounded unions,
+// summed TIME_WAIT occupancy) whatever their order or grouping.
 package analyze

@@ -45,6 +45,10 @@ type Result struct {
 	// rest), for the reuse gap plot. Not in the JSON.
 	ReuseGaps     []float64 `json:"-"`
 	ReuseGapsMore int       `json:"-"`
+
+	// occupancy is every host's TIME_WAIT series, for a partial result
+	// (Options.KeepOccupancy, merge.go).
+	occupancy *occupancy
 }
 
 // ProfileInfo is the TIME_WAIT profile the analysis judged by.
@@ -63,6 +67,8 @@ type Capture struct {
 	First     *Time    `json:"first,omitempty"` // nil when the file holds no packets
 	Last      *Time    `json:"last,omitempty"`
 	LinkTypes []string `json:"link_types"`
+	// CapturePoint names where the file was captured (--capture-point).
+	CapturePoint string `json:"capture_point,omitempty"`
 }
 
 // Totals counts packets and connections.
@@ -159,6 +165,9 @@ type Finding struct {
 	Summary    string            `json:"summary"`
 	Evidence   Evidence          `json:"evidence"`
 	Advice     string            `json:"advice"`
+	// CapturePoint names where the finding was seen (--capture-point):
+	// its connection ids and frames are that capture point's.
+	CapturePoint string `json:"capture_point,omitempty"`
 
 	// Client and Server are the four-tuple of one connection the finding
 	// is about (its example), and Refs the frames of that connection that

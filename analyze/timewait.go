@@ -46,6 +46,7 @@ type timeWait struct {
 	lastServer *hostAcc // the last server's host, to skip a lookup
 	// stream is the running occupancy (twstream.go).
 	stream twStream
+	keep   bool // leave every host's series in the result (Options.KeepOccupancy)
 }
 
 // twInterval is one socket in TIME_WAIT: [start, end) on a host.
@@ -146,6 +147,7 @@ func newTimeWait(opts Options) *timeWait {
 		hosts:  make(map[netip.Addr]*hostAcc),
 		groups: make(map[groupKey]*pressureGroup),
 		byConn: make(map[int]int64),
+		keep:   opts.KeepOccupancy,
 	}
 }
 
@@ -243,15 +245,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 
 // entry is when a side entered TIME_WAIT as the capture shows it.
 func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Event {
-	own, peer := r.Flow(s), r.Flow(s.Other())
-	e := own.AckOfPeerFIN // its final ACK
-	if r.Close == reassembly.CloseSimultaneous {
-		e = peer.AckOfPeerFIN // the ACK of its own FIN ends CLOSING
-	}
-	if !e.Seen() {
-		e = r.CloseAt
-	}
-	return e
+	return TimeWaitEntry(r, s)
 }
 
 // cut ends the TIME_WAIT of incarnation id when its four-tuple's next

@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"math"
+	"net/netip"
 	"slices"
 )
 
@@ -299,6 +300,15 @@ func (d *timeWait) finish(res *Result) {
 		peaks = append(peaks, hostPeak{h, a.peak, a.at})
 	}
 	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.last) })
+	if d.keep {
+		res.occupancy = &occupancy{first: d.first, last: d.last}
+		for _, h := range res.Hosts { // in report order; a row that is no address (a folded rest) has no series
+			a, err := netip.ParseAddr(h.IP)
+			if acc := d.hosts[a]; err == nil && acc != nil && h.PeakTimeWait > 0 {
+				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[acc.index].series})
+			}
+		}
+	}
 	for _, g := range d.groupList {
 		if f, ok := d.pressure(g); ok {
 			res.Findings = append(res.Findings, f)

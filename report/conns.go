@@ -57,6 +57,40 @@ type Conn struct {
 	RTTClientS      *float64 `json:"rtt_client_s"`
 	RTTServerS      *float64 `json:"rtt_server_s"`
 	CapturePosition string   `json:"capture_position"`
+
+	// CapturePoint and TimeWaitEnd are Point's (README "Running it at
+	// scale"): where the record was captured, and when its TIME_WAIT ends
+	// unless the four-tuple's next incarnation cuts it short (null: none).
+	CapturePoint string  `json:"capture_point"`
+	TimeWaitEnd  *string `json:"time_wait_end"`
+}
+
+// Point is what a run's records share beyond the tracker's facts: the
+// capture point's name (--capture-point) and the TIME_WAIT length its
+// holders keep (ns, the profile's), so that SQL over the records of many
+// capture points can rebuild TIME_WAIT occupancy.
+type Point struct {
+	Name     string
+	TimeWait int64
+}
+
+// Conn is r's NDJSON form at this capture point.
+func (p Point) Conn(r *reassembly.Record) Conn {
+	c := NewConn(r)
+	c.CapturePoint = p.Name
+	c.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideBoth)
+	c.ClientSide.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideClient)
+	c.ServerSide.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideServer)
+	return c
+}
+
+func (p Point) timeWaitEnd(r *reassembly.Record, s reassembly.Side) *string {
+	end, ok := analyze.TimeWaitEnd(r, s, p.TimeWait)
+	if !ok {
+		return nil
+	}
+	t := analyze.FormatTime(end)
+	return &t
 }
 
 // SideFacts are one side's sequence and timestamp facts.
@@ -74,6 +108,9 @@ type SideFacts struct {
 	// TCP options off and none was seen, or the side sent nothing (then
 	// the tsvals are null too).
 	Timestamps string `json:"timestamps"`
+	// TimeWaitEnd is when this side's TIME_WAIT ends unless the next
+	// incarnation cuts it short; null when it holds none (Point).
+	TimeWaitEnd *string `json:"time_wait_end"`
 }
 
 // NewConn converts a record to its NDJSON form.
@@ -148,6 +185,8 @@ func sideFacts(f *reassembly.Flow) SideFacts {
 type ConnWriter struct {
 	w   *bufio.Writer
 	enc *json.Encoder
+	// Point fills capture_point and time_wait_end.
+	Point Point
 }
 
 // NewConnWriter writes records to w; call Flush at the end.
@@ -157,7 +196,7 @@ func NewConnWriter(w io.Writer) *ConnWriter {
 }
 
 // Write writes one record.
-func (cw *ConnWriter) Write(r *reassembly.Record) error { return cw.enc.Encode(NewConn(r)) }
+func (cw *ConnWriter) Write(r *reassembly.Record) error { return cw.enc.Encode(cw.Point.Conn(r)) }
 
 // Flush writes what is buffered.
 func (cw *ConnWriter) Flush() error { return cw.w.Flush() }

@@ -6,8 +6,10 @@
 // (ladder.go: it names the packets it needs, LadderWindows, and draws what
 // reassembly.CollectFrames read of them; it never opens or decodes a
 // capture), the `conns` table (connstable.go) and one connection for
-// `show` (show.go: its record, filter and text ladder), and the golden
-// file used by CI (golden.go, a rendering of the Result). It is one of the two packages that write output; it never
-// decides what a capture means. Times come as numbers (analyze.Time) and
-// become text only here.
+// `show` (show.go: its record, filter and text ladder), the golden file
+// used by CI (golden.go, a rendering of the Result), the dashboards'
+// OpenMetrics text (metrics.go) and Markdown summary (markdown.go), and
+// the partial result file (partial.go). It is one of the two packages
+// that write output; it never decides what a capture means. Times come as
+// numbers (analyze.Time) and become text only here.
 package report

@@ -5,6 +5,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/twscope/twscope/analyze"
 	"github.com/twscope/twscope/reassembly"
 )
 
@@ -49,6 +50,8 @@ type ParquetConn struct {
 	OldDuplicates  int64       `parquet:"old_duplicates"`
 	ClientSide     ParquetSide `parquet:"client_side"`
 	ServerSide     ParquetSide `parquet:"server_side"`
+	CapturePoint   string      `parquet:"capture_point,dict"`
+	TimeWaitEnd    *int64      `parquet:"time_wait_end,optional,timestamp(microsecond:utc)"`
 }
 
 // ParquetSide is SideFacts as a Parquet struct (group).
@@ -63,6 +66,17 @@ type ParquetSide struct {
 	TSvalFirst     *int64 `parquet:"tsval_first,optional"`
 	TSvalLast      *int64 `parquet:"tsval_last,optional"`
 	Timestamps     string `parquet:"timestamps,dict"`
+	TimeWaitEnd    *int64 `parquet:"time_wait_end,optional,timestamp(microsecond:utc)"`
+}
+
+// timeWaitMicros is Point's time_wait_end of side s as TIMESTAMP(MICROS).
+func (p Point) timeWaitMicros(r *reassembly.Record, s reassembly.Side) *int64 {
+	end, ok := analyze.TimeWaitEnd(r, s, p.TimeWait)
+	if !ok {
+		return nil
+	}
+	us := micros(end)
+	return &us
 }
 
 // micros is a record time (Unix ns) as TIMESTAMP(MICROS).
@@ -141,6 +155,8 @@ const (
 type ParquetWriter struct {
 	w     *parquet.GenericWriter[ParquetConn]
 	batch []ParquetConn
+	// Point fills capture_point and time_wait_end.
+	Point Point
 }
 
 // NewParquetWriter writes Parquet to out (zstd compressed); call Close at
@@ -159,7 +175,12 @@ func newParquetWriter(out io.Writer, rowGroup int64) *ParquetWriter {
 
 // Write adds one record.
 func (pw *ParquetWriter) Write(r *reassembly.Record) error {
-	pw.batch = append(pw.batch, NewParquetConn(r))
+	row := NewParquetConn(r)
+	row.CapturePoint = pw.Point.Name
+	row.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideBoth)
+	row.ClientSide.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideClient)
+	row.ServerSide.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideServer)
+	pw.batch = append(pw.batch, row)
 	if len(pw.batch) == cap(pw.batch) {
 		return pw.flushBatch()
 	}

@@ -25,6 +25,9 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		if c.First != nil && c.Last != nil {
 			span = fmt.Sprintf(", %s .. %s", c.First.String(), c.Last.String())
 		}
+		if c.CapturePoint != "" {
+			p.f("[%s] ", c.CapturePoint)
+		}
 		p.f("capture %s (%s, %d packets%s)\n", c.File, c.Format, c.Packets, span)
 	}
 	p.f("packets: %d, TCP %d, other %d, IP fragments %d, cut short %d",

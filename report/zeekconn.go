@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twscope/twscope/analyze"
 	"github.com/twscope/twscope/reassembly"
 )
 
@@ -23,6 +24,7 @@ var ZeekConnFields = []string{
 	"local_resp", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes",
 	"resp_pkts", "resp_ip_bytes", "tunnel_parents",
 	"community_id", "closer", "close", "time_wait_holder", "final_ack", "reuse_gap",
+	"capture_point", "time_wait_end",
 }
 
 // zeekConnTypes are the Zeek types of ZeekConnFields, one for one.
@@ -32,6 +34,7 @@ var zeekConnTypes = []string{
 	"bool", "count", "string", "count", "count",
 	"count", "count", "set[string]",
 	"string", "string", "string", "string", "string", "interval",
+	"string", "time",
 }
 
 // Zeek's ASCII writer defaults (LogAscii::separator and the others).
@@ -71,6 +74,8 @@ type ZeekConn struct {
 	TimeWaitHolder string        `json:"time_wait_holder"`
 	FinalAck       string        `json:"final_ack"`
 	ReuseGap       *zeekInterval `json:"reuse_gap,omitempty"`
+	CapturePoint   string        `json:"capture_point,omitempty"`
+	TimeWaitEnd    *zeekTime     `json:"time_wait_end,omitempty"`
 }
 
 // zeekTime is Zeek's time: epoch seconds with microseconds, held in ns.
@@ -159,6 +164,8 @@ type ZeekConnWriter struct {
 	enc    *json.Encoder
 	openAt int64 // offset of the #open time in the file
 	row    []string
+	// Point fills capture_point and time_wait_end.
+	Point Point
 }
 
 // ZeekOutput is where conn.log goes: a file, written in order, whose
@@ -194,6 +201,11 @@ func zeekStamp(ns int64) string {
 // Write writes one record.
 func (zw *ZeekConnWriter) Write(r *reassembly.Record) error {
 	z := NewZeekConn(r)
+	z.CapturePoint = zw.Point.Name
+	if end, ok := analyze.TimeWaitEnd(r, reassembly.SideBoth, zw.Point.TimeWait); ok {
+		t := zeekTime(end)
+		z.TimeWaitEnd = &t
+	}
 	if zw.json {
 		return zw.enc.Encode(z)
 	}
@@ -202,7 +214,8 @@ func (zw *ZeekConnWriter) Write(r *reassembly.Record) error {
 		zeekString(z.Service), zeekDur(z.Duration), zeekCount(z.OrigBytes), zeekCount(z.RespBytes), zeekStr(z.ConnState), zeekBool(z.LocalOrig),
 		zeekBool(z.LocalResp), zeekCount(z.MissedBytes), zeekStr(z.History), zeekCount(z.OrigPkts), zeekCount(z.OrigIPBytes),
 		zeekCount(z.RespPkts), zeekCount(z.RespIPBytes), zeekSet(z.TunnelParents),
-		zeekStr(z.CommunityID), z.Closer, z.Close, z.TimeWaitHolder, z.FinalAck, zeekDur(z.ReuseGap))
+		zeekStr(z.CommunityID), z.Closer, z.Close, z.TimeWaitHolder, z.FinalAck, zeekDur(z.ReuseGap),
+		zeekStr(z.CapturePoint), zeekTimeOpt(z.TimeWaitEnd))
 	for i, f := range zw.row {
 		if i > 0 {
 			zw.w.WriteByte('\t')
@@ -225,6 +238,13 @@ func (zw *ZeekConnWriter) Close(first, last int64) error {
 	}
 	_, err := zw.out.WriteAt([]byte(zeekStamp(first)), zw.openAt)
 	return err
+}
+
+func zeekTimeOpt(t *zeekTime) string {
+	if t == nil {
+		return zeekUnset
+	}
+	return formatMicros(int64(*t))
 }
 
 func zeekStr(s string) string {

@@ -90,6 +90,7 @@ func newAnalyzeCmd() *cobra.Command {
 		connsPath string
 		visuals   visualFlags
 		eco       ecosystemFlags
+		scale     scaleFlags // --capture-point, --partial, --metrics, --markdown (merge.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] CAPTURE...",
@@ -114,6 +115,10 @@ for standard input.`,
 			if err := gate.parse(); err != nil {
 				return err
 			}
+			if err := scale.configure(&opts, jsonPath, connsPath); err != nil {
+				return err
+			}
+			eco.point = report.Point{Name: opts.CapturePoint, TimeWait: int64(opts.Profile.TimeWait)}
 			var observe []func(*reassembly.Record)
 			if feed, err := eco.open(); err != nil { // --zeek-conn, --zeek-conn-json, --parquet
 				return err
@@ -136,7 +141,10 @@ for standard input.`,
 			if werr := visuals.write(cmd, args, res, opts); werr != nil { // --html, --plots
 				return werr
 			}
-			if jsonPath != "-" && connsPath != "-" {
+			if werr := scale.write(cmd, res); werr != nil {
+				return werr
+			}
+			if jsonPath != "-" && connsPath != "-" && scale.markdown != "-" {
 				if werr := report.WriteText(cmd.OutOrStdout(), res); werr != nil {
 					return werr
 				}
@@ -150,6 +158,7 @@ for standard input.`,
 	cmd.Flags().StringVar(&connsPath, "conns", "", "write one JSON object per connection incarnation to `FILE` (- for stdout)")
 	visuals.register(cmd)
 	eco.register(cmd)
+	scale.register(cmd, true)
 	return cmd
 }
 
@@ -181,6 +190,7 @@ func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, conns
 		}
 		close = c
 		cw = report.NewConnWriter(w)
+		cw.Point = report.Point{Name: opts.CapturePoint, TimeWait: int64(opts.Profile.TimeWait)}
 		each = func(r *reassembly.Record) {
 			if werr == nil {
 				werr = cw.Write(r)

@@ -19,6 +19,7 @@ type ecosystemFlags struct {
 	zeekConn     string
 	zeekConnJSON string
 	parquet      string
+	point        report.Point // capture_point and time_wait_end of the records
 
 	outputs []ecosystemOutput
 }
@@ -68,6 +69,7 @@ func (e *ecosystemFlags) open() (func(*reassembly.Record), error) {
 	zeek := func(asJSON bool) func(f *os.File) ecosystemOutput {
 		return func(f *os.File) ecosystemOutput {
 			zw := report.NewZeekConnWriter(f, asJSON)
+			zw.Point = e.point
 			return ecosystemOutput{write: zw.Write, finish: zw.Close}
 		}
 	}
@@ -79,6 +81,7 @@ func (e *ecosystemFlags) open() (func(*reassembly.Record), error) {
 	}
 	err := add(e.parquet, func(f *os.File) ecosystemOutput {
 		pw := report.NewParquetWriter(f)
+		pw.Point = e.point
 		return ecosystemOutput{write: pw.Write, finish: func(int64, int64) error { return pw.Close() }}
 	})
 	if err != nil || len(e.outputs) == 0 {

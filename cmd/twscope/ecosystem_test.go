@@ -163,7 +163,7 @@ func TestZeekConnLog(t *testing.T) {
 			if len(l.fields) < len(zeekConnInfo) || !slices.Equal(l.fields[:len(zeekConnInfo)], zeekConnInfo) {
 				t.Errorf("#fields %v, want Zeek's %v first", l.fields, zeekConnInfo)
 			}
-			extra := []string{"community_id", "closer", "close", "time_wait_holder", "final_ack", "reuse_gap"}
+			extra := []string{"community_id", "closer", "close", "time_wait_holder", "final_ack", "reuse_gap", "capture_point", "time_wait_end"}
 			if !slices.Equal(l.fields[len(zeekConnInfo):], extra) {
 				t.Errorf("extra columns %v, want %v", l.fields[len(zeekConnInfo):], extra)
 			}

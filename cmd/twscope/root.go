@@ -22,6 +22,7 @@ frame numbers that prove each finding.`,
 	root.AddCommand(newCheckCmd())
 	root.AddCommand(newConnsCmd())
 	root.AddCommand(newShowCmd())
+	root.AddCommand(newMergeCmd())
 	addProfileFlag(root)
 	return root
 }
