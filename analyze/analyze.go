@@ -18,6 +18,9 @@ type Options struct {
 	// PlaceFindings fills Finding.Servers, remembering every connection's
 	// server endpoint to do so (4 bytes a connection): for golden files.
 	PlaceFindings bool
+	// TWBuckets is net.ipv4.tcp_max_tw_buckets of the hosts, for the
+	// verdict; 0 assumes DefaultTWBuckets.
+	TWBuckets int
 }
 
 // DefaultPortRange is Linux's net.ipv4.ip_local_port_range.
@@ -186,6 +189,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 		}
 		res.FindingsOmitted[k.kind] += n
 	}
+	res.Verdict = NewVerdict(res, a.opts.TWBuckets)
 	return res
 }
 
