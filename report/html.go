@@ -86,6 +86,8 @@ type htmlPage struct {
 	Totals        analyze.Totals
 	Verdict       string
 	VerdictClass  string
+	Answer        answerView
+	AnswerFigures []htmlFigure // the TIME_WAIT and who-closes-first plots, in the answer
 	KindCounts    []kindCount
 	Severities    []sevGroup
 	Closes        []closeRow
@@ -99,7 +101,29 @@ type htmlPage struct {
 	Error         string
 }
 
+// answerView is the verdict's facts as the first section shows them.
+type answerView struct {
+	analyze.Verdict
+	Buckets, PortRangeSize string
+	Endpoints              []answerEndpoint
+	EndpointsMore          int
+	Hosts                  []answerHost
+	HostsMore              int
+	OthersPeak             int // the highest peak of the hosts not listed
+}
+
+type answerEndpoint struct {
+	analyze.EndpointAnswer
+	PeakAt string
+}
+
+type answerHost struct {
+	analyze.HostAnswer
+	PeakAt, Buckets, Ports string
+}
+
 type kindCount struct {
+	Advice                         string
 	Kind, Title                    string
 	Worst                          analyze.Severity
 	Critical, Warning, Info, Total int
@@ -170,7 +194,8 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 	}
 	page.Title = "twscope report: " + strings.Join(names, ", ")
 	page.Span = captureSpan(res)
-	page.Verdict, page.VerdictClass = verdict(res)
+	page.Verdict, page.VerdictClass = VerdictSentence(res), verdictClass(res.Verdict)
+	page.Answer = newAnswerView(res.Verdict)
 	page.KindCounts = kindCounts(res)
 	page.Severities = severityGroups(res)
 	page.Closes = closeRows(res)
@@ -194,13 +219,56 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plot %s: %w", f.Name, err)
 		}
-		page.Figures = append(page.Figures, htmlFigure{
+		hf := htmlFigure{
 			ID: "plot-" + f.Name, Title: f.Title, Caption: f.Caption,
 			// Our own renderer's output, with its text escaped by vgsvg.
 			SVG: template.HTML(inlineSVG(svg, f.Title)),
-		})
+		}
+		if f.Name == figTimeWait || f.Name == figClosers {
+			page.AnswerFigures = append(page.AnswerFigures, hf)
+		} else {
+			page.Figures = append(page.Figures, hf)
+		}
 	}
 	return page, nil
+}
+
+// Rows of the answer's tables.
+const (
+	answerEndpoints = 10
+	answerHosts     = 10
+)
+
+func newAnswerView(v analyze.Verdict) answerView {
+	a := answerView{Verdict: v, Buckets: thousands(v.TWBuckets), PortRangeSize: thousands(v.PortRangeSize)}
+	for i, e := range v.Endpoints {
+		if i == answerEndpoints {
+			a.EndpointsMore = len(v.Endpoints) - i
+			break
+		}
+		ae := answerEndpoint{EndpointAnswer: e}
+		if e.ServerPeakAt != nil {
+			ae.PeakAt = e.ServerPeakAt.String()
+		}
+		a.Endpoints = append(a.Endpoints, ae)
+	}
+	for i, h := range v.Hosts {
+		if i == answerHosts {
+			break
+		}
+		ah := answerHost{HostAnswer: h, Buckets: percent(float64(h.Peak) / float64(v.TWBuckets)), Ports: "-"}
+		if h.PeakAt != nil {
+			ah.PeakAt = h.PeakAt.String()
+		}
+		if h.Role == analyze.RoleClient {
+			ah.Ports = percent(float64(h.Peak) / float64(v.PortRangeSize))
+		}
+		a.Hosts = append(a.Hosts, ah)
+	}
+	if more := v.HostsHolding - len(a.Hosts); more > 0 && len(a.Hosts) > 0 {
+		a.HostsMore, a.OthersPeak = more, a.Hosts[len(a.Hosts)-1].Peak
+	}
+	return a
 }
 
 // inlineSVG drops the XML prologue that only a standalone file needs and
@@ -262,41 +330,6 @@ func durationText(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// verdict sums the analysis up in one sentence.
-func verdict(res *analyze.Result) (string, string) {
-	n := map[analyze.Severity]int{}
-	for _, c := range res.Counts() {
-		n[c.Severity] += c.Count
-	}
-	conns := res.Totals.Connections
-	if res.Count("*") == 0 {
-		closer := "nobody"
-		best := 0
-		for _, k := range senderNames {
-			if c := res.Closes.ByCloser[k]; c > best {
-				closer, best = k, c
-			}
-		}
-		s := fmt.Sprintf("No findings in %d connections", conns)
-		if best > 0 {
-			s += fmt.Sprintf(": the %s closed first in %d of them and holds their TIME_WAIT", closer, best)
-		}
-		return s + ".", "ok"
-	}
-	var parts []string
-	for _, k := range kindCounts(res) {
-		parts = append(parts, fmt.Sprintf("%d %s (%s)", k.Total, k.Kind, k.Worst))
-	}
-	head, class := "Informational findings only", analyze.SeverityInfo.String()
-	switch {
-	case n[analyze.SeverityCritical] > 0:
-		head, class = fmt.Sprintf("%d critical finding%s", n[analyze.SeverityCritical], pluralS(n[analyze.SeverityCritical])), analyze.SeverityCritical.String()
-	case n[analyze.SeverityWarning] > 0:
-		head, class = fmt.Sprintf("%d warning%s", n[analyze.SeverityWarning], pluralS(n[analyze.SeverityWarning])), analyze.SeverityWarning.String()
-	}
-	return fmt.Sprintf("%s in %d connections: %s.", head, conns, strings.Join(parts, ", ")), class
-}
-
 func pluralS(n int) string {
 	if n == 1 {
 		return ""
@@ -314,7 +347,8 @@ func kindCounts(res *analyze.Result) []kindCount {
 		if !ok {
 			i = len(out)
 			idx[c.Kind] = i
-			out = append(out, kindCount{Kind: c.Kind, Title: kindTitle(c.Kind), Worst: c.Severity})
+			out = append(out, kindCount{Kind: c.Kind, Title: kindTitle(c.Kind), Worst: c.Severity,
+				Advice: AdviceText(analyze.KindAdvice[c.Kind])})
 		}
 		k := &out[i]
 		k.Total += c.Count

@@ -771,6 +771,12 @@ func PlotPortPressure(res *analyze.Result, f *analyze.Finding) *plot.Plot {
 	return p
 }
 
+// Names of the figures the HTML report's first section shows.
+const (
+	figTimeWait = "1-time-wait"
+	figClosers  = "2-who-closes-first"
+)
+
 // Figure is one chart of the report.
 type Figure struct {
 	Name    string // file name under --plots, without extension
@@ -795,14 +801,14 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 	if n := len(res.TimeWait); n > plotHosts {
 		twCaption += fmt.Sprintf(" The %d hosts with the highest peaks of %d are drawn.", plotHosts, n)
 	}
-	add("1-time-wait", "TIME_WAIT over time", twCaption, PlotTimeWait(res), plotHeight)
+	add(figTimeWait, "TIME_WAIT over time", twCaption, PlotTimeWait(res), plotHeight)
 
 	eps := closerEndpoints(res)
 	clCaption := "Who sent the first FIN, per server endpoint: the side that closes first keeps TIME_WAIT."
 	if more := len(res.Endpoints) - len(eps); more > 0 && len(eps) > 0 {
 		clCaption += fmt.Sprintf(" The %d busiest endpoints; %d more are in the JSON report.", len(eps), more)
 	}
-	add("2-who-closes-first", "Who closes first", clCaption, PlotClosers(res), closersHeight(len(eps)))
+	add(figClosers, "Who closes first", clCaption, PlotClosers(res), closersHeight(len(eps)))
 
 	rgCaption := fmt.Sprintf("Every reuse of a four-tuple (%d), by the time from the previous incarnation's close to the new SYN; "+
 		"left of the line the new SYN came while the old connection could still be in TIME_WAIT.", len(res.ReuseGaps)+res.ReuseGapsMore)

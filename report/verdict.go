@@ -87,7 +87,9 @@ func VerdictSentence(res *analyze.Result) string {
 		}
 	}
 	limit := fmt.Sprintf("net.ipv4.tcp_max_tw_buckets (%s assumed; %s of it at peak)", thousands(v.TWBuckets), percent(float64(v.Peak)/float64(v.TWBuckets)))
-	found := func(kind string) string { return fmt.Sprintf("%d %s (%s)", res.Count(kind), kind, severities(res, kind)) }
+	found := func(kind string) string {
+		return fmt.Sprintf("%d %s (%s)", res.Count(kind), kind, severities(res, kind))
+	}
 	switch v.Cause {
 	case analyze.CauseServerCloses:
 		fmt.Fprintf(&b, ": that is harmless up to %s", limit)
