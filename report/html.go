@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -161,6 +162,43 @@ type closeRow struct {
 type htmlFigure struct {
 	ID, Title, Caption string
 	SVG                template.HTML
+	Packets            []ladderTableRow // a ladder's packets, with absolute numbers
+}
+
+// ladderTableRow is one packet of a ladder in the table under it.
+type ladderTableRow struct {
+	Frame, Time, Dir, Flags       string
+	RelSeq, RelAck, Seq, Ack, Len string
+	TSval, TSecr, Note            string
+	Marked                        bool
+}
+
+func ladderRows(l *Ladder) []ladderTableRow {
+	var rows []ladderTableRow
+	if len(l.Packets) == 0 {
+		return nil
+	}
+	t0 := l.Packets[0].Time
+	span := l.Packets[len(l.Packets)-1].Time - t0
+	for _, pk := range l.Packets {
+		r := ladderTableRow{Frame: strconv.Itoa(pk.Frame.N), Time: "+" + relTime(pk.Time-t0, span), Dir: "client → server",
+			Flags: flagNames(pk.Flags), RelSeq: strconv.FormatUint(uint64(pk.Rel.Seq), 10), Seq: strconv.FormatUint(uint64(pk.Seq), 10),
+			Len: strconv.Itoa(pk.Len), Note: pk.Note, Marked: pk.Marked}
+		if !pk.FromClient {
+			r.Dir = "server → client"
+		}
+		if pk.Flags&reassembly.FlagACK != 0 {
+			r.Ack = strconv.FormatUint(uint64(pk.Ack), 10)
+			if pk.Rel.AckKnown {
+				r.RelAck = strconv.FormatUint(uint64(pk.Rel.Ack), 10)
+			}
+		}
+		if pk.HasTS {
+			r.TSval, r.TSecr = strconv.FormatUint(uint64(pk.TSval), 10), strconv.FormatUint(uint64(pk.TSecr), 10)
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 // WriteHTML writes the report as one self-contained HTML file: inline CSS,
@@ -223,6 +261,9 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 			ID: "plot-" + f.Name, Title: f.Title, Caption: f.Caption,
 			// Our own renderer's output, with its text escaped by vgsvg.
 			SVG: template.HTML(inlineSVG(svg, f.Title)),
+		}
+		if f.Ladder != nil {
+			hf.Packets = ladderRows(f.Ladder)
 		}
 		if f.Name == figTimeWait || f.Name == figClosers {
 			page.AnswerFigures = append(page.AnswerFigures, hf)

@@ -902,6 +902,9 @@ type Figure struct {
 	Caption string
 	Plot    *plot.Plot
 	W, H    vg.Length
+	// Ladder is the ladder a ladder figure draws, for the HTML report's
+	// table of its packets with their absolute numbers.
+	Ladder *Ladder
 }
 
 // Figures returns the report's charts in order, leaving out empty ones:
@@ -963,9 +966,13 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 			PlotPortPressure(res, f), plotHeight)
 	}
 
-	for _, l := range ladders {
-		p := PlotLadder(l)
-		add("7-ladder-"+strings.ReplaceAll(l.Kind, "_", "-"), "Ladder: "+l.Kind, l.Caption(), p, ladderHeight(l))
+	for i := range ladders {
+		l := &ladders[i]
+		n := len(figs)
+		add("7-ladder-"+strings.ReplaceAll(l.Kind, "_", "-"), "Ladder: "+l.Kind, l.Caption(), PlotLadder(*l), ladderHeight(*l))
+		if len(figs) > n {
+			figs[n].Ladder = l
+		}
 	}
 	return figs
 }
