@@ -156,12 +156,27 @@ type Verdict struct {
 	// CauseCount counts the findings behind the cause (0 when the cause
 	// is not a finding kind).
 	CauseCount int `json:"cause_count"`
+	// Sides answers per side that held TIME_WAIT: the server first, then
+	// the clients.
+	Sides []SideAnswer `json:"sides"`
 	// Endpoints answers per server endpoint, Hosts per host (the highest
 	// TIME_WAIT peaks first, at most verdictHosts; HostsHolding counts
 	// every host that held one).
 	Endpoints    []EndpointAnswer `json:"endpoints"`
 	Hosts        []HostAnswer     `json:"hosts"`
 	HostsHolding int              `json:"hosts_holding"`
+}
+
+// SideAnswer is what one side (all servers, or all clients) did: the
+// connections it closed first, those whose TIME_WAIT it held (a
+// simultaneous close counts for both), and its busiest host's peak.
+type SideAnswer struct {
+	Side        string `json:"side"`
+	ClosedFirst int    `json:"closed_first"`
+	Held        int    `json:"time_wait_held"`
+	Peak        int    `json:"time_wait_peak"`
+	PeakHost    string `json:"time_wait_peak_host,omitempty"`
+	PeakAt      *Time  `json:"time_wait_peak_at,omitempty"`
 }
 
 // EndpointAnswer is the verdict's line for one server endpoint.
@@ -247,6 +262,25 @@ func NewVerdict(res *Result, twBuckets int) Verdict {
 	if len(v.Hosts) > 0 {
 		top := v.Hosts[0]
 		v.Peak, v.PeakHost, v.PeakRole, v.PeakAt = top.Peak, top.IP, top.Role, top.PeakAt
+	}
+	v.Sides = []SideAnswer{}
+	both := res.Closes.TimeWaitHolders[reassembly.SideBoth.String()]
+	for _, sd := range []struct {
+		side reassembly.Side
+		role string
+	}{{reassembly.SideServer, RoleServer}, {reassembly.SideClient, RoleClient}} {
+		a := SideAnswer{Side: sd.side.String(), ClosedFirst: res.Closes.ByCloser[sd.side.String()],
+			Held: res.Closes.TimeWaitHolders[sd.side.String()] + both}
+		if a.Held == 0 {
+			continue
+		}
+		for _, h := range v.Hosts { // highest peak first
+			if h.Role == sd.role {
+				a.Peak, a.PeakHost, a.PeakAt = h.Peak, h.IP, h.PeakAt
+				break
+			}
+		}
+		v.Sides = append(v.Sides, a)
 	}
 	for _, e := range res.Endpoints {
 		ea := EndpointAnswer{Server: e.Server, Connections: e.Connections}

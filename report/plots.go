@@ -658,7 +658,8 @@ type seqRow struct {
 }
 
 // seqRows gathers the rows: every seq_overlap finding, and the sides of
-// tuple_reuse findings whose ISNs are known and not overlapping.
+// tuple_reuse findings whose new ISN is known and overlaps the old range
+// or nearly does (seqNear); the plot is drawn only when there is one.
 func seqRows(res *analyze.Result) (rows []seqRow, more int) {
 	type key struct {
 		prev, conn int
@@ -710,6 +711,9 @@ func seqRows(res *analyze.Result) (rows []seqRow, more int) {
 			}
 			rb := float64(side.prevFinal - *side.old)
 			off := float64(*side.isn - *side.old)
+			if !seqNear(rb, off) {
+				continue
+			}
 			add(seqRow{
 				label:      fmt.Sprintf("#%d→#%d %s", f.Conns[0], f.Conns[1], side.dir),
 				rangeBytes: rb, isnOffset: off, overlap: off < rb, severity: f.Severity,
@@ -718,6 +722,26 @@ func seqRows(res *analyze.Result) (rows []seqRow, more int) {
 		}
 	}
 	return rows, more
+}
+
+// seqNearBytes is how close to the old range a new ISN counts as near
+// an overlap: one unscaled receive window (65,535 bytes), within which an
+// old segment could land in the new connection's window. Linux's
+// tcp_tw_reuse starts 65,537 past the old next sequence number, just
+// outside it.
+const seqNearBytes = 65536
+
+// seqNear reports whether a side's new ISN, off bytes past the old ISN
+// (mod 2^32), overlaps the old range of rb bytes or lies within
+// seqNearBytes of it, past its end or behind its start.
+func seqNear(rb, off float64) bool {
+	switch {
+	case off < rb:
+		return true
+	case off-rb < seqNearBytes:
+		return true
+	}
+	return 1<<32-off < seqNearBytes
 }
 
 func beyondText(d float64) string {
@@ -953,7 +977,7 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 
 	rows, _ := seqRows(res)
 	add("5-sequence-space", "Sequence space of reused four-tuples",
-		"For each reused four-tuple and side: the sequence range the side used in the old incarnation (grey), "+
+		"For each reused four-tuple and side whose new ISN overlaps the old incarnation's range or lies within 64 KiB of it: the sequence range the side used in the old incarnation (grey), "+
 			"its new ISN (blue) and the overlap (red), where a delayed segment of the old connection is accepted as new data "+
 			"unless timestamps (PAWS) reject it, as in RFC 1185's figures.",
 		PlotSeqSpace(res), seqHeight(len(rows)))

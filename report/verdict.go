@@ -66,21 +66,41 @@ func VerdictSentence(res *analyze.Result) string {
 		return "No TCP connections in the capture: nothing to judge."
 	}
 	var b strings.Builder
-	peakAt := ""
-	if v.PeakAt != nil {
-		peakAt = ", at " + v.PeakAt.UTC().Format("15:04:05.000")
+	at := func(t *analyze.Time) string {
+		if t == nil {
+			return ""
+		}
+		return ", at " + t.UTC().Format("15:04:05.000")
 	}
-	switch v.Holder {
-	case reassembly.SideServer.String():
-		fmt.Fprintf(&b, "The server closes first in %d of %d connections and holds %s in TIME_WAIT at peak (%s%s)",
-			v.ClosedFirst, v.Connections, sockets(v.Peak), v.PeakHost, peakAt)
-	case reassembly.SideClient.String():
-		fmt.Fprintf(&b, "The clients close first in %d of %d connections and hold TIME_WAIT, at most %s at once on one host (%s%s)",
-			v.ClosedFirst, v.Connections, sockets(v.Peak), v.PeakHost, peakAt)
-	case reassembly.SideBoth.String():
-		fmt.Fprintf(&b, "The FINs crossed in %d of %d connections, so both sides hold TIME_WAIT, at most %s at once on one host (%s%s)",
-			v.Held, v.Connections, sockets(v.Peak), v.PeakHost, peakAt)
-	default:
+	for i, sd := range v.Sides {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		who, verb := "the server", "holds"
+		if sd.Side != reassembly.SideServer.String() {
+			who, verb = "the clients", "hold"
+		}
+		switch {
+		case sd.ClosedFirst == 0:
+			fmt.Fprintf(&b, "%s %s TIME_WAIT in %d of %d connections after simultaneous closes, up to %s at once on one host (%s%s)",
+				who, verb, sd.Held, v.Connections, sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
+		case sd.Side == reassembly.SideServer.String():
+			fmt.Fprintf(&b, "the server closes first in %d of %d connections and holds TIME_WAIT in %d, up to %s at once (%s%s)",
+				sd.ClosedFirst, v.Connections, sd.Held, sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
+		default:
+			fmt.Fprintf(&b, "the clients close first in %d of %d connections and hold TIME_WAIT in %d, up to %s at once on one host (%s%s",
+				sd.ClosedFirst, v.Connections, sd.Held, sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
+			fmt.Fprintf(&b, ", %s of its %s-port range)", percent(float64(sd.Peak)/float64(v.PortRangeSize)), thousands(v.PortRangeSize))
+		}
+	}
+	closedFirst := false
+	for _, sd := range v.Sides {
+		closedFirst = closedFirst || sd.ClosedFirst > 0
+	}
+	if n := res.Closes.TimeWaitHolders[reassembly.SideBoth.String()]; n > 0 && closedFirst {
+		fmt.Fprintf(&b, " (%d simultaneous closes leave it on both sides)", n)
+	}
+	if len(v.Sides) == 0 {
 		fmt.Fprintf(&b, "Nobody holds TIME_WAIT in the %d connections", v.Connections)
 		if v.ClosedFirst > 0 {
 			fmt.Fprintf(&b, " (%s closed first in %d)", sidePhrase(v.Closer), v.ClosedFirst)
@@ -94,9 +114,6 @@ func VerdictSentence(res *analyze.Result) string {
 	case analyze.CauseServerCloses:
 		fmt.Fprintf(&b, ": that is harmless up to %s", limit)
 	case analyze.CauseClientCloses:
-		if v.PeakRole == analyze.RoleClient {
-			fmt.Fprintf(&b, ", %s of its %s-port range", percent(float64(v.Peak)/float64(v.PortRangeSize)), thousands(v.PortRangeSize))
-		}
 		b.WriteString(": as it should be")
 	case analyze.CauseSimultaneous:
 		fmt.Fprintf(&b, ": harmless up to %s", limit)
