@@ -187,6 +187,14 @@ type EndpointAnswer struct {
 	ClosedFirst int    `json:"closed_first"`
 	Holder      string `json:"time_wait_holder"`
 	Held        int    `json:"time_wait_held"`
+	// By side: connections closed first by the server, by the client and
+	// simultaneously, and whose TIME_WAIT the server and the client held
+	// (a simultaneous close counts for both).
+	ServerClosedFirst int `json:"server_closed_first"`
+	ClientClosedFirst int `json:"client_closed_first"`
+	Simultaneous      int `json:"simultaneous"`
+	ServerHeld        int `json:"server_time_wait_held"`
+	ClientHeld        int `json:"client_time_wait_held"`
 	// ServerPeak is the peak of the server's host over all its ports
 	// (the TIME_WAIT table is per host, not per port).
 	ServerPeak   int   `json:"server_time_wait_peak"`
@@ -286,6 +294,11 @@ func NewVerdict(res *Result, twBuckets int) Verdict {
 		ea := EndpointAnswer{Server: e.Server, Connections: e.Connections}
 		ea.Closer, ea.ClosedFirst = majority(e.Closer, reassembly.SideServer, reassembly.SideClient, reassembly.SideBoth)
 		ea.Holder, ea.Held = majority(e.TimeWaitHolders, reassembly.SideServer, reassembly.SideClient, reassembly.SideBoth)
+		both := e.TimeWaitHolders[reassembly.SideBoth.String()]
+		ea.ServerClosedFirst, ea.ClientClosedFirst = e.Closer[reassembly.SideServer.String()], e.Closer[reassembly.SideClient.String()]
+		ea.Simultaneous = e.Closer[reassembly.SideBoth.String()]
+		ea.ServerHeld = e.TimeWaitHolders[reassembly.SideServer.String()] + both
+		ea.ClientHeld = e.TimeWaitHolders[reassembly.SideClient.String()] + both
 		if e.Addr.IsValid() {
 			if h, ok := hostPeak[e.Addr.Addr().String()]; ok {
 				ea.ServerPeak, ea.ServerPeakAt = h.PeakTimeWait, h.PeakAt

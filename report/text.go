@@ -128,14 +128,15 @@ func (p *printer) answer(w io.Writer, res *analyze.Result) {
 	if len(v.Endpoints) > 0 {
 		p.f("\nwho closes first and holds TIME_WAIT, per server endpoint:\n")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  server\tconns\tcloses first\tholds TIME_WAIT\tserver host's TIME_WAIT peak\n")
+		fmt.Fprintf(tw, "  server\tconns\tcloses first (server, client, simultaneous)\tholds TIME_WAIT (server, client)\tserver host's TIME_WAIT peak\n")
 		shown := v.Endpoints[:min(len(v.Endpoints), 10)]
 		for _, e := range shown {
 			peak := "0"
 			if e.ServerPeakAt != nil {
 				peak = fmt.Sprintf("%d at %s", e.ServerPeak, e.ServerPeakAt.String())
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s (%d)\t%s (%d)\t%s\n", e.Server, e.Connections, e.Closer, e.ClosedFirst, e.Holder, e.Held, peak)
+			fmt.Fprintf(tw, "  %s\t%d\t%d, %d, %d\t%d, %d\t%s\n", e.Server, e.Connections,
+				e.ServerClosedFirst, e.ClientClosedFirst, e.Simultaneous, e.ServerHeld, e.ClientHeld, peak)
 		}
 		tw.Flush()
 		if more := len(v.Endpoints) - len(shown); more > 0 {
