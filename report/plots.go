@@ -152,36 +152,38 @@ func captureStart(res *analyze.Result) int64 {
 }
 
 // timeWaitPlotted are the series the TIME_WAIT plot draws: the hosts
-// with the highest peaks, and at least the busiest server and the
-// busiest client among them when both held TIME_WAIT, since which side
-// holds it is the question.
+// with the highest peaks (at most plotHosts) whose peak is at least
+// plotPeakShare of the highest, so that thousands of clients holding a
+// few sockets each do not crowd out the server holding thousands; and
+// the busiest server and the busiest client whatever their peak, since
+// which side holds TIME_WAIT is the question.
 func timeWaitPlotted(res *analyze.Result) []analyze.TimeWaitSeries {
 	all := res.TimeWait
-	if len(all) <= plotHosts {
-		return all
+	if len(all) == 0 {
+		return nil
 	}
 	role := map[string]string{}
 	for _, h := range res.Verdict.Hosts {
 		role[h.IP] = h.Role
 	}
-	out := append([]analyze.TimeWaitSeries(nil), all[:plotHosts]...)
-	for _, want := range []string{analyze.RoleServer, analyze.RoleClient} {
-		has := false
-		for _, s := range out {
-			has = has || role[s.IP] == want
+	top := all[0].Peak // series come highest peak first
+	var out []analyze.TimeWaitSeries
+	roles := map[string]bool{}
+	for _, s := range all {
+		if len(out) == plotHosts {
+			break
 		}
-		if has {
-			continue
-		}
-		for _, s := range all[plotHosts:] {
-			if role[s.IP] == want {
-				out[len(out)-1] = s
-				break
-			}
+		if s.Peak*plotPeakShare >= top || !roles[role[s.IP]] {
+			out = append(out, s)
+			roles[role[s.IP]] = true
 		}
 	}
 	return out
 }
+
+// plotPeakShare: a host is drawn when its peak is at least 1/plotPeakShare
+// of the highest (the busiest of each side is drawn anyway).
+const plotPeakShare = 20
 
 // twBuckets is the tcp_max_tw_buckets the verdict judged by.
 func twBuckets(res *analyze.Result) float64 {
@@ -943,10 +945,10 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 	}
 	twCaption := "The most sockets each host held in TIME_WAIT, as the capture shows it: a lower bound, " +
 		"since sockets already in TIME_WAIT when the capture started are not seen."
-	if n := res.Verdict.HostsHolding; n > len(timeWaitPlotted(res)) && len(res.TimeWait) > 0 {
-		twCaption += fmt.Sprintf(" Drawn: the %d of the %d hosts that held TIME_WAIT with the highest peaks "+
-			"(and the busiest server and client among them); the others' peaks are in the hosts table and the JSON report.",
-			len(timeWaitPlotted(res)), n)
+	if drawn, n := len(timeWaitPlotted(res)), max(res.Verdict.HostsHolding, len(res.TimeWait)); n > drawn && drawn > 0 {
+		twCaption += fmt.Sprintf(" Drawn: %d of the %d hosts that held TIME_WAIT, those with the highest peaks "+
+			"(at most %d, each at least 1/%d of the highest) and the busiest server and the busiest client; "+
+			"the others' peaks are in the hosts table and the JSON report.", drawn, n, plotHosts, plotPeakShare)
 	}
 	if len(res.TimeWait) > 0 && res.TimeWait[0].CaptureEnd > 0 {
 		twCaption += " Sockets still in TIME_WAIT when the capture ends are drawn dashed to where their TIME_WAIT ends, " +

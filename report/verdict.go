@@ -82,14 +82,14 @@ func VerdictSentence(res *analyze.Result) string {
 		}
 		switch {
 		case sd.ClosedFirst == 0:
-			fmt.Fprintf(&b, "%s %s TIME_WAIT in %d of %d connections after simultaneous closes, up to %s at once on one host (%s%s)",
-				who, verb, sd.Held, v.Connections, sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
+			fmt.Fprintf(&b, "%s %s TIME_WAIT in %s of %s connections after simultaneous closes, up to %s at once on one host (%s%s)",
+				who, verb, thousands(sd.Held), thousands(v.Connections), sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
 		case sd.Side == reassembly.SideServer.String():
-			fmt.Fprintf(&b, "the server closes first in %d of %d connections and holds TIME_WAIT in %d, up to %s at once (%s%s)",
-				sd.ClosedFirst, v.Connections, sd.Held, sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
+			fmt.Fprintf(&b, "the server closes first in %s of %s connections and holds TIME_WAIT in %s, up to %s at once (%s%s)",
+				thousands(sd.ClosedFirst), thousands(v.Connections), thousands(sd.Held), sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
 		default:
-			fmt.Fprintf(&b, "the clients close first in %d of %d connections and hold TIME_WAIT in %d, up to %s at once on one host (%s%s",
-				sd.ClosedFirst, v.Connections, sd.Held, sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
+			fmt.Fprintf(&b, "the clients close first in %s of %s connections and hold TIME_WAIT in %s, up to %s at once on one host (%s%s",
+				thousands(sd.ClosedFirst), thousands(v.Connections), thousands(sd.Held), sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
 			fmt.Fprintf(&b, ", %s of its %s-port range)", percent(float64(sd.Peak)/float64(v.PortRangeSize)), thousands(v.PortRangeSize))
 		}
 	}
@@ -120,7 +120,9 @@ func VerdictSentence(res *analyze.Result) string {
 	case analyze.CauseTWBuckets:
 		fmt.Fprintf(&b, ": near the limit, %s; past it the kernel drops TIME_WAIT sockets", limit)
 	case analyze.CauseFinalAckRST:
-		fmt.Fprintf(&b, "; but %s: resent FINs were answered by RST, so the active closer had dropped its TIME_WAIT state early", found(analyze.KindFinalAckRST))
+		fmt.Fprintf(&b, "; but %s: resent FINs were answered by RST, so the active closer had dropped its TIME_WAIT state early "+
+			"(the capture shows at most %s in TIME_WAIT on one host, %s of the %s buckets assumed: check the closer's real net.ipv4.tcp_max_tw_buckets, "+
+			"and its SO_LINGER)", found(analyze.KindFinalAckRST), sockets(v.Peak), percent(float64(v.Peak)/float64(v.TWBuckets)), thousands(v.TWBuckets))
 	case analyze.CausePortExhaustion:
 		fmt.Fprintf(&b, "; but %s: a client's ports in TIME_WAIT come near its %s-port range (connect() fails with EADDRNOTAVAIL)",
 			found(analyze.KindPortPressure), thousands(v.PortRangeSize))
