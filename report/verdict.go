@@ -22,7 +22,7 @@ var adviceText = map[analyze.AdviceCode]string{
 	analyze.AdviceTWReuse: "net.ipv4.tcp_tw_reuse=1 helps only the side that connects (outbound connections), " +
 		"and only with TCP timestamps on",
 	analyze.AdviceWidenPortRange: "widen net.ipv4.ip_local_port_range on the clients, since port pressure is shown",
-	analyze.AdviceRaiseTWBuckets: "raise net.ipv4.tcp_max_tw_buckets (the kernel logs \"TCP: time wait bucket table overflow\" when it drops TIME_WAIT sockets)",
+	analyze.AdviceRaiseTWBuckets: "check the closer's net.ipv4.tcp_max_tw_buckets and raise it (the kernel logs \"TCP: time wait bucket table overflow\" when it drops TIME_WAIT sockets)",
 	analyze.AdviceFixClosePath:   "fix the application's close path: the peer's EOF (read() returning 0) must lead to close()",
 	analyze.AdviceNeverTWRecycle: "never enable tcp_tw_recycle (removed in Linux 4.12): per-IP timestamp checks drop SYNs from clients behind NAT",
 	analyze.AdviceKeepTimestamps: "keep TCP timestamps on at both ends (PAWS rejects old segments)",
@@ -121,8 +121,8 @@ func VerdictSentence(res *analyze.Result) string {
 		fmt.Fprintf(&b, ": near the limit, %s; past it the kernel drops TIME_WAIT sockets", limit)
 	case analyze.CauseFinalAckRST:
 		fmt.Fprintf(&b, "; but %s: resent FINs were answered by RST, so the active closer had dropped its TIME_WAIT state early "+
-			"(the capture shows at most %s in TIME_WAIT on one host, %s of the %s buckets assumed: check the closer's real net.ipv4.tcp_max_tw_buckets, "+
-			"and its SO_LINGER)", found(analyze.KindFinalAckRST), sockets(v.Peak), percent(float64(v.Peak)/float64(v.TWBuckets)), thousands(v.TWBuckets))
+			"(at most %s in TIME_WAIT seen on one host, %s of the %s buckets assumed)",
+			found(analyze.KindFinalAckRST), sockets(v.Peak), percent(float64(v.Peak)/float64(v.TWBuckets)), thousands(v.TWBuckets))
 	case analyze.CausePortExhaustion:
 		fmt.Fprintf(&b, "; but %s: a client's ports in TIME_WAIT come near its %s-port range (connect() fails with EADDRNOTAVAIL)",
 			found(analyze.KindPortPressure), thousands(v.PortRangeSize))
