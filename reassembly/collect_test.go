@@ -138,3 +138,59 @@ func TestCollectFrames(t *testing.T) {
 		t.Errorf("from standard input: %v", err)
 	}
 }
+
+// TestCollectFramesNoSYN: a connection whose SYN is not in the capture
+// (data from the client from frame 1, then from the server): the window
+// cannot start at a SYN, so it says how many earlier packets it left
+// out, and the relative numbers are Wireshark's without a SYN (the first
+// segment of each direction has relative seq 1; until the server sends,
+// its base comes from the client's ACK number).
+func TestCollectFramesNoSYN(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := synth.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := synth.NewEnd("10.0.0.1:40000", 5000, 5000)
+	s := synth.NewEnd("10.0.0.2:80", 900001, 70000)
+	c.Ack, s.Ack = 900001, 5000
+	for i := 0; i < 6; i++ { // frames 1-6: client data, then frames 7-12 server data
+		w.Advance(ms)
+		if err := w.Send(c, s, synth.ACK|synth.PSH, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 6; i++ {
+		w.Advance(ms)
+		if err := w.Send(s, c, synth.ACK|synth.PSH, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "nosyn.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := CollectFrames([]string{path}, nil, []Window{{Client: c.Addr, Server: s.Addr,
+		Frames: []Frame{{N: 9}}, Head: 4, Before: 3, After: 1, Max: 28}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got[0]
+	var ns []int
+	for _, seg := range g.Segments {
+		ns = append(ns, seg.Frame)
+	}
+	if !slices.Equal(ns, []int{6, 7, 8, 9, 10}) || g.FromSYN || !slices.Equal(g.Gaps, []Gap{{0, 5}}) {
+		t.Errorf("frames %v from SYN %v gaps %v; want 6-10, not from a SYN, 5 earlier left out", ns, g.FromSYN, g.Gaps)
+	}
+	want := []RelSeq{
+		{Seq: 501, Ack: 1, AckKnown: true}, // the client's sixth segment; the server's base from frame 1's ACK
+		{Seq: 1, Ack: 601, AckKnown: true}, // the server's first
+		{Seq: 11, Ack: 601, AckKnown: true},
+		{Seq: 21, Ack: 601, AckKnown: true},
+		{Seq: 31, Ack: 601, AckKnown: true},
+	}
+	if !slices.Equal(g.Rel, want) {
+		t.Errorf("relative %+v, want %+v", g.Rel, want)
+	}
+}

@@ -371,13 +371,6 @@ func durationText(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-func pluralS(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 // kindCounts counts every finding per kind and severity, listed or not,
 // kinds in the order they first appear (most severe first).
 func kindCounts(res *analyze.Result) []kindCount {
