@@ -122,9 +122,10 @@ var causeAdvice = map[Cause][]AdviceCode{
 // limit the kernel drops TIME_WAIT sockets ("TCP: time wait bucket table
 // overflow").
 const (
-	bucketsWarning  = 0.5
-	bucketsCritical = 0.9
-	verdictHosts    = 10 // hosts listed in the verdict
+	bucketsWarning   = 0.5
+	bucketsCritical  = 0.9
+	verdictHosts     = 10 // hosts listed in the verdict
+	verdictEndpoints = 25 // server endpoints listed in the verdict, the busiest
 )
 
 // Verdict is the answer first: who holds TIME_WAIT, how many sockets,
@@ -161,10 +162,12 @@ type Verdict struct {
 	Sides []SideAnswer `json:"sides"`
 	// Endpoints answers per server endpoint, Hosts per host (the highest
 	// TIME_WAIT peaks first, at most verdictHosts; HostsHolding counts
-	// every host that held one).
-	Endpoints    []EndpointAnswer `json:"endpoints"`
-	Hosts        []HostAnswer     `json:"hosts"`
-	HostsHolding int              `json:"hosts_holding"`
+	// every host that held one); Endpoints the busiest verdictEndpoints,
+	// of EndpointsTotal.
+	Endpoints      []EndpointAnswer `json:"endpoints"`
+	EndpointsTotal int              `json:"endpoints_total"`
+	Hosts          []HostAnswer     `json:"hosts"`
+	HostsHolding   int              `json:"hosts_holding"`
 }
 
 // SideAnswer is what one side (all servers, or all clients) did: the
@@ -290,7 +293,8 @@ func NewVerdict(res *Result, twBuckets int) Verdict {
 		}
 		v.Sides = append(v.Sides, a)
 	}
-	for _, e := range res.Endpoints {
+	v.EndpointsTotal = len(res.Endpoints)
+	for _, e := range res.Endpoints[:min(len(res.Endpoints), verdictEndpoints)] {
 		ea := EndpointAnswer{Server: e.Server, Connections: e.Connections}
 		ea.Closer, ea.ClosedFirst = majority(e.Closer, reassembly.SideServer, reassembly.SideClient, reassembly.SideBoth)
 		ea.Holder, ea.Held = majority(e.TimeWaitHolders, reassembly.SideServer, reassembly.SideClient, reassembly.SideBoth)

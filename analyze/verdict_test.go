@@ -51,7 +51,7 @@ func TestVerdictCorpus(t *testing.T) {
 			if v.Peak != best || (v.Peak > 0) != (v.PeakAt != nil) {
 				t.Errorf("peak %d (at %v), hosts' highest %d", v.Peak, v.PeakAt, best)
 			}
-			if len(v.Endpoints) != len(res.Endpoints) {
+			if len(v.Endpoints) != len(res.Endpoints) || v.EndpointsTotal != len(res.Endpoints) {
 				t.Errorf("%d endpoint answers for %d endpoints", len(v.Endpoints), len(res.Endpoints))
 			}
 		})

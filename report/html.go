@@ -282,9 +282,9 @@ const (
 
 func newAnswerView(v analyze.Verdict) answerView {
 	a := answerView{Verdict: v, Buckets: thousands(v.TWBuckets), PortRangeSize: thousands(v.PortRangeSize)}
+	a.EndpointsMore = v.EndpointsTotal - min(len(v.Endpoints), answerEndpoints)
 	for i, e := range v.Endpoints {
 		if i == answerEndpoints {
-			a.EndpointsMore = len(v.Endpoints) - i
 			break
 		}
 		ae := answerEndpoint{EndpointAnswer: e}

@@ -139,7 +139,7 @@ func (p *printer) answer(w io.Writer, res *analyze.Result) {
 				e.ServerClosedFirst, e.ClientClosedFirst, e.Simultaneous, e.ServerHeld, e.ClientHeld, peak)
 		}
 		tw.Flush()
-		if more := len(v.Endpoints) - len(shown); more > 0 {
+		if more := v.EndpointsTotal - len(shown); more > 0 {
 			p.f("  ... and %d more endpoints\n", more)
 		}
 	}
