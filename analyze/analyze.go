@@ -27,6 +27,9 @@ type Options struct {
 	// result, for a partial result (merge.go).
 	CapturePoint  string
 	KeepOccupancy bool
+	// TWBuckets is net.ipv4.tcp_max_tw_buckets of the hosts, for the
+	// verdict; 0 assumes DefaultTWBuckets.
+	TWBuckets int
 }
 
 // DefaultPortRange is Linux's net.ipv4.ip_local_port_range.
@@ -217,6 +220,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 		}
 		res.FindingsOmitted[k.kind] += n
 	}
+	res.Verdict = NewVerdict(res, a.opts.TWBuckets)
 	return res
 }
 

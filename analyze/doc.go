@@ -27,7 +27,11 @@
 // Not findings: the close summary (Result.Closes, Endpoints) is closes.go
 // from Close, Closer, TimeWaitHolder, FinalAck and RSTBy; the hosts and
 // their TIME_WAIT occupancy (Result.Hosts, TimeWait) are timewait.go and
-// twstream.go from the same facts as port_pressure. Helpers the detectors
+// twstream.go from the same facts as port_pressure. The verdict
+// (Result.Verdict, verdict.go) is computed last, from the closes, hosts
+// and finding counts: who holds TIME_WAIT and the peaks against
+// tcp_max_tw_buckets and the port range, one Cause and its AdviceCodes
+// (domain.md section 7), which the report words. Helpers the detectors
 // share are in detect.go; the bound on listed findings in limit.go; the
 // selection of connections (--server, --client, --since/--until) that
 // every detector sees, in select.go. merge.go is the reduce of a run over

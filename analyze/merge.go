@@ -55,9 +55,11 @@ type Partial struct {
 	ReuseGaps     []float64         `json:"reuse_gaps"`
 	ReuseGapsMore int               `json:"reuse_gaps_more"`
 	// First and Last are the first connection's start and the last one's
-	// end (Unix ns), the span the occupancy series are drawn over.
+	// end (Unix ns); SeriesEnd is where the last TIME_WAIT ends, at or
+	// after Last: the occupancy series are drawn from First to SeriesEnd.
 	First     int64           `json:"first"`
 	Last      int64           `json:"last"`
+	SeriesEnd int64           `json:"series_end"`
 	Occupancy []HostOccupancy `json:"time_wait_occupancy"`
 }
 
@@ -88,8 +90,8 @@ type HostOccupancy struct {
 // occupancy is what the timeWait detector leaves in a Result for a
 // partial (Options.KeepOccupancy).
 type occupancy struct {
-	first, last int64
-	hosts       []hostSeries
+	first, last, seriesEnd int64
+	hosts                  []hostSeries
 }
 
 type hostSeries struct {
@@ -110,7 +112,7 @@ func NewPartial(point string, res *Result) *Partial {
 		p.Endpoints[i] = PartialEndpoint{FinalAck: e.FinalAck, RSTBy: e.RSTBy, FirstClose: e.FirstClose}
 	}
 	if o := res.occupancy; o != nil {
-		p.First, p.Last = o.first, o.last
+		p.First, p.Last, p.SeriesEnd = o.first, o.last, o.seriesEnd
 		peaks := map[string]Host{}
 		for _, h := range res.Hosts {
 			peaks[h.IP] = h
@@ -472,6 +474,7 @@ func mergeHosts(out *Partial, ps []*Partial) {
 			out.First = p.First
 		}
 		out.Last = max(out.Last, p.Last)
+		out.SeriesEnd = max(out.SeriesEnd, p.SeriesEnd)
 		occ := map[string]*HostOccupancy{}
 		for i := range p.Occupancy {
 			occ[p.Occupancy[i].IP] = &p.Occupancy[i]
@@ -561,7 +564,7 @@ func mergeHosts(out *Partial, ps []*Partial) {
 			break
 		}
 		res.TimeWait = append(res.TimeWait, TimeWaitSeries{IP: m.h.IP, Peak: m.h.PeakTimeWait, Start: Time(out.First),
-			Points: m.occ.series().points(out.First, out.Last)})
+			CaptureEnd: Seconds(out.Last - out.First), Points: m.occ.series().points(out.First, max(out.SeriesEnd, out.Last))})
 	}
 }
 

@@ -34,6 +34,9 @@ type Result struct {
 	Hosts         []Host         `json:"hosts"`
 	Warnings      []string       `json:"warnings"`
 	Error         string         `json:"error,omitempty"`
+	// Verdict is the answer first: who holds TIME_WAIT, how many sockets,
+	// whether it is a problem, its cause and advice (verdict.go).
+	Verdict Verdict `json:"verdict"`
 
 	// TimeWait is the TIME_WAIT occupancy of the hosts with the highest
 	// peaks, for plots.

@@ -34,6 +34,7 @@ type timeWait struct {
 	portRange [2]int
 
 	first, last int64
+	seriesEnd   int64 // the last TIME_WAIT's end, at or after last: where series end
 	hosts       map[netip.Addr]*hostAcc
 	groups      map[groupKey]*pressureGroup
 	groupList   []*pressureGroup // by index
@@ -273,10 +274,14 @@ func (d *timeWait) cut(id int, t int64) {
 // TimeWaitSeries is one host's TIME_WAIT occupancy over the capture, for
 // plots: the most it held in each of at most 500 equal time bins.
 type TimeWaitSeries struct {
-	IP     string          `json:"ip"`
-	Peak   int             `json:"peak"`
-	Start  Time            `json:"start"` // the first connection's start: T is counted from it
-	Points []TimeWaitPoint `json:"points"`
+	IP    string `json:"ip"`
+	Peak  int    `json:"peak"`
+	Start Time   `json:"start"` // the first connection's start: T is counted from it
+	// CaptureEnd is the capture's last packet (seconds since Start):
+	// Points run on past it to where the sockets still held then leave
+	// TIME_WAIT (unless a new incarnation of their four-tuple came).
+	CaptureEnd float64         `json:"capture_end"`
+	Points     []TimeWaitPoint `json:"points"`
 }
 
 // TimeWaitPoint is a step of an occupancy series.
@@ -321,7 +326,7 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 			break
 		}
 		res.TimeWait = append(res.TimeWait, TimeWaitSeries{
-			IP: p.h.addr.String(), Peak: p.peak, Start: Time(d.first),
+			IP: p.h.addr.String(), Peak: p.peak, Start: Time(d.first), CaptureEnd: Seconds(d.last - d.first),
 			Points: series(p.h),
 		})
 	}
@@ -333,7 +338,7 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	portRange, narrowed := g.seenRange(d.portRange)
 	size := portRange[1] - portRange[0] + 1
 	a := &d.stream.groups[g.index]
-	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, d.last)
+	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, max(d.seriesEnd, d.last))
 	if n == 0 {
 		return Finding{}, false
 	}

@@ -17,9 +17,9 @@ import (
 // observed every record and was never settled.
 func oracleTimeWait(d *timeWait) *Result {
 	res := &Result{}
-	for i := range d.intervals {
-		iv := &d.intervals[i]
-		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
+	d.seriesEnd = d.last
+	for _, iv := range d.intervals {
+		d.seriesEnd = max(d.seriesEnd, iv.end)
 	}
 	byHost := make([][]int32, len(d.hosts))
 	byGroup := make([][]int32, len(d.groupList))
@@ -97,7 +97,7 @@ func oraclePeak(ev []twEvent) (n int, at int64) {
 // oracleSeries turns events into step points, keeping the highest count
 // of each time bin so that the peak survives the downsampling.
 func (d *timeWait) oracleSeries(ev []twEvent) []TimeWaitPoint {
-	span := max(d.last-d.first, 1)
+	span := max(d.seriesEnd-d.first, 1)
 	var pts []TimeWaitPoint
 	cur, bin := 0, int64(-1)
 	for _, e := range ev {

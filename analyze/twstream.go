@@ -286,11 +286,14 @@ func (d *timeWait) apply(wm int64) {
 }
 
 // finish reports the hosts, series and port pressure from the running
-// counts, once every event is applied.
+// counts, once every event is applied. The sockets still in TIME_WAIT
+// when the capture ends stay there until their TIME_WAIT ends (the
+// series runs on past the capture, to seriesEnd), so that a plot does not
+// show them all leaving at the last packet.
 func (d *timeWait) finish(res *Result) {
-	for i := range d.intervals {
-		iv := &d.intervals[i]
-		iv.end = max(min(iv.end, d.last+1), iv.start) // a socket entering TIME_WAIT at the last packet counts
+	d.seriesEnd = d.last
+	for _, iv := range d.intervals {
+		d.seriesEnd = max(d.seriesEnd, iv.end)
 	}
 	d.apply(math.MaxInt64)
 	st := &d.stream
@@ -299,9 +302,9 @@ func (d *timeWait) finish(res *Result) {
 		a := &st.hosts[h.index]
 		peaks = append(peaks, hostPeak{h, a.peak, a.at})
 	}
-	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.last) })
+	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.seriesEnd) })
 	if d.keep {
-		res.occupancy = &occupancy{first: d.first, last: d.last}
+		res.occupancy = &occupancy{first: d.first, last: d.last, seriesEnd: d.seriesEnd}
 		for _, h := range res.Hosts { // in report order; a row that is no address (a folded rest) has no series
 			a, err := netip.ParseAddr(h.IP)
 			if acc := d.hosts[a]; err == nil && acc != nil && h.PeakTimeWait > 0 {

@@ -1,4 +1,5 @@
-// Package report renders an analysis: the text summary, the JSON report,
+// Package report renders an analysis: the text summary (the verdict,
+// worded in verdict.go, and the TIME_WAIT peaks first), the JSON report,
 // the per-connection NDJSON records (and the same records as Zeek's
 // conn.log in zeekconn.go and as Parquet in parquet.go), the
 // self-contained HTML report (html.go, html.tmpl) with its plots drawn by

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,6 +87,8 @@ type htmlPage struct {
 	Totals        analyze.Totals
 	Verdict       string
 	VerdictClass  string
+	Answer        answerView
+	AnswerFigures []htmlFigure // the TIME_WAIT and who-closes-first plots, in the answer
 	KindCounts    []kindCount
 	Severities    []sevGroup
 	Closes        []closeRow
@@ -102,7 +105,29 @@ type htmlPage struct {
 	Selection string
 }
 
+// answerView is the verdict's facts as the first section shows them.
+type answerView struct {
+	analyze.Verdict
+	Buckets, PortRangeSize string
+	Endpoints              []answerEndpoint
+	EndpointsMore          int
+	Hosts                  []answerHost
+	HostsMore              int
+	OthersPeak             int // the highest peak of the hosts not listed
+}
+
+type answerEndpoint struct {
+	analyze.EndpointAnswer
+	PeakAt string
+}
+
+type answerHost struct {
+	analyze.HostAnswer
+	PeakAt, Buckets, Ports string
+}
+
 type kindCount struct {
+	Advice                         string
 	Kind, Title                    string
 	Worst                          analyze.Severity
 	Critical, Warning, Info, Total int
@@ -140,6 +165,43 @@ type closeRow struct {
 type htmlFigure struct {
 	ID, Title, Caption string
 	SVG                template.HTML
+	Packets            []ladderTableRow // a ladder's packets, with absolute numbers
+}
+
+// ladderTableRow is one packet of a ladder in the table under it.
+type ladderTableRow struct {
+	Frame, Time, Dir, Flags       string
+	RelSeq, RelAck, Seq, Ack, Len string
+	TSval, TSecr, Note            string
+	Marked                        bool
+}
+
+func ladderRows(l *Ladder) []ladderTableRow {
+	var rows []ladderTableRow
+	if len(l.Packets) == 0 {
+		return nil
+	}
+	t0 := l.Packets[0].Time
+	span := l.Packets[len(l.Packets)-1].Time - t0
+	for _, pk := range l.Packets {
+		r := ladderTableRow{Frame: strconv.Itoa(pk.Frame.N), Time: "+" + relTime(pk.Time-t0, span), Dir: "client → server",
+			Flags: flagNames(pk.Flags), RelSeq: strconv.FormatUint(uint64(pk.Rel.Seq), 10), Seq: strconv.FormatUint(uint64(pk.Seq), 10),
+			Len: strconv.Itoa(pk.Len), Note: pk.Note, Marked: pk.Marked}
+		if !pk.FromClient {
+			r.Dir = "server → client"
+		}
+		if pk.Flags&reassembly.FlagACK != 0 {
+			r.Ack = strconv.FormatUint(uint64(pk.Ack), 10)
+			if pk.Rel.AckKnown {
+				r.RelAck = strconv.FormatUint(uint64(pk.Rel.Ack), 10)
+			}
+		}
+		if pk.HasTS {
+			r.TSval, r.TSecr = strconv.FormatUint(uint64(pk.TSval), 10), strconv.FormatUint(uint64(pk.TSecr), 10)
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 // WriteHTML writes the report as one self-contained HTML file: inline CSS,
@@ -176,7 +238,8 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 	}
 	page.Title = "twscope report: " + strings.Join(names, ", ")
 	page.Span = captureSpan(res)
-	page.Verdict, page.VerdictClass = verdict(res)
+	page.Verdict, page.VerdictClass = VerdictSentence(res), verdictClass(res.Verdict)
+	page.Answer = newAnswerView(res.Verdict)
 	page.KindCounts = kindCounts(res)
 	page.Severities = severityGroups(res)
 	page.Closes = closeRows(res)
@@ -200,13 +263,59 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plot %s: %w", f.Name, err)
 		}
-		page.Figures = append(page.Figures, htmlFigure{
+		hf := htmlFigure{
 			ID: "plot-" + f.Name, Title: f.Title, Caption: f.Caption,
 			// Our own renderer's output, with its text escaped by vgsvg.
 			SVG: template.HTML(inlineSVG(svg, f.Title)),
-		})
+		}
+		if f.Ladder != nil {
+			hf.Packets = ladderRows(f.Ladder)
+		}
+		if f.Name == figTimeWait || f.Name == figClosers {
+			page.AnswerFigures = append(page.AnswerFigures, hf)
+		} else {
+			page.Figures = append(page.Figures, hf)
+		}
 	}
 	return page, nil
+}
+
+// Rows of the answer's tables.
+const (
+	answerEndpoints = 10
+	answerHosts     = 10
+)
+
+func newAnswerView(v analyze.Verdict) answerView {
+	a := answerView{Verdict: v, Buckets: thousands(v.TWBuckets), PortRangeSize: thousands(v.PortRangeSize)}
+	a.EndpointsMore = v.EndpointsTotal - min(len(v.Endpoints), answerEndpoints)
+	for i, e := range v.Endpoints {
+		if i == answerEndpoints {
+			break
+		}
+		ae := answerEndpoint{EndpointAnswer: e}
+		if e.ServerPeakAt != nil {
+			ae.PeakAt = e.ServerPeakAt.String()
+		}
+		a.Endpoints = append(a.Endpoints, ae)
+	}
+	for i, h := range v.Hosts {
+		if i == answerHosts {
+			break
+		}
+		ah := answerHost{HostAnswer: h, Buckets: percent(float64(h.Peak) / float64(v.TWBuckets)), Ports: "-"}
+		if h.PeakAt != nil {
+			ah.PeakAt = h.PeakAt.String()
+		}
+		if h.Role == analyze.RoleClient {
+			ah.Ports = percent(float64(h.Peak) / float64(v.PortRangeSize))
+		}
+		a.Hosts = append(a.Hosts, ah)
+	}
+	if more := v.HostsHolding - len(a.Hosts); more > 0 && len(a.Hosts) > 0 {
+		a.HostsMore, a.OthersPeak = more, a.Hosts[len(a.Hosts)-1].Peak
+	}
+	return a
 }
 
 // inlineSVG drops the XML prologue that only a standalone file needs and
@@ -268,48 +377,6 @@ func durationText(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// verdict sums the analysis up in one sentence.
-func verdict(res *analyze.Result) (string, string) {
-	n := map[analyze.Severity]int{}
-	for _, c := range res.Counts() {
-		n[c.Severity] += c.Count
-	}
-	conns := res.Totals.Connections
-	if res.Count("*") == 0 {
-		closer := "nobody"
-		best := 0
-		for _, k := range senderNames {
-			if c := res.Closes.ByCloser[k]; c > best {
-				closer, best = k, c
-			}
-		}
-		s := fmt.Sprintf("No findings in %d connections", conns)
-		if best > 0 {
-			s += fmt.Sprintf(": the %s closed first in %d of them and holds their TIME_WAIT", closer, best)
-		}
-		return s + ".", "ok"
-	}
-	var parts []string
-	for _, k := range kindCounts(res) {
-		parts = append(parts, fmt.Sprintf("%d %s (%s)", k.Total, k.Kind, k.Worst))
-	}
-	head, class := "Informational findings only", analyze.SeverityInfo.String()
-	switch {
-	case n[analyze.SeverityCritical] > 0:
-		head, class = fmt.Sprintf("%d critical finding%s", n[analyze.SeverityCritical], pluralS(n[analyze.SeverityCritical])), analyze.SeverityCritical.String()
-	case n[analyze.SeverityWarning] > 0:
-		head, class = fmt.Sprintf("%d warning%s", n[analyze.SeverityWarning], pluralS(n[analyze.SeverityWarning])), analyze.SeverityWarning.String()
-	}
-	return fmt.Sprintf("%s in %d connections: %s.", head, conns, strings.Join(parts, ", ")), class
-}
-
-func pluralS(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 // kindCounts counts every finding per kind and severity, listed or not,
 // kinds in the order they first appear (most severe first).
 func kindCounts(res *analyze.Result) []kindCount {
@@ -320,7 +387,8 @@ func kindCounts(res *analyze.Result) []kindCount {
 		if !ok {
 			i = len(out)
 			idx[c.Kind] = i
-			out = append(out, kindCount{Kind: c.Kind, Title: kindTitle(c.Kind), Worst: c.Severity})
+			out = append(out, kindCount{Kind: c.Kind, Title: kindTitle(c.Kind), Worst: c.Severity,
+				Advice: AdviceText(analyze.KindAdvice[c.Kind])})
 		}
 		k := &out[i]
 		k.Total += c.Count

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -24,9 +25,10 @@ import (
 
 // Bounds of one ladder.
 const (
-	ladderBefore = 6  // packets of the connection kept before the first proving frame
+	ladderHead   = 5  // packets kept from the incarnation's SYN on, when it came before
+	ladderBefore = 6  // packets of the connection kept right before the first proving frame
 	ladderAfter  = 3  // packets kept after the last one
-	ladderMax    = 28 // packets drawn at most; the middle of a longer run is left out
+	ladderMax    = 28 // packets drawn at most from the first proving frame on; the middle of a longer run is left out
 )
 
 // LadderPacket is one packet of a ladder diagram.
@@ -36,9 +38,15 @@ type LadderPacket struct {
 	FromClient bool
 	Flags      uint8
 	Seq, Ack   uint32
-	Len        int
-	Marked     bool   // one of the frames that prove the finding
-	Note       string // what the finding says the packet is, if anything
+	// Rel are Seq and Ack relative to the conversation's, as Wireshark
+	// shows them by default; the absolute ones stay in Seq and Ack.
+	Rel reassembly.RelSeq
+	Len int
+	// HasTS is true when the packet carries TCP timestamps.
+	HasTS        bool
+	TSval, TSecr uint32
+	Marked       bool   // one of the frames that prove the finding
+	Note         string // what the finding says the packet is, if anything
 }
 
 // Ladder is the example connection of one finding kind.
@@ -48,19 +56,49 @@ type Ladder struct {
 	Summary        string
 	Client, Server netip.AddrPort
 	Packets        []LadderPacket
-	// Gap is the index in Packets before which Omitted packets of the
-	// connection were left out (0 and 0: none).
-	Gap, Omitted int
-	Complete     bool // every proving frame was found in the capture
+	// Gaps are where packets of the conversation were left out.
+	Gaps     []reassembly.Gap
+	Complete bool // every proving frame was found in the capture
+	FromSYN  bool // Packets start at the incarnation's SYN (or SYN+ACK)
 }
 
-// Caption says what the ladder shows.
+// omitted counts the packets left out.
+func (l Ladder) omitted() int {
+	n := 0
+	for _, g := range l.Gaps {
+		n += g.Omitted
+	}
+	return n
+}
+
+// showTS reports whether the ladder labels packets with their
+// timestamps: for the NAT finding, whose evidence they are.
+func (l Ladder) showTS() bool { return l.Kind == analyze.KindNATTSRegression }
+
+// Caption says what the ladder shows, in the words of its kind.
 func (l Ladder) Caption() string {
-	s := fmt.Sprintf("The close of %s ↔ %s as the capture shows it, the example of %s: %s",
-		l.Client, l.Server, l.Kind, strings.TrimSuffix(l.Summary, "."))
-	s += ". Highlighted packets are the frames the finding names; time is from the first packet drawn."
-	if l.Omitted > 0 {
-		s += fmt.Sprintf(" %d packets in the middle are left out.", l.Omitted)
+	var s string
+	switch l.Kind {
+	case analyze.KindNATTSRegression:
+		s = fmt.Sprintf("A connection from %s to %s with each packet's TSval and TSecr, the example of %s: its SYN carries a TSval "+
+			"behind the latest one seen from the same address, which a per-IP timestamp check (tcp_tw_recycle) refuses. %s",
+			l.Client, l.Server, l.Kind, strings.TrimSuffix(l.Summary, "."))
+	case analyze.KindTupleReuse, analyze.KindSeqOverlap, analyze.KindOldDuplicate:
+		s = fmt.Sprintf("Two incarnations of the four-tuple %s ↔ %s, the example of %s: the old one's close and the new one's SYN. %s",
+			l.Client, l.Server, l.Kind, strings.TrimSuffix(l.Summary, "."))
+	case analyze.KindSeqWrap:
+		s = fmt.Sprintf("The connection %s ↔ %s, the example of %s: %s", l.Client, l.Server, l.Kind, strings.TrimSuffix(l.Summary, "."))
+	default:
+		s = fmt.Sprintf("The close of %s ↔ %s as the capture shows it, the example of %s: %s",
+			l.Client, l.Server, l.Kind, strings.TrimSuffix(l.Summary, "."))
+	}
+	s += ". Highlighted packets are the frames the finding names; time is from the first packet drawn; " +
+		"seq and ack are relative, as Wireshark shows them (the ISNs are in the lane headers, the absolute numbers in the packet table)."
+	if !l.FromSYN {
+		s += " The connection's SYN is not in the capture."
+	}
+	if n := l.omitted(); n > 0 {
+		s += fmt.Sprintf(" %d packets are left out where marked.", n)
 	}
 	return s
 }
@@ -141,7 +179,7 @@ func LadderWindows(res *analyze.Result) []reassembly.Window {
 	ws := make([]reassembly.Window, len(fs))
 	for i, f := range fs {
 		ws[i] = reassembly.Window{Client: f.Client, Server: f.Server, Frames: f.Refs,
-			Before: ladderBefore, After: ladderAfter, Max: ladderMax}
+			Head: ladderHead, Before: ladderBefore, After: ladderAfter, Max: ladderMax}
 	}
 	return ws
 }
@@ -158,17 +196,21 @@ func LaddersOf(res *analyze.Result, got []reassembly.Collected) []Ladder {
 		}
 		c := got[i]
 		l := Ladder{Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Client: f.Client, Server: f.Server,
-			Gap: c.Gap, Omitted: c.Omitted, Complete: c.Complete}
+			Gaps: c.Gaps, Complete: c.Complete, FromSYN: c.FromSYN}
 		refs := map[reassembly.Frame]bool{}
 		for _, r := range f.Refs {
 			refs[r] = true
 		}
 		notes := ladderNotes(f)
-		for _, seg := range c.Segments {
+		for j, seg := range c.Segments {
 			fr := reassembly.Frame{File: seg.File, N: seg.Frame}
 			pk := LadderPacket{Frame: fr, Time: seg.Time,
 				FromClient: netip.AddrPortFrom(seg.Src, seg.SrcPort) == f.Client && netip.AddrPortFrom(seg.Dst, seg.DstPort) == f.Server,
-				Flags:      seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen, Marked: refs[fr]}
+				Flags:      seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen, Marked: refs[fr],
+				HasTS: seg.OptionsKnown && seg.HasTS, TSval: seg.TSval, TSecr: seg.TSecr}
+			if j < len(c.Rel) {
+				pk.Rel = c.Rel[j]
+			}
 			if pk.Marked {
 				pk.Note = notes[fr.N]
 				if pk.Note == "" {
@@ -205,16 +247,13 @@ func flagNames(f uint8) string {
 
 // Ladder geometry, in points.
 const (
-	ladderTop = 58 // title and lane headers
+	ladderTop = 68 // title and lane headers
 	ladderRow = 23
 	ladderBot = 14
 )
 
 func ladderHeight(l Ladder) vg.Length {
-	rows := len(l.Packets)
-	if l.Omitted > 0 {
-		rows++
-	}
+	rows := len(l.Packets) + len(l.Gaps)
 	return vg.Length(ladderTop + ladderRow*rows + ladderBot)
 }
 
@@ -247,12 +286,19 @@ func (lp *ladderPlotter) Plot(c draw.Canvas, _ *plot.Plot) {
 	c.FillText(head, vg.Point{X: xS, Y: top}, "server "+l.Server.String())
 	sub := textStyle(8, colDark)
 	c.FillText(sub, vg.Point{X: xTime, Y: top}, "time, frame")
-
-	rows := len(l.Packets)
-	if l.Omitted > 0 {
-		rows++
+	isnStyle := textStyle(7.5, colDark)
+	isnStyle.XAlign = draw.XCenter
+	for _, side := range []struct {
+		x   vg.Length
+		isn string
+	}{{xC, l.isn(true)}, {xS, l.isn(false)}} {
+		if side.isn != "" {
+			c.FillText(isnStyle, vg.Point{X: side.x, Y: top - vg.Points(11)}, side.isn)
+		}
 	}
-	y0 := top - vg.Points(22)
+
+	rows := len(l.Packets) + len(l.Gaps)
+	y0 := top - vg.Points(32)
 	yEnd := y0 - vg.Length(rows)*ladderRow
 	lane := draw.LineStyle{Color: colDark, Width: vg.Points(1.2)}
 	c.StrokeLine2(lane, xC, y0+vg.Points(8), xC, yEnd)
@@ -262,11 +308,18 @@ func (lp *ladderPlotter) Plot(c draw.Canvas, _ *plot.Plot) {
 	span := l.Packets[len(l.Packets)-1].Time - t0
 	y := y0
 	for i, pk := range l.Packets {
-		if l.Omitted > 0 && i == l.Gap {
+		for _, g := range l.Gaps {
+			if g.At != i {
+				continue
+			}
 			gap := textStyle(8.5, colDark)
 			gap.XAlign = draw.XCenter
 			gap.YAlign = draw.YCenter
-			c.FillText(gap, vg.Point{X: (xC + xS) / 2, Y: y - ladderRow/2}, fmt.Sprintf("... %d packets not shown ...", l.Omitted))
+			what := fmt.Sprintf("... %d packets not shown ...", g.Omitted)
+			if i == 0 {
+				what = fmt.Sprintf("... %d earlier packets of the connection not shown ...", g.Omitted)
+			}
+			c.FillText(gap, vg.Point{X: (xC + xS) / 2, Y: y - ladderRow/2}, what)
 			y -= ladderRow
 		}
 		col, width := color.Color(colDark), vg.Points(1)
@@ -289,9 +342,9 @@ func (lp *ladderPlotter) Plot(c draw.Canvas, _ *plot.Plot) {
 		lbl := textStyle(8.5, col)
 		lbl.XAlign = draw.XCenter
 		lbl.YAlign = draw.YBottom
-		text := fmt.Sprintf("[%s] seq=%d ack=%d len=%d", flagNames(pk.Flags), pk.Seq, pk.Ack, pk.Len)
-		if pk.Flags&reassembly.FlagACK == 0 {
-			text = fmt.Sprintf("[%s] seq=%d len=%d", flagNames(pk.Flags), pk.Seq, pk.Len)
+		text := pk.label(l.showTS())
+		if l.showTS() {
+			lbl.Font.Size = vg.Points(7.5)
 		}
 		c.FillText(lbl, vg.Point{X: (xC + xS) / 2, Y: yFrom + vg.Points(1)}, text)
 		if pk.Note != "" {
@@ -329,4 +382,43 @@ func relTime(d, span int64) string {
 		return fmt.Sprintf("%.3f ms", float64(d)/1e6)
 	}
 	return fmt.Sprintf("%.3f s", float64(d)/1e9)
+}
+
+// label is the packet's line on the ladder: flags, relative seq and ack,
+// length, and with ts its timestamps.
+func (pk LadderPacket) label(ts bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s] seq=%d", flagNames(pk.Flags), pk.Rel.Seq)
+	if pk.Flags&reassembly.FlagACK != 0 && pk.Rel.AckKnown {
+		fmt.Fprintf(&b, " ack=%d", pk.Rel.Ack)
+	}
+	fmt.Fprintf(&b, " len=%d", pk.Len)
+	if ts && pk.HasTS {
+		fmt.Fprintf(&b, " TSval=%d TSecr=%d", pk.TSval, pk.TSecr)
+	}
+	return b.String()
+}
+
+// isn is the side's initial sequence numbers as the ladder's SYNs (or
+// SYN+ACKs) show them, one per incarnation drawn, for the lane header;
+// without one, the absolute number relative seq 0 stands for.
+func (l Ladder) isn(client bool) string {
+	var isns []string
+	for _, pk := range l.Packets {
+		if pk.FromClient == client && pk.Flags&reassembly.FlagSYN != 0 {
+			v := strconv.FormatUint(uint64(pk.Seq), 10)
+			if len(isns) == 0 || isns[len(isns)-1] != v {
+				isns = append(isns, v)
+			}
+		}
+	}
+	if len(isns) > 0 {
+		return "ISN " + strings.Join(isns, " → ") + " (absolute)"
+	}
+	for _, pk := range l.Packets {
+		if pk.FromClient == client {
+			return fmt.Sprintf("relative seq 0 = %d (absolute)", pk.Seq-pk.Rel.Seq)
+		}
+	}
+	return ""
 }

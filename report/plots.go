@@ -23,10 +23,6 @@ import (
 // nil when it has nothing to draw; Figures puts them in the report's order
 // with their sizes, names and captions.
 
-// TCPMaxTWBuckets is the net.ipv4.tcp_max_tw_buckets most Linux servers
-// run with (the kernel sizes it from memory: half the established hash).
-const TCPMaxTWBuckets = 262144
-
 // Bounds that keep the plots readable and the report small on large
 // captures; what is left out is said in the caption.
 const (
@@ -82,10 +78,15 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 		a.Tick.Marker = intTicks{}
 	}
 	p.Legend.TextStyle.Font = font.From(plotFont, 9.5)
+	p.Legend.Padding = legendPadding
 	p.Legend.Top = true
 	p.Legend.ThumbnailWidth = vg.Points(14)
 	return p
 }
+
+// legendPadding separates legend entries, so that thumbnails taller than
+// the text (an arrow, a ring) do not touch the next entry.
+const legendPadding = vg.Length(3)
 
 // textStyle is a text style of the report's font.
 func textStyle(size float64, c color.Color) draw.TextStyle {
@@ -150,83 +151,202 @@ func captureStart(res *analyze.Result) int64 {
 	return first
 }
 
+// timeWaitPlotted are the series the TIME_WAIT plot draws: the hosts
+// with the highest peaks (at most plotHosts) whose peak is at least
+// plotPeakShare of the highest, so that thousands of clients holding a
+// few sockets each do not crowd out the server holding thousands; and
+// the busiest server and the busiest client whatever their peak, since
+// which side holds TIME_WAIT is the question.
+func timeWaitPlotted(res *analyze.Result) []analyze.TimeWaitSeries {
+	all := res.TimeWait
+	if len(all) == 0 {
+		return nil
+	}
+	role := map[string]string{}
+	for _, h := range res.Verdict.Hosts {
+		role[h.IP] = h.Role
+	}
+	top := all[0].Peak // series come highest peak first
+	var out []analyze.TimeWaitSeries
+	roles := map[string]bool{}
+	for _, s := range all {
+		if len(out) == plotHosts {
+			break
+		}
+		if s.Peak*plotPeakShare >= top || !roles[role[s.IP]] {
+			out = append(out, s)
+			roles[role[s.IP]] = true
+		}
+	}
+	return out
+}
+
+// plotPeakShare: a host is drawn when its peak is at least 1/plotPeakShare
+// of the highest (the busiest of each side is drawn anyway).
+const plotPeakShare = 20
+
+// twBuckets is the tcp_max_tw_buckets the verdict judged by.
+func twBuckets(res *analyze.Result) float64 {
+	if res.Verdict.TWBuckets > 0 {
+		return float64(res.Verdict.TWBuckets)
+	}
+	return analyze.DefaultTWBuckets
+}
+
 // PlotTimeWait draws the TIME_WAIT sockets each of the busiest hosts held
-// over the capture, its peak, and tcp_max_tw_buckets.
+// over the capture, its peak, and tcp_max_tw_buckets. The sockets still
+// held when the capture ends are drawn on, dashed, to where their
+// TIME_WAIT ends.
 func PlotTimeWait(res *analyze.Result) *plot.Plot {
-	series := res.TimeWait
+	series := timeWaitPlotted(res)
 	if len(series) == 0 {
 		return nil
 	}
-	if len(series) > plotHosts {
-		series = series[:plotHosts]
+	role := map[string]string{}
+	for _, h := range res.Verdict.Hosts {
+		role[h.IP] = h.Role
 	}
 	p := newPlot("Sockets in TIME_WAIT per host", "time since the capture started (s)", "sockets in TIME_WAIT")
-	peak, tMax := 0, 0.0
-	for i, s := range series {
-		pts := make(plotter.XYs, 0, len(s.Points)+1)
+	peak, tMax, capEnd, tEnd := 0, 0.0, 0.0, 0.0
+	for _, s := range series {
+		capEnd = max(capEnd, s.CaptureEnd)
 		for _, pt := range s.Points {
-			pts = append(pts, plotter.XY{X: pt.T, Y: float64(pt.N)})
+			tEnd = max(tEnd, pt.T)
+		}
+	}
+	// When the TIME_WAITs outlast a short capture by far, the plot keeps
+	// to the capture and marks the sockets still held as continuing.
+	xLimit := tEnd
+	if capEnd > 0 && tEnd > 4*capEnd {
+		xLimit = capEnd * 1.3
+	}
+	var peakT float64
+	entries := 0
+	for i, s := range series {
+		var in, after plotter.XYs
+		for _, pt := range s.Points {
+			xy := plotter.XY{X: pt.T, Y: float64(pt.N)}
+			if pt.T > xLimit {
+				if len(after) > 0 {
+					after = append(after, plotter.XY{X: xLimit, Y: after[len(after)-1].Y})
+				}
+				break
+			}
 			tMax = max(tMax, pt.T)
+			if pt.T <= s.CaptureEnd || s.CaptureEnd == 0 {
+				in = append(in, xy)
+				continue
+			}
+			if len(after) == 0 && len(in) > 0 {
+				// Continue from the count held at the capture's end.
+				after = append(after, plotter.XY{X: s.CaptureEnd, Y: in[len(in)-1].Y})
+				in = append(in, plotter.XY{X: s.CaptureEnd, Y: in[len(in)-1].Y})
+			}
+			after = append(after, xy)
 		}
-		if len(pts) == 0 {
+		if len(after) == 0 && len(in) > 0 && tEnd > xLimit && in[len(in)-1].Y > 0 {
+			// Every point after the capture is past the plot's edge.
+			y := in[len(in)-1].Y
+			in = append(in, plotter.XY{X: capEnd, Y: y})
+			after = plotter.XYs{{X: capEnd, Y: y}, {X: xLimit, Y: y}}
+		}
+		if len(after) > 0 {
+			tMax = max(tMax, after[len(after)-1].X)
+		}
+		col := palette[i%len(palette)]
+		var first *plotter.Line
+		for k, pts := range []plotter.XYs{in, after} {
+			if len(pts) == 0 {
+				continue
+			}
+			l, err := plotter.NewLine(pts)
+			if err != nil {
+				continue
+			}
+			l.StepStyle = plotter.PostStep
+			l.Color = col
+			l.Width = vg.Points(1.6)
+			if k == 1 {
+				l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+				l.Width = vg.Points(1.2)
+			}
+			p.Add(l)
+			if first == nil {
+				first = l
+			}
+		}
+		if first == nil {
 			continue
 		}
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			continue
+		label := fmt.Sprintf("%s (peak %d)", s.IP, s.Peak)
+		if r := role[s.IP]; r != "" {
+			label = fmt.Sprintf("%s, %s (peak %d)", s.IP, r, s.Peak)
 		}
-		l.StepStyle = plotter.PostStep
-		l.Color = palette[i%len(palette)]
-		l.Width = vg.Points(1.6)
-		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (peak %d)", s.IP, s.Peak), l)
-		peak = max(peak, s.Peak)
+		p.Legend.Add(label, first)
+		entries++
+		if s.Peak > peak {
+			peak = s.Peak
+			for _, pt := range s.Points {
+				if pt.N == peak {
+					peakT = pt.T
+					break
+				}
+			}
+		}
 	}
 	// The highest peak, marked where it is first reached.
 	for _, s := range series {
 		if s.Peak != peak {
 			continue
 		}
-		for _, pt := range s.Points {
-			if pt.N == peak {
-				sc, _ := plotter.NewScatter(plotter.XYs{{X: pt.T, Y: float64(pt.N)}})
-				sc.GlyphStyle = draw.GlyphStyle{Color: colRed, Radius: vg.Points(4), Shape: draw.RingGlyph{}}
-				p.Add(sc)
-				lb, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: pt.T, Y: float64(pt.N)}},
-					Labels: []string{fmt.Sprintf("peak %d (%s, +%.3g s)", peak, s.IP, pt.T)}})
-				if err == nil {
-					lb.TextStyle[0] = textStyle(9, colRed)
-					lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(3)}
-					if pt.T > tMax*0.6 {
-						lb.TextStyle[0].XAlign = draw.XRight
-						lb.Offset.X = vg.Points(-6)
-					}
-					p.Add(lb)
-				}
-				break
+		sc, _ := plotter.NewScatter(plotter.XYs{{X: peakT, Y: float64(peak)}})
+		sc.GlyphStyle = draw.GlyphStyle{Color: colRed, Radius: vg.Points(4), Shape: draw.RingGlyph{}}
+		p.Add(sc)
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: peakT, Y: float64(peak)}},
+			Labels: []string{fmt.Sprintf("peak %d (%s, +%.3g s)", peak, s.IP, peakT)}})
+		if err == nil {
+			lb.TextStyle[0] = textStyle(9, colRed)
+			lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(3)}
+			if peakT > tMax*0.6 {
+				lb.TextStyle[0].XAlign = draw.XRight
+				lb.Offset.X = vg.Points(-6)
 			}
+			p.Add(lb)
 		}
 		break
 	}
+	if capEnd > 0 && tMax > capEnd {
+		l, _ := plotter.NewLine(plotter.XYs{{X: capEnd, Y: 0}, {X: capEnd, Y: float64(peak) * 1.05}})
+		l.Color, l.Width, l.Dashes = colDark, vg.Points(0.8), []vg.Length{vg.Points(1), vg.Points(2)}
+		p.Add(l)
+		what := "capture ends; dashed: sockets still held, to the end of their TIME_WAIT"
+		if xLimit < tEnd {
+			what = fmt.Sprintf("capture ends; dashed: sockets still held (the last leaves TIME_WAIT at +%.3g s)", tEnd)
+		}
+		p.Legend.Add(what, l)
+		entries++
+	}
+	buckets := twBuckets(res)
 	p.Y.Min = 0
 	top := float64(peak) * 1.1
-	entries := len(series) + 1
-	if float64(peak)*4 >= TCPMaxTWBuckets {
+	entries++
+	if float64(peak)*4 >= buckets {
 		// The limit is within reach: draw it.
-		top = TCPMaxTWBuckets * 1.1
-		l, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: TCPMaxTWBuckets}, {X: tMax, Y: TCPMaxTWBuckets}})
+		top = buckets * 1.1
+		l, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: buckets}, {X: tMax, Y: buckets}})
 		l.Color, l.Dashes, l.Width = colRed, []vg.Length{vg.Points(5), vg.Points(3)}, vg.Points(1.2)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("tcp_max_tw_buckets %d (Linux default)", TCPMaxTWBuckets), l)
+		p.Legend.Add(fmt.Sprintf("tcp_max_tw_buckets %s (assumed unless --tw-buckets)", thousands(int(buckets))), l)
 	} else {
 		// Far above: say where it is instead of squashing the data.
-		p.Legend.Add(fmt.Sprintf("tcp_max_tw_buckets %d (Linux default): %s the peak, off the scale",
-			TCPMaxTWBuckets, times(float64(TCPMaxTWBuckets)/float64(max(peak, 1)))), upArrow(colRed))
+		p.Legend.Add(fmt.Sprintf("tcp_max_tw_buckets %s: %s the peak, off the scale",
+			thousands(int(buckets)), times(buckets/float64(max(peak, 1)))), upArrow(colRed))
 	}
 	p.Y.Max = top
 	p.X.Min = 0
 	p.X.Max = max(tMax*1.02, 1e-3)
-	p.Legend.Left = true
+	// The legend goes to the side away from the peak's label.
+	p.Legend.Left = peakT > tMax*0.5
 	p.Add(plotter.NewGrid())
 	reserveTop(p, plotHeight, entries)
 	return p
@@ -235,7 +355,7 @@ func PlotTimeWait(res *analyze.Result) *plot.Plot {
 // reserveTop raises the top of the Y axis so that a legend of the given
 // entries at the top of a plot h high does not cover the data.
 func reserveTop(p *plot.Plot, h vg.Length, entries int) {
-	legend := vg.Length(entries)*vg.Points(13) + vg.Points(10)
+	legend := vg.Length(entries)*(vg.Points(11)+legendPadding) + vg.Points(14)
 	data := h - vg.Points(70) // title, X axis and its label
 	frac := float64(legend / data)
 	if frac <= 0 || frac >= 0.8 {
@@ -540,7 +660,8 @@ type seqRow struct {
 }
 
 // seqRows gathers the rows: every seq_overlap finding, and the sides of
-// tuple_reuse findings whose ISNs are known and not overlapping.
+// tuple_reuse findings whose new ISN is known and overlaps the old range
+// or nearly does (seqNear); the plot is drawn only when there is one.
 func seqRows(res *analyze.Result) (rows []seqRow, more int) {
 	type key struct {
 		prev, conn int
@@ -592,6 +713,9 @@ func seqRows(res *analyze.Result) (rows []seqRow, more int) {
 			}
 			rb := float64(side.prevFinal - *side.old)
 			off := float64(*side.isn - *side.old)
+			if !seqNear(rb, off) {
+				continue
+			}
 			add(seqRow{
 				label:      fmt.Sprintf("#%d→#%d %s", f.Conns[0], f.Conns[1], side.dir),
 				rangeBytes: rb, isnOffset: off, overlap: off < rb, severity: f.Severity,
@@ -600,6 +724,26 @@ func seqRows(res *analyze.Result) (rows []seqRow, more int) {
 		}
 	}
 	return rows, more
+}
+
+// seqNearBytes is how close to the old range a new ISN counts as near
+// an overlap: one unscaled receive window (65,535 bytes), within which an
+// old segment could land in the new connection's window. Linux's
+// tcp_tw_reuse starts 65,537 past the old next sequence number, just
+// outside it.
+const seqNearBytes = 65536
+
+// seqNear reports whether a side's new ISN, off bytes past the old ISN
+// (mod 2^32), overlaps the old range of rb bytes or lies within
+// seqNearBytes of it, past its end or behind its start.
+func seqNear(rb, off float64) bool {
+	switch {
+	case off < rb:
+		return true
+	case off-rb < seqNearBytes:
+		return true
+	}
+	return 1<<32-off < seqNearBytes
 }
 
 func beyondText(d float64) string {
@@ -771,6 +915,12 @@ func PlotPortPressure(res *analyze.Result, f *analyze.Finding) *plot.Plot {
 	return p
 }
 
+// Names of the figures the HTML report's first section shows.
+const (
+	figTimeWait = "1-time-wait"
+	figClosers  = "2-who-closes-first"
+)
+
 // Figure is one chart of the report.
 type Figure struct {
 	Name    string // file name under --plots, without extension
@@ -778,6 +928,9 @@ type Figure struct {
 	Caption string
 	Plot    *plot.Plot
 	W, H    vg.Length
+	// Ladder is the ladder a ladder figure draws, for the HTML report's
+	// table of its packets with their absolute numbers.
+	Ladder *Ladder
 }
 
 // Figures returns the report's charts in order, leaving out empty ones:
@@ -792,17 +945,23 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 	}
 	twCaption := "The most sockets each host held in TIME_WAIT, as the capture shows it: a lower bound, " +
 		"since sockets already in TIME_WAIT when the capture started are not seen."
-	if n := len(res.TimeWait); n > plotHosts {
-		twCaption += fmt.Sprintf(" The %d hosts with the highest peaks of %d are drawn.", plotHosts, n)
+	if drawn, n := len(timeWaitPlotted(res)), max(res.Verdict.HostsHolding, len(res.TimeWait)); n > drawn && drawn > 0 {
+		twCaption += fmt.Sprintf(" Drawn: %d of the %d hosts that held TIME_WAIT, those with the highest peaks "+
+			"(at most %d, each at least 1/%d of the highest) and the busiest server and the busiest client; "+
+			"the others' peaks are in the hosts table and the JSON report.", drawn, n, plotHosts, plotPeakShare)
 	}
-	add("1-time-wait", "TIME_WAIT over time", twCaption, PlotTimeWait(res), plotHeight)
+	if len(res.TimeWait) > 0 && res.TimeWait[0].CaptureEnd > 0 {
+		twCaption += " Sockets still in TIME_WAIT when the capture ends are drawn dashed to where their TIME_WAIT ends, " +
+			"unless a new incarnation of their four-tuple ended it."
+	}
+	add(figTimeWait, "TIME_WAIT over time", twCaption, PlotTimeWait(res), plotHeight)
 
 	eps := closerEndpoints(res)
 	clCaption := "Who sent the first FIN, per server endpoint: the side that closes first keeps TIME_WAIT."
 	if more := len(res.Endpoints) - len(eps); more > 0 && len(eps) > 0 {
 		clCaption += fmt.Sprintf(" The %d busiest endpoints; %d more are in the JSON report.", len(eps), more)
 	}
-	add("2-who-closes-first", "Who closes first", clCaption, PlotClosers(res), closersHeight(len(eps)))
+	add(figClosers, "Who closes first", clCaption, PlotClosers(res), closersHeight(len(eps)))
 
 	rgCaption := fmt.Sprintf("Every reuse of a four-tuple (%d), by the time from the previous incarnation's close to the new SYN; "+
 		"left of the line the new SYN came while the old connection could still be in TIME_WAIT.", len(res.ReuseGaps)+res.ReuseGapsMore)
@@ -820,7 +979,7 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 
 	rows, _ := seqRows(res)
 	add("5-sequence-space", "Sequence space of reused four-tuples",
-		"For each reused four-tuple and side: the sequence range the side used in the old incarnation (grey), "+
+		"For each reused four-tuple and side whose new ISN overlaps the old incarnation's range or lies within 64 KiB of it: the sequence range the side used in the old incarnation (grey), "+
 			"its new ISN (blue) and the overlap (red), where a delayed segment of the old connection is accepted as new data "+
 			"unless timestamps (PAWS) reject it, as in RFC 1185's figures.",
 		PlotSeqSpace(res), seqHeight(len(rows)))
@@ -833,9 +992,13 @@ func Figures(res *analyze.Result, ladders []Ladder) []Figure {
 			PlotPortPressure(res, f), plotHeight)
 	}
 
-	for _, l := range ladders {
-		p := PlotLadder(l)
-		add("7-ladder-"+strings.ReplaceAll(l.Kind, "_", "-"), "Ladder: "+l.Kind, l.Caption(), p, ladderHeight(l))
+	for i := range ladders {
+		l := &ladders[i]
+		n := len(figs)
+		add("7-ladder-"+strings.ReplaceAll(l.Kind, "_", "-"), "Ladder: "+l.Kind, l.Caption(), PlotLadder(*l), ladderHeight(*l))
+		if len(figs) > n {
+			figs[n].Ladder = l
+		}
 	}
 	return figs
 }

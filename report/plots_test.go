@@ -49,8 +49,10 @@ func TestFigures(t *testing.T) {
 		capture string
 		want    []string
 	}{
+		// The demo's reuses start 65,537 past the old range (tcp_tw_reuse)
+		// or are the server's: no overlap, and no sequence space plot.
 		{"../testdata/demo.pcap", []string{"1-time-wait", "2-who-closes-first", "3-reuse-gaps", "4-nat-timestamps-1",
-			"5-sequence-space", "7-ladder-final-ack-rst", "7-ladder-lost-final-ack", "7-ladder-tuple-reuse"}},
+			"7-ladder-final-ack-rst", "7-ladder-lost-final-ack", "7-ladder-tuple-reuse"}},
 		{lab + "seq_overlap_incarnations.pcap.gz", []string{"5-sequence-space", "7-ladder-seq-overlap"}},
 	} {
 		t.Run(filepath.Base(tc.capture), func(t *testing.T) {

@@ -186,10 +186,16 @@ func writeTextLadder(b *strings.Builder, r *reassembly.Record, got *reassembly.C
 	}
 	w := ShowWindow(r, 0)
 	segs := got.Segments
-	gap := got.Gap
+	skipped := 0 // packets of an earlier incarnation before this one's first
 	for len(segs) > 0 && frameBefore(reassembly.Frame{File: segs[0].File, N: segs[0].Frame}, r.FirstFrame) {
 		segs = segs[1:]
-		gap--
+		skipped++
+	}
+	left := map[int]int{} // packets left out before segs[i]
+	for _, g := range got.Gaps {
+		if at := g.At - skipped; at > 0 {
+			left[at] += g.Omitted
+		}
 	}
 	if len(segs) == 0 {
 		return
@@ -202,8 +208,8 @@ func writeTextLadder(b *strings.Builder, r *reassembly.Record, got *reassembly.C
 	}
 	rows := [][]string{{"frame", "time", "dir", "flags", "seq", "ack", "len", "tsval", "tsecr"}}
 	for i := range segs {
-		if got.Omitted > 0 && i == gap {
-			rows = append(rows, []string{"...", "", "", fmt.Sprintf("(%d packets left out)", got.Omitted)})
+		if n := left[i]; n > 0 {
+			rows = append(rows, []string{"...", "", "", fmt.Sprintf("(%d packets left out)", n)})
 		}
 		seg := &segs[i]
 		from, to, dir := 0, 1, "->"

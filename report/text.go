@@ -51,6 +51,8 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		p.f("%d packets captured twice (on two interfaces?), counted once\n", t.Duplicates)
 	}
 
+	p.answer(w, res)
+
 	c := res.Closes
 	p.f("\ncloses (as seen in the capture):\n")
 	p.counts(c.ByKind, closeKindNames, closeKindLabels[:])
@@ -108,6 +110,12 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 				}
 			}
 		}
+		p.f("\nadvice, by finding kind:\n")
+		for _, k := range kinds {
+			if a := AdviceText(analyze.KindAdvice[k]); a != "" {
+				p.f("  %s: %s\n", k, a)
+			}
+		}
 	} else {
 		p.f("\nfindings: none\n")
 	}
@@ -115,6 +123,59 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 		p.f("warning: %s\n", warn)
 	}
 	return p.err
+}
+
+// textHosts bounds the hosts the answer lists.
+const textHosts = 10
+
+// answer writes the answer first: the verdict, then per server endpoint
+// who closes first and holds TIME_WAIT, and per host the TIME_WAIT peak
+// and when, against tcp_max_tw_buckets and the port range.
+func (p *printer) answer(w io.Writer, res *analyze.Result) {
+	v := res.Verdict
+	p.f("\nverdict: %s\n", VerdictSentence(res))
+	if len(v.Endpoints) > 0 {
+		p.f("\nwho closes first and holds TIME_WAIT, per server endpoint:\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  server\tconns\tcloses first (server, client, simultaneous)\tholds TIME_WAIT (server, client)\tserver host's TIME_WAIT peak\n")
+		shown := v.Endpoints[:min(len(v.Endpoints), 10)]
+		for _, e := range shown {
+			peak := "0"
+			if e.ServerPeakAt != nil {
+				peak = fmt.Sprintf("%d at %s", e.ServerPeak, e.ServerPeakAt.String())
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%d, %d, %d\t%d, %d\t%s\n", e.Server, e.Connections,
+				e.ServerClosedFirst, e.ClientClosedFirst, e.Simultaneous, e.ServerHeld, e.ClientHeld, peak)
+		}
+		tw.Flush()
+		if more := v.EndpointsTotal - len(shown); more > 0 {
+			p.f("  ... and %d more endpoints\n", more)
+		}
+	}
+	p.f("\nTIME_WAIT per host (most sockets at once, and when; against net.ipv4.tcp_max_tw_buckets %s, assumed unless --tw-buckets, and port range %d-%d):\n",
+		thousands(v.TWBuckets), v.PortRange[0], v.PortRange[1])
+	if len(v.Hosts) == 0 {
+		p.f("  no host held a socket in TIME_WAIT in the capture\n")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  host\trole\tpeak\tat\tof buckets\tof port range\theld in all\n")
+	shown := v.Hosts[:min(len(v.Hosts), textHosts)]
+	for _, h := range shown {
+		at, ports := "", "-"
+		if h.PeakAt != nil {
+			at = h.PeakAt.String()
+		}
+		if h.Role == analyze.RoleClient {
+			ports = percent(float64(h.Peak) / float64(v.PortRangeSize))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%d\n", h.IP, h.Role, h.Peak, at,
+			percent(float64(h.Peak)/float64(v.TWBuckets)), ports, h.Held)
+	}
+	tw.Flush()
+	if more := v.HostsHolding - len(shown); more > 0 {
+		p.f("  ... and %d more hosts held TIME_WAIT, each at most %d at once\n", more, shown[len(shown)-1].Peak)
+	}
 }
 
 // groupFindings groups findings by kind, kinds with a critical finding

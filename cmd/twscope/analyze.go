@@ -23,6 +23,8 @@ type analyzeFlags struct {
 	filter      string
 	idleTimeout time.Duration
 	sel         selectFlags // --server, --client, --since, --until (select.go)
+	// twBuckets is the hosts' net.ipv4.tcp_max_tw_buckets, for the verdict.
+	twBuckets int
 }
 
 func (f *analyzeFlags) register(cmd *cobra.Command) {
@@ -36,6 +38,8 @@ func (f *analyzeFlags) register(cmd *cobra.Command) {
 	}
 	fl.StringVar(&f.filter, "filter", "", filterHelp)
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 5*time.Minute, "close out a connection silent this long (as Zeek does)")
+	fl.IntVar(&f.twBuckets, "tw-buckets", analyze.DefaultTWBuckets,
+		"the hosts' net.ipv4.tcp_max_tw_buckets, to judge TIME_WAIT peaks against (Linux sizes it from memory; 262144 from 4 GB)")
 	fl.Bool("quiet", false, "no progress line on standard error (shown only when it is a terminal)")
 	f.sel.register(cmd)
 }
@@ -56,6 +60,10 @@ func (f *analyzeFlags) options() (analyze.Options, error) {
 		return o, usageError(err)
 	}
 	o.Tracker.IdleTimeout = f.idleTimeout
+	if f.twBuckets < 1 {
+		return o, usageError(fmt.Errorf("--tw-buckets must be at least 1"))
+	}
+	o.TWBuckets = f.twBuckets
 	if f.filter != "" {
 		filter, err := reassembly.NewFilter(f.filter)
 		if err != nil {
