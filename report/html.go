@@ -95,6 +95,7 @@ type htmlPage struct {
 	HostsMore     int
 	Figures       []htmlFigure
 	LadderNote    string
+	NATLine       string // natSummaryLine
 	Warnings      []string
 	Error         string
 }
@@ -162,7 +163,7 @@ func WriteHTML(w io.Writer, res *analyze.Result, opts HTMLOptions) error {
 func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 	page := &htmlPage{
 		Tool: res.Tool, Profile: res.Profile, Captures: res.Captures, Totals: res.Totals,
-		Warnings: res.Warnings, Error: res.Error, LadderNote: opts.LadderNote,
+		Warnings: res.Warnings, Error: res.Error, LadderNote: opts.LadderNote, NATLine: natSummaryLine(res),
 	}
 	var names []string
 	for _, c := range res.Captures {
