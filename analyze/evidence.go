@@ -99,9 +99,9 @@ type NATEvidence struct {
 	// SYNs counts the SYNs behind the latest TSval to their server or
 	// refused by the exact tcp_tw_recycle rule; SYNList lists the first
 	// few dozen, SYNListTotal is all of them.
-	SYNs             int      `json:"syns"`
 	SYNList          []NATSYN `json:"syn_list"`
 	SYNListTotal     int      `json:"syn_list_total"`
+	SYNs             int      `json:"syns"`
 	SYNsBehind       int      `json:"syns_behind"`
 	SYNsRecycle      int      `json:"syns_recycle"`
 	TimestampedConns int      `json:"timestamped_conns"`
