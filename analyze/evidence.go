@@ -78,32 +78,35 @@ type TupleReuseEvidence struct {
 func (*TupleReuseEvidence) Kind() string { return KindTupleReuse }
 
 // NATEvidence is the evidence of nat_ts_regression (nat.go): one client
-// IP, with the facts per server IP inside.
+// IP, with the facts per server IP inside (Servers).
 type NATEvidence struct {
-	// Clocks is the most timestamp clocks toward one server, the hosts
-	// behind the address, under per-address-pair offsets; null otherwise
-	// (the host count is unknown).
-	Clocks     *int   `json:"clocks"`
-	HostFilter string `json:"host_filter"`
-	IP         string `json:"ip"`
+	// Clocks is the most timestamp clocks in use at once toward one
+	// server, the hosts behind the address, under per-address-pair
+	// offsets; null otherwise (the host count is unknown).
+	Clocks          *int   `json:"clocks"`
+	DistinctOffsets int    `json:"distinct_offsets"` // TSval lines, over the servers listed
+	FourTuples      int    `json:"four_tuples"`
+	HostFilter      string `json:"host_filter"`
+	IP              string `json:"ip"`
 	// MaxBehindBy is the furthest a SYN was behind, in ticks and in
 	// seconds of its pair's clock.
 	MaxBehindBy  uint32     `json:"max_behind_by"`
 	MaxBehindByS float64    `json:"max_behind_by_s"`
 	Offsets      string     `json:"offsets"`
-	Points       []NATPoint `json:"points,omitempty" html:"-"` // for the plot, bounded; the first natPlotIPs IPs only
-	// Servers are the per-server facts (at most natMaxServers; all in
-	// ServersTotal).
-	Servers      []NATServer `json:"servers"`
-	ServersTotal int         `json:"servers_total"`
-	// SYNs counts the SYNs behind the latest TSval to their server or
-	// refused by the exact tcp_tw_recycle rule; SYNList lists the first
-	// few dozen, SYNListTotal is all of them.
-	SYNList          []NATSYN `json:"syn_list"`
-	SYNListTotal     int      `json:"syn_list_total"`
-	SYNs             int      `json:"syns"`
+	Points       []NATPoint `json:"points,omitempty" html:"-"` // for the plot, at most natMaxPoints; the first natPlotIPs IPs only
+	RateHz       float64    `json:"rate_hz"`                   // of the first server's clocks
+	// Servers are the per-server facts (at most natMaxServers; all of
+	// them in ServersTotal).
+	Servers           []NATServer `json:"servers"`
+	ServersTotal      int         `json:"servers_total"`
+	SharedClockTuples int         `json:"shared_clock_tuples"` // four-tuples on a clock another one is on too
+	// SYNs lists the first few dozen SYNs behind the latest TSval to
+	// their server or refused by the exact tcp_tw_recycle rule;
+	// SYNsTotal counts all of them.
+	SYNs             []NATSYN `json:"syns"`
 	SYNsBehind       int      `json:"syns_behind"`
 	SYNsRecycle      int      `json:"syns_recycle"`
+	SYNsTotal        int      `json:"syns_total"`
 	TimestampedConns int      `json:"timestamped_conns"`
 	// Unanswered counts the SYNs of SYNs sent again without a SYN+ACK.
 	Unanswered int `json:"unanswered"`

@@ -77,7 +77,7 @@ const (
 	natMaxIPs     = 32768
 	natMaxPeers   = 32
 	natMaxConns   = 128
-	natMaxSYNs    = 32
+	natMaxSYNs    = 40
 	natMaxServers = 32
 	natMaxFrames  = 48
 	natMaxPoints  = 600
@@ -519,7 +519,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 		return a.p.peer.Less(b.p.peer)
 	})
 	ev := &NATEvidence{IP: ip.addr.String(), HostFilter: HostFilter(ip.addr), Offsets: OffsetsUnknown,
-		Servers: []NATServer{}, SYNList: []NATSYN{}}
+		Servers: []NATServer{}, SYNs: []NATSYN{}}
 	severity := SeverityInfo
 	var hosts int
 	var first *natSYN
@@ -529,7 +529,13 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 	var points []NATPoint
 	for _, v := range vs {
 		p, fit := v.p, v.fit
-		ev.SYNs += p.listed
+		ev.SYNsTotal += p.listed
+		ev.DistinctOffsets += fit.lines
+		ev.FourTuples += fit.tuples
+		ev.SharedClockTuples += fit.sharedTuples
+		if ev.RateHz == 0 {
+			ev.RateHz = fit.rate
+		}
 		ev.SYNsBehind += p.behind
 		ev.SYNsRecycle += p.recycle
 		ev.Unanswered += p.unanswered
@@ -578,8 +584,8 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 			if s.Behind {
 				s.BehindByS = ptr(round6(float64(s.BehindBy) / fit.rate))
 			}
-			if len(ev.SYNList) < natMaxSYNs {
-				ev.SYNList = append(ev.SYNList, s.NATSYN)
+			if len(ev.SYNs) < natMaxSYNs {
+				ev.SYNs = append(ev.SYNs, s.NATSYN)
 				if len(frames) < natMaxFrames {
 					frames = append(frames, s.frame)
 				}
@@ -597,7 +603,6 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 		}
 		clockBase += fit.lines
 	}
-	ev.SYNListTotal = ev.SYNs
 	if ev.Offsets == OffsetsPerAddressPair {
 		ev.Clocks = ptr(hosts) // else null: the host count is unknown
 	}
@@ -717,15 +722,16 @@ func advise(ev *NATEvidence, vs []pairVerdict) string {
 
 // clockFit is what one pair's timestamps say about its clocks.
 type clockFit struct {
-	rate    float64 // TSval ticks per second
-	conns   int     // timestamped connection sides considered
-	lines   int     // distinct clocks (offsets): what per-address-pair offsets need
-	tuples  int     // distinct public four-tuples
-	perConn int     // pre-NAT four-tuples: what per-connection offsets need
-	shared  int     // lines that more than one public four-tuple lies on
-	hosts   int     // most lines in use at once (within 60 s): the hosts under per-address-pair offsets
-	fresh   int     // connections whose clock started at their SYN
-	offsets string
+	rate         float64 // TSval ticks per second
+	conns        int     // timestamped connection sides considered
+	lines        int     // distinct clocks (offsets): what per-address-pair offsets need
+	tuples       int     // distinct public four-tuples
+	perConn      int     // pre-NAT four-tuples: what per-connection offsets need
+	shared       int     // lines that more than one public four-tuple lies on
+	sharedTuples int     // four-tuples on those lines
+	hosts        int     // most lines in use at once (within 60 s): the hosts under per-address-pair offsets
+	fresh        int     // connections whose clock started at their SYN
+	offsets      string
 }
 
 // fitPair groups one pair's connections by clock ("connections whose
@@ -755,6 +761,7 @@ func fitPair(cs []stampConn) clockFit {
 		}
 		if len(l.tuples) > 1 {
 			fit.shared++
+			fit.sharedTuples += len(l.tuples)
 		}
 		fit.perConn += preNATTuples(l.members)
 	}
