@@ -72,11 +72,14 @@ type natTimestamps struct {
 // holds: the addresses held at once (past it the longest idle is judged
 // and forgotten), servers per address, timestamped connections per pair
 // (the clock samples), the SYNs, servers and frames listed in a finding
-// (each with its exact total), plot points, and addresses plotted.
+// (each with its exact total), plot points, and addresses plotted. An
+// address holds at most natMaxIPConns samples and natMaxSYNs listed SYNs
+// over all its servers: a few tens of KB at worst.
 const (
-	natMaxIPs     = 32768
+	natMaxIPs     = 16384
 	natMaxPeers   = 32
 	natMaxConns   = 128
+	natMaxIPConns = 256 // samples per address, over its servers
 	natMaxSYNs    = 40
 	natMaxServers = 32
 	natMaxFrames  = 48
@@ -137,8 +140,10 @@ func newNATTimestamps() *natTimestamps {
 type ipStamps struct {
 	addr    netip.Addr
 	peers   []*pairStamps
-	skipped int   // timestamped connections toward peers past natMaxPeers
+	skipped int   // timestamped connections past natMaxPeers or natMaxIPConns
 	lastAt  int64 // the latest record end
+	samples int   // clock samples kept, over the peers
+	listed  int   // SYNs kept in the peers' lists
 }
 
 // pairStamps is one (source IP, peer IP) pair: its clock samples, and the
@@ -330,15 +335,16 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 			continue
 		}
 		if s.client && r.C.SYN.Seen() {
-			d.syn(p, r)
+			d.syn(ip, p, r)
 		}
 		if !s.f.HasTS {
 			continue
 		}
-		if len(p.conns) >= natMaxConns {
+		if len(p.conns) >= natMaxConns || ip.samples >= natMaxIPConns {
 			p.skipped++
 			continue
 		}
+		ip.samples++
 		p.conns = append(p.conns, stampConn{
 			id: r.ID, peerPort: s.peer.Port(), port: s.self.Port(), client: s.client,
 			first: s.f.TSFirst, last: s.f.TSLast, firstAt: s.f.TSFirstTime, lastAt: s.f.TSLastTime,
@@ -350,7 +356,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 
 // syn counts a client SYN of the pair, and lists it when it is behind the
 // pair's latest TSval or refused by the exact tcp_tw_recycle rule.
-func (d *natTimestamps) syn(p *pairStamps, r *reassembly.Record) {
+func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 	st := &r.SYNTS
 	tx, lost := 1+st.Unanswered, st.Unanswered
 	if st.Unanswered > 0 {
@@ -377,9 +383,10 @@ func (d *natTimestamps) syn(p *pairStamps, r *reassembly.Record) {
 	if st.Unanswered > 0 {
 		p.unanswered++
 	}
-	if len(p.syns) >= natMaxSYNs {
+	if ip.listed >= natMaxSYNs {
 		return
 	}
+	ip.listed++
 	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, server: r.Server, NATSYN: NATSYN{
 		Conn: r.ID, Frame: r.C.SYN.Frame.N, Time: FormatTime(r.C.SYN.Time), Server: r.Server.String(),
 		Behind: behind, Recycle: st.Recycle, Answered: st.Answered, SentAgain: st.Unanswered, Clock: -1,

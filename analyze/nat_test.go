@@ -119,17 +119,19 @@ func TestNATCorpus(t *testing.T) {
 		// As above but the server closes first and holds TIME_WAIT.
 		{"server_close_first", "lab/server_close_first.pcap", 1, 11, 11},
 		// zeek ftp/ipv4.pcap: the FTP server's active-mode data SYNs
-		// carry TSval 1 (a clock per connection, 2 Hz): per connection.
-		{"ftp-ipv4", "public/zeek_ftp-ipv4.pcap", 1, 2, 0},
-		{"ftp-ipv6", "public/zeek_ftp-ipv6.pcap", 1, 2, 0},
+		// carry TSval 1 (a clock per connection, 2 Hz), behind only what
+		// it sent as the control connection's server: as a client it
+		// sent nothing before, so nothing is behind.
+		{"ftp-ipv4", "public/zeek_ftp-ipv4.pcap", 0, 0, 0},
+		{"ftp-ipv6", "public/zeek_ftp-ipv6.pcap", 0, 0, 0},
 		// zeek irc-dcc-send.pcapng cut to 96 bytes: 10.0.0.22 serves IRC
 		// to 10.0.0.7 and connects out to it twice (DCC, frames 60 and
-		// 1155) with a clock 591 million ticks below the one it answers
-		// IRC with. Both DCC SYNs are behind what 10.0.0.22 sent to
-		// 10.0.0.7 (a per-IP check counts every segment of the pair), but
-		// as a client its two connections lie on one clock: one host, no
-		// finding, two SYNs in the summary.
-		{"irc-dcc-send", "public/zeek_irc-dcc-send.s96.pcap", 1, 2, 0},
+		// 1155, one 1000 Hz clock) with a clock 591 million ticks below
+		// the one it answers IRC with. Judged as a client toward
+		// 10.0.0.7, its two connections lie on one clock and neither SYN
+		// is behind: no finding, nothing in the summary. (Before, its
+		// server-side TSvals counted as a second host.)
+		{"irc-dcc-send", "public/zeek_irc-dcc-send.s96.pcap", 0, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

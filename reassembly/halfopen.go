@@ -17,7 +17,7 @@ const (
 	defaultMaxTuples = 131072
 	// defaultMaxClocks bounds the timestamp clocks per (sender, receiver)
 	// address pair; the sweep forgets those idle past 60 s (TCP_PAWS_MSL).
-	defaultMaxClocks = 65536
+	defaultMaxClocks = 1 << 18 // about 100 bytes each
 )
 
 // halfOpenQueue holds the half-open incarnations in the order they started,

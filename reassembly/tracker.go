@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"bytes"
 	"cmp"
 	"net/netip"
 	"slices"
@@ -70,7 +71,7 @@ type Config struct {
 	MaxHalfOpen int
 	// MaxTuples bounds the remembered summaries of finished four-tuples
 	// (default 131072), and MaxClocks the per-address-pair timestamp clocks
-	// (default 65536); past them the oldest are forgotten and counted
+	// (default 262144); past them the oldest are forgotten and counted
 	// (four-tuples: those older than TupleNeed first and uncounted, then
 	// failed connection attempts).
 	MaxTuples, MaxClocks int
@@ -189,13 +190,17 @@ func keyOf(seg *Segment) (flowKey, bool) {
 // memory for the peers it sees, and a client stack draws its offsets per
 // destination (or per four-tuple), so a SYN to one server is never judged
 // against TSvals sent to another.
-type clockKey struct{ src, dst netip.Addr }
+// The addresses are kept as 16 bytes (IPv4 mapped), without netip.Addr's
+// pointer, so that the table costs the collector nothing to scan.
+type clockKey struct{ src, dst [16]byte }
+
+func clockKeyOf(src, dst netip.Addr) clockKey { return clockKey{src.As16(), dst.As16()} }
 
 func compareClockKeys(a, b clockKey) int {
-	if c := a.src.Compare(b.src); c != 0 {
+	if c := bytes.Compare(a.src[:], b.src[:]); c != 0 {
 		return c
 	}
-	return a.dst.Compare(b.dst)
+	return bytes.Compare(a.dst[:], b.dst[:])
 }
 
 // ipClock is what one source address's timestamps toward one destination
@@ -502,7 +507,11 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 			(c.C.AckOfPeerFIN.Seen() && c.S.AckOfPeerFIN.Seen())
 	}
 
-	if seg.OptionsKnown && seg.HasTS {
+	// Only what clients send: a SYN is judged against the TSvals its IP
+	// sent as a client to that server, the samples the NAT clocks are
+	// fitted on (analyze/nat.go); a server's replies would double the
+	// table for nothing.
+	if seg.OptionsKnown && seg.HasTS && from == SideClient {
 		clk := t.senderClock(c, seg, from, true)
 		clk.latest, clk.latestAt, clk.latestConn = seg.TSval, seg.Time, c.ID
 	}
@@ -517,7 +526,7 @@ func (t *Tracker) senderClock(c *conn, seg *Segment, from Side, create bool) *ip
 	if c.clkGen[side] == t.clockGen {
 		return c.clk[side]
 	}
-	k := clockKey{seg.Src, seg.Dst}
+	k := clockKeyOf(seg.Src, seg.Dst)
 	clk := t.clocks[k]
 	if clk == nil {
 		if !create {
@@ -586,7 +595,7 @@ func (t *Tracker) rememberStamp(c *conn) {
 	if !c.C.HasTS {
 		return
 	}
-	k := clockKey{c.Client.Addr(), c.Server.Addr()}
+	k := clockKeyOf(c.Client.Addr(), c.Server.Addr())
 	clk := t.clocks[k]
 	if clk == nil {
 		clk = new(ipClock)
