@@ -714,7 +714,8 @@ func summarize(ev *NATEvidence, vs []pairVerdict) string {
 	return b.String()
 }
 
-func trimNum(x float64) string { return fmt.Sprintf("%.3g", x) }
+// trimNum writes seconds with at most three decimals, never in e-notation.
+func trimNum(x float64) string { return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64) }
 
 func advise(ev *NATEvidence, vs []pairVerdict) string {
 	const never = "Never enable net.ipv4.tcp_tw_recycle (removed in Linux 4.12); any system still offering a per-IP timestamp check is unsafe for clients behind NAT."
