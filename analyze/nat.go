@@ -33,9 +33,12 @@ import (
 //     65537).
 //
 // per_address_pair when it needs fewer clocks than per_connection by more
-// than chance (a tenth of the four-tuples); per_connection when every line
-// is one four-tuple; unknown when both fit (lines shared only by what can
-// be one remapped four-tuple) or with fewer than natMinConns samples.
+// than chance: by at least two clocks (two random 32-bit offsets agree
+// within the tolerance a few times in 10^7, so one saved clock can be a
+// coincidence, two hardly) and by more than a tenth of the four-tuples;
+// per_connection when every line is one four-tuple; unknown when both fit
+// (lines shared only by what can be one remapped four-tuple) or with
+// fewer than natMinConns samples.
 //
 // nat_ts_regression is raised for a client IP when, toward one server:
 //   - the offsets are per_address_pair with more than one clock (several
@@ -775,7 +778,7 @@ func fitPair(cs []stampConn) clockFit {
 	}
 	switch {
 	case fit.conns < natMinConns:
-	case (fit.perConn-fit.lines)*10 > fit.tuples:
+	case fit.perConn-fit.lines >= 2 && (fit.perConn-fit.lines)*10 > fit.tuples:
 		fit.offsets = OffsetsPerAddressPair
 	case fit.shared == 0:
 		fit.offsets = OffsetsPerConnection
