@@ -160,14 +160,12 @@ type pairStamps struct {
 	behind  int    // of them, behind the latest TSval
 	recycle int    // of them, where the exact tcp_tw_recycle rule applies
 	maxBy   uint32 // ticks
-	maxByAt int    // the conn of the SYN furthest behind
 	// unanswered counts the listed SYNs sent again before any SYN+ACK;
 	// sentAgain counts every SYN to the peer that was.
 	unanswered, sentAgain int
 	// Transmissions and unanswered ones, of the listed SYNs and of the
 	// others, for the pattern test.
 	txBehind, lostBehind, txOther, lostOther int
-	firstSYN                                 natSYN // the first listed SYN, for the finding's place
 }
 
 // stampConn is one side of a connection as a clock sample: its first and
@@ -377,7 +375,7 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 	if behind {
 		p.behind++
 		if st.By > p.maxBy {
-			p.maxBy, p.maxByAt = st.By, r.ID
+			p.maxBy = st.By
 		}
 	}
 	if st.Recycle {
@@ -407,9 +405,6 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 	}
 	if st.Recycle {
 		s.RecycleConn = st.RecycleConn
-	}
-	if len(p.syns) == 0 {
-		p.firstSYN = s
 	}
 	p.syns = append(p.syns, s)
 }
