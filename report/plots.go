@@ -499,14 +499,14 @@ func PlotNAT(res *analyze.Result, f *analyze.Finding) *plot.Plot {
 		sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(2.2), Shape: draw.CircleGlyph{}}
 		p.Add(sc)
 		if i == 0 {
-			p.Legend.Add(fmt.Sprintf("TSvals, one colour per clock (%d clocks)", len(clocks)), sc)
+			p.Legend.Add(fmt.Sprintf("TSvals, one colour per clock and server (%d clocks)", len(clocks)), sc)
 		}
 	}
 	if len(behind) > 0 {
 		sc, _ := plotter.NewScatter(behind)
 		sc.GlyphStyle = draw.GlyphStyle{Color: colOrange, Radius: vg.Points(5), Shape: draw.RingGlyph{}}
 		p.Add(sc)
-		p.Legend.Add(fmt.Sprintf("SYN behind the IP's latest TSval (%d)", len(behind)), sc)
+		p.Legend.Add(fmt.Sprintf("SYN behind the IP's latest TSval to that server (%d)", len(behind)), sc)
 	}
 	if len(dropped) > 0 {
 		sc, _ := plotter.NewScatter(dropped)
