@@ -88,24 +88,39 @@ type TupleReuseEvidence struct {
 // Kind is tuple_reuse.
 func (*TupleReuseEvidence) Kind() string { return KindTupleReuse }
 
-// NATEvidence is the evidence of nat_ts_regression (nat.go).
+// NATEvidence is the evidence of nat_ts_regression (nat.go): one client
+// IP, with the facts per server IP inside (Servers).
 type NATEvidence struct {
-	Clocks            *int       `json:"clocks"` // null: the host count is unknown
-	DistinctOffsets   int        `json:"distinct_offsets"`
-	FourTuples        int        `json:"four_tuples"`
-	HostFilter        string     `json:"host_filter"`
-	IP                string     `json:"ip"`
-	MaxBehindBy       uint32     `json:"max_behind_by"`
-	Offsets           string     `json:"offsets"`
-	Points            []NATPoint `json:"points,omitempty" html:"-"` // for the plot, the first natPlotIPs IPs only
-	RateHz            float64    `json:"rate_hz"`
-	SharedClockTuples int        `json:"shared_clock_tuples"`
-	SYNs              []NATSYN   `json:"syns"`
-	SYNsBehind        int        `json:"syns_behind"`
-	SYNsRecycle       int        `json:"syns_recycle"`
-	SYNsTotal         int        `json:"syns_total"`
-	TimestampedConns  int        `json:"timestamped_conns"`
-	Unanswered        int        `json:"unanswered"`
+	// Clocks is the most timestamp clocks in use at once toward one
+	// server, the hosts behind the address, under per-address-pair
+	// offsets; null otherwise (the host count is unknown).
+	Clocks          *int   `json:"clocks"`
+	DistinctOffsets int    `json:"distinct_offsets"` // TSval lines, over the servers listed
+	FourTuples      int    `json:"four_tuples"`
+	HostFilter      string `json:"host_filter"`
+	IP              string `json:"ip"`
+	// MaxBehindBy is the furthest a SYN was behind, in ticks and in
+	// seconds of its pair's clock.
+	MaxBehindBy  uint32     `json:"max_behind_by"`
+	MaxBehindByS float64    `json:"max_behind_by_s"`
+	Offsets      string     `json:"offsets"`
+	Points       []NATPoint `json:"points,omitempty" html:"-"` // for the plot, at most natMaxPoints; the first natPlotIPs IPs only
+	RateHz       float64    `json:"rate_hz"`                   // of the first server's clocks
+	// Servers are the per-server facts (at most natMaxServers; all of
+	// them in ServersTotal).
+	Servers           []NATServer `json:"servers"`
+	ServersTotal      int         `json:"servers_total"`
+	SharedClockTuples int         `json:"shared_clock_tuples"` // four-tuples on a clock another one is on too
+	// SYNs lists the first few dozen SYNs behind the latest TSval to
+	// their server or refused by the exact tcp_tw_recycle rule;
+	// SYNsTotal counts all of them.
+	SYNs             []NATSYN `json:"syns"`
+	SYNsBehind       int      `json:"syns_behind"`
+	SYNsRecycle      int      `json:"syns_recycle"`
+	SYNsTotal        int      `json:"syns_total"`
+	TimestampedConns int      `json:"timestamped_conns"`
+	// Unanswered counts the SYNs of SYNs sent again without a SYN+ACK.
+	Unanswered int `json:"unanswered"`
 }
 
 // Kind is nat_ts_regression.

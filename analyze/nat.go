@@ -5,46 +5,104 @@ import (
 	"math"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/twscope/twscope/reassembly"
 )
 
-// natTimestamps finds, per source IP, the SYNs whose TSval is behind the
-// TSval most recently seen from that IP (domain.md 5): what Linux's
-// tcp_tw_recycle checked per peer, and dropped silently behind NAT.
+// natTimestamps finds client IPs whose timestamps show several hosts
+// behind one address, or a per-IP timestamp check (Linux's tcp_tw_recycle)
+// dropping their SYNs (domain.md 5). The unit of every comparison is the
+// pair (client IP, server IP): the tracker judges each SYN against the
+// TSvals that IP sent to that server and against the stamps that server
+// remembered in TIME_WAIT (Record.SYNTS), and the clocks are fitted per
+// pair here.
 //
-// The tracker judges each SYN as it passes (Record.SYNTS); this detector
-// adds what only the whole capture shows: how many timestamp clocks the IP
-// has, and whether their offsets are drawn per address pair (old Linux:
-// one line per host, so the lines count the hosts behind a NAT) or per
-// four-tuple (Linux 6.x: every connection has its own line, NAT or not).
+// The offset model of a pair is the one that explains its samples with
+// fewer clocks (fitPair):
+//   - per_address_pair (Linux 4.11 to 5.x: one offset per host and
+//     server): needs one clock per line of TSvals, however many four-tuples
+//     lie on it;
+//   - per_connection (Linux 6.x: one offset per four-tuple, kept by its
+//     later incarnations): needs one clock per pre-NAT four-tuple. Behind a
+//     NAT that remaps source ports, connections on different public ports
+//     are one four-tuple when they follow each other (never open at once)
+//     and the later one's ISN continues the earlier one's: its ISN clock
+//     (RFC 6528, Linux's 64 ns tick) or TIME_WAIT reuse (old snd_nxt +
+//     65537).
 //
-// A SYN behind by at most TCP_PAWS_WINDOW (1 tick) is not listed: Linux let
-// it pass, and one clock's segments of two connections can swap places on
-// the way to the capture point.
+// per_address_pair when it needs fewer clocks than per_connection by more
+// than chance: by at least two clocks (two random 32-bit offsets agree
+// within the tolerance a few times in 10^7, so one saved clock can be a
+// coincidence, two hardly) and by more than a tenth of the four-tuples;
+// per_connection when every line is one four-tuple; unknown when both fit
+// (lines shared only by what can be one remapped four-tuple) or with
+// fewer than natMinConns samples.
+//
+// nat_ts_regression is raised for a client IP when, toward one server:
+//   - the offsets are per_address_pair with more than one clock (several
+//     hosts share the address): info while every SYN to that server was
+//     answered at once, warning when some were sent again; or
+//   - the SYNs behind (or refused by the exact tcp_tw_recycle rule) went
+//     unanswered in the pattern (critical): at least two of their
+//     transmissions went unanswered and, were losses striking every SYN
+//     alike at the rate the other SYNs to that server show (with one loss
+//     and one answer added, Laplace), so many losses among the SYNs behind
+//     would happen with a probability below natPatternP (binomial tail).
+//     One lost SYN among hundreds is chance, not the pattern.
+//
+// Otherwise SYNs behind are what per-connection offsets do to any client
+// IP (about half its SYNs): no finding, counted in Result.NATTimestamps.
+//
+// A SYN behind by at most TCP_PAWS_WINDOW (1 tick) is not counted: Linux
+// let it pass, and one clock's segments of two connections can swap places
+// on the way to the capture point.
 type natTimestamps struct {
 	ips map[netip.Addr]*ipStamps
 	// last is the entry of the last client and server address, to skip
 	// a lookup: a few servers take most connections.
 	last [2]*ipStamps
+	now  int64 // the latest record end seen
+	// done are the findings of addresses judged early (evicted past
+	// natMaxIPs), and summary the addresses without a finding.
+	done    []Finding
+	summary NATSummary
+	plotted int
 }
 
-// Bounds on what is kept per source IP, so that memory does not grow with
-// the capture: the timestamped connections that estimate the clocks (and
-// become plot points), the SYNs listed in a finding, its frames, and the
-// IPs that get plot points.
+// Bounds, so that memory and the report stay small whatever the capture
+// holds: the addresses held at once (past it the longest idle is judged
+// and forgotten), servers per address, timestamped connections per pair
+// (the clock samples), the SYNs, servers and frames listed in a finding
+// (each with its exact total), plot points, and addresses plotted. An
+// address holds at most natMaxIPConns samples and natMaxSYNs listed SYNs
+// over all its servers: a few tens of KB at worst.
 const (
-	natMaxConns  = 128
-	natMaxSYNs   = 1000
-	natMaxFrames = 200
-	natMaxPoints = 2000
-	natPlotIPs   = 10
-	// natMinConns is how many timestamped connections an IP needs before
+	natMaxIPs     = 16384
+	natMaxPeers   = 32
+	natMaxConns   = 128
+	natMaxIPConns = 256 // samples per address, over its servers
+	natMaxSYNs    = 40
+	natMaxServers = 32
+	natMaxFrames  = 48
+	natMaxPoints  = 600
+	natPlotIPs    = 10
+	// natMinConns is how many timestamped connections a pair needs before
 	// per-connection and per-host offsets can be told apart.
 	natMinConns = 3
 	// pawsWindow is TCP_PAWS_WINDOW: how far behind Linux let a TSval be.
 	pawsWindow = 1
+	// natPatternP is the chance below which the unanswered SYNs behind
+	// are the pattern of a per-IP timestamp check, not loss.
+	natPatternP = 0.01
+	// isnRate is Linux's ISN clock (ktime ns >> 6, RFC 6528's M), and
+	// isnJitter the capture-time uncertainty allowed when following it.
+	isnRate   = 1e9 / 64
+	isnJitter = 0.002 // s
+	// twReuseISN is the ISN step of a four-tuple reused from TIME_WAIT
+	// (Linux tcp_twsk_unique: old snd_nxt + 65535 + 2).
+	twReuseISN = 65537
 )
 
 // Offset models of contract.md.
@@ -60,7 +118,7 @@ const (
 // point plus clockDrift of the time between them (crystals are within
 // 100 ppm; 1000 ppm leaves room for a rate a little off its nominal
 // value). With random 32-bit offsets a chance match is a few in 10^7 per
-// pair; the verdict below tolerates a few.
+// pair; the verdict tolerates a tenth.
 const (
 	clockJitter = 0.5  // s
 	clockDrift  = 1e-3 // relative
@@ -81,51 +139,50 @@ func newNATTimestamps() *natTimestamps {
 	return &natTimestamps{ips: make(map[netip.Addr]*ipStamps)}
 }
 
-// ipStamps is what one source IP's timestamps looked like over the capture.
+// ipStamps is what one source IP's timestamps looked like, per peer.
 type ipStamps struct {
-	addr      netip.Addr
-	conns     []stampConn // its timestamped sides of connections
-	skipped   int         // timestamped sides past natMaxConns
-	syns      []natSYN    // SYNs behind, or that the tcp_tw_recycle rule would drop
-	listed    int         // all such SYNs, listed or not
-	behind    int         // of them, behind the latest TSval
-	recycle   int         // of them, where the exact tcp_tw_recycle rule applies
-	maxBy     uint32
-	others    map[int]bool // connections that sent the TSvals the SYNs are behind
-	unanswerd int          // listed SYNs sent again before any SYN+ACK
+	addr    netip.Addr
+	peers   []*pairStamps
+	skipped int   // timestamped connections past natMaxPeers or natMaxIPConns
+	lastAt  int64 // the latest record end
+	samples int   // clock samples kept, over the peers
+	listed  int   // SYNs kept in the peers' lists
+}
+
+// pairStamps is one (source IP, peer IP) pair: its clock samples, and the
+// SYNs the source sent to the peer as a client.
+type pairStamps struct {
+	peer    netip.Addr
+	conns   []stampConn
+	skipped int // timestamped sides past natMaxConns
+	syns    []natSYN
+	listed  int    // SYNs behind or refused by the exact rule, listed or not
+	behind  int    // of them, behind the latest TSval
+	recycle int    // of them, where the exact tcp_tw_recycle rule applies
+	maxBy   uint32 // ticks
+	// unanswered counts the listed SYNs sent again before any SYN+ACK;
+	// sentAgain counts every SYN to the peer that was.
+	unanswered, sentAgain int
+	// Transmissions and unanswered ones, of the listed SYNs and of the
+	// others, for the pattern test.
+	txBehind, lostBehind, txOther, lostOther int
 }
 
 // stampConn is one side of a connection as a clock sample: its first and
-// last TSval and when they were captured.
+// last TSval and when they were captured, and its ISN facts to tell one
+// four-tuple's incarnations behind a NAT that remaps ports.
 type stampConn struct {
 	id              int
 	firstAt, lastAt int64
 	first, last     uint32
-	peer            addrPort16
+	start, end      int64
+	isn, next       uint32
+	peerPort        uint16
 	port            uint16 // the IP's own port
 	client          bool   // the IP is the client (sent the SYN)
 	synTS           bool   // the first TSval is the SYN's (or SYN+ACK's)
-	clock           int32  // index of the clock it lies on, over the whole IP
-}
-
-// addrPort16 is a netip.AddrPort without the pointer netip.Addr carries:
-// 20 bytes instead of 32, for samples kept by the thousand.
-type addrPort16 struct {
-	addr [16]byte
-	port uint16
-	v4   bool
-}
-
-func packAddrPort(ap netip.AddrPort) addrPort16 {
-	return addrPort16{ap.Addr().As16(), ap.Port(), ap.Addr().Is4()}
-}
-
-func (a addrPort16) addrPort() netip.AddrPort {
-	ip := netip.AddrFrom16(a.addr)
-	if a.v4 {
-		ip = ip.Unmap()
-	}
-	return netip.AddrPortFrom(ip, a.port)
+	isnKnown        bool
+	clock           int32 // index of the clock it lies on, within the pair
 }
 
 // natSYN is one listed SYN with what locates it.
@@ -144,13 +201,17 @@ type NATSYN struct {
 	Time   string  `json:"time"`
 	Server string  `json:"server"`
 	TSval  *uint32 `json:"tsval"` // null: the SYN had no timestamp option
-	// Latest is the latest TSval from the IP within 60 s before the SYN,
-	// sent by LatestConn LatestAgoS seconds earlier (null: none).
+	// Latest is the latest TSval from the IP to that server within 60 s
+	// before the SYN, sent by LatestConn LatestAgoS seconds earlier (null:
+	// none).
 	Latest     *uint32  `json:"latest"`
 	LatestConn int      `json:"latest_conn,omitempty"`
 	LatestAgoS *float64 `json:"latest_ago_s"`
 	Behind     bool     `json:"behind"`
 	BehindBy   uint32   `json:"behind_by"` // TSval ticks
+	// BehindByS is BehindBy in seconds of the pair's clock (null: rate
+	// unknown or not behind).
+	BehindByS *float64 `json:"behind_by_s"`
 	// Recycle: the exact tcp_tw_recycle rule applies; the TSval the server
 	// remembered when it put RecycleConn into TIME_WAIT is ahead by more
 	// than 1 (or the SYN had no timestamp).
@@ -158,7 +219,28 @@ type NATSYN struct {
 	RecycleConn int  `json:"recycle_conn,omitempty"`
 	Answered    bool `json:"answered"` // a SYN+ACK came back
 	SentAgain   int  `json:"sent_again"`
-	Clock       int  `json:"clock"` // index into the IP's clocks; -1 without timestamp
+	Clock       int  `json:"clock"` // index into the server's clocks; -1 without timestamp
+}
+
+// NATServer is what one client IP's timestamps show toward one server IP.
+type NATServer struct {
+	Server string `json:"server"`
+	// Clocks toward this server: the hosts, under per-address-pair
+	// offsets (null otherwise).
+	Clocks           *int    `json:"clocks"`
+	Lines            int     `json:"lines"` // distinct TSval lines
+	Offsets          string  `json:"offsets"`
+	RateHz           float64 `json:"rate_hz"`
+	FourTuples       int     `json:"four_tuples"`
+	TimestampedConns int     `json:"timestamped_conns"`
+	SYNs             int     `json:"syns"`       // SYNs behind or refused
+	Unanswered       int     `json:"unanswered"` // of them, sent again without a SYN+ACK
+	SentAgain        int     `json:"sent_again"` // every SYN sent again without a SYN+ACK
+	Recycle          int     `json:"syns_recycle"`
+	MaxBehindBy      uint32  `json:"max_behind_by"`
+	MaxBehindByS     float64 `json:"max_behind_by_s"`
+	Pattern          bool    `json:"pattern"` // the unanswered SYNs are the ones behind
+	PatternP         float64 `json:"pattern_p"`
 }
 
 // NATPoint is one TSval seen from a source IP, kept for the plot of TSval
@@ -168,78 +250,144 @@ type NATPoint struct {
 	Conn    int     `json:"conn"`
 	T       float64 `json:"t"` // Unix seconds
 	TSval   uint32  `json:"tsval"`
-	Clock   int     `json:"clock"`
+	Clock   int     `json:"clock"` // unique over the IP's servers
 	SYN     bool    `json:"syn"`
-	Behind  bool    `json:"behind"`  // a SYN behind the IP's latest TSval
+	Behind  bool    `json:"behind"`  // a SYN behind the IP's latest TSval to that server
 	Dropped bool    `json:"dropped"` // a SYN tcp_tw_recycle would drop
+}
+
+// NATSummary counts the client addresses whose SYNs fell behind their
+// latest TSval to the same server without a finding: per-connection
+// offsets (or unknown ones) and no SYN lost in the pattern.
+type NATSummary struct {
+	Addresses int `json:"addresses"`
+	SYNs      int `json:"syns"`         // SYNs a per-IP timestamp check would refuse
+	Recycle   int `json:"syns_recycle"` // of them, where the exact tcp_tw_recycle rule applies
 }
 
 func (d *natTimestamps) ip(addr netip.Addr) *ipStamps {
 	ip := d.ips[addr]
 	if ip == nil {
-		ip = &ipStamps{addr: addr, others: map[int]bool{}}
+		if len(d.ips) >= natMaxIPs {
+			d.evict()
+		}
+		ip = &ipStamps{addr: addr}
 		d.ips[addr] = ip
 	}
 	return ip
 }
 
+// evict judges and forgets the quarter of the addresses idle longest, so
+// that the table stays within natMaxIPs; an address seen again later
+// starts afresh.
+func (d *natTimestamps) evict() {
+	all := make([]*ipStamps, 0, len(d.ips))
+	for _, ip := range d.ips {
+		all = append(all, ip)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].lastAt != all[j].lastAt {
+			return all[i].lastAt < all[j].lastAt
+		}
+		return all[i].addr.Less(all[j].addr)
+	})
+	for _, ip := range all[:len(all)/4] {
+		d.judge(ip)
+		delete(d.ips, ip.addr)
+	}
+	d.last = [2]*ipStamps{}
+}
+
+func (ip *ipStamps) pair(peer netip.Addr) *pairStamps {
+	for _, p := range ip.peers {
+		if p.peer == peer {
+			return p
+		}
+	}
+	if len(ip.peers) >= natMaxPeers {
+		return nil
+	}
+	p := &pairStamps{peer: peer}
+	ip.peers = append(ip.peers, p)
+	return p
+}
+
 func (d *natTimestamps) observe(r *reassembly.Record) {
-	// Both sides are clock samples of their address: the tracker's latest
-	// TSval from an IP counts every segment it sent, as a server too.
-	for _, s := range []struct {
+	d.now = max(d.now, r.End)
+	for side, s := range []struct {
 		f          *reassembly.Flow
 		self, peer netip.AddrPort
 		client     bool
 	}{{&r.C, r.Client, r.Server, true}, {&r.S, r.Server, r.Client, false}} {
-		if !s.f.HasTS {
+		// Only the IP as a client: the finding is about the address
+		// whose SYNs a server judges.
+		if !s.client || !s.f.HasTS && !r.C.SYN.Seen() {
 			continue
-		}
-		side := 0
-		if !s.client {
-			side = 1
 		}
 		ip := d.last[side]
 		if ip == nil || ip.addr != s.self.Addr() {
 			ip = d.ip(s.self.Addr())
 			d.last[side] = ip
 		}
-		if len(ip.conns) >= natMaxConns {
+		ip.lastAt = max(ip.lastAt, r.End)
+		p := ip.pair(s.peer.Addr())
+		if p == nil {
 			ip.skipped++
 			continue
 		}
-		ip.conns = append(ip.conns, stampConn{
-			id: r.ID, peer: packAddrPort(s.peer), port: s.self.Port(), client: s.client,
+		if s.client && r.C.SYN.Seen() {
+			d.syn(ip, p, r)
+		}
+		if !s.f.HasTS {
+			continue
+		}
+		if len(p.conns) >= natMaxConns || ip.samples >= natMaxIPConns {
+			p.skipped++
+			continue
+		}
+		ip.samples++
+		p.conns = append(p.conns, stampConn{
+			id: r.ID, peerPort: s.peer.Port(), port: s.self.Port(), client: s.client,
 			first: s.f.TSFirst, last: s.f.TSLast, firstAt: s.f.TSFirstTime, lastAt: s.f.TSLastTime,
+			start: r.Start, end: r.End, isn: s.f.ISN, next: s.f.NextSeq, isnKnown: s.f.SYN.Seen(),
 			synTS: s.f.SYNHasTS && s.f.TSFirstTime == s.f.SYN.Time,
 		})
 	}
+}
 
+// syn counts a client SYN of the pair, and lists it when it is behind the
+// pair's latest TSval or refused by the exact tcp_tw_recycle rule.
+func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 	st := &r.SYNTS
+	tx, lost := 1+st.Unanswered, st.Unanswered
+	if st.Unanswered > 0 {
+		p.sentAgain++
+	}
 	behind := st.Checked && st.Behind && st.By > pawsWindow
-	if r.Partial || !r.C.SYN.Seen() || (!behind && !st.Recycle) {
+	if r.Partial || (!behind && !st.Recycle) {
+		p.txOther += tx
+		p.lostOther += lost
 		return
 	}
-	ip := d.ip(r.Client.Addr())
-	ip.listed++
+	p.txBehind += tx
+	p.lostBehind += lost
+	p.listed++
 	if behind {
-		ip.behind++
-		ip.maxBy = max(ip.maxBy, st.By)
-		if len(ip.others) < natMaxSYNs {
-			ip.others[st.LatestConn] = true
+		p.behind++
+		if st.By > p.maxBy {
+			p.maxBy = st.By
 		}
 	}
 	if st.Recycle {
-		ip.recycle++
-		if len(ip.others) < natMaxSYNs {
-			ip.others[st.RecycleConn] = true
-		}
+		p.recycle++
 	}
 	if st.Unanswered > 0 {
-		ip.unanswerd++
+		p.unanswered++
 	}
-	if len(ip.syns) >= natMaxSYNs {
+	if ip.listed >= natMaxSYNs {
 		return
 	}
+	ip.listed++
 	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, server: r.Server, NATSYN: NATSYN{
 		Conn: r.ID, Frame: r.C.SYN.Frame.N, Time: FormatTime(r.C.SYN.Time), Server: r.Server.String(),
 		Behind: behind, Recycle: st.Recycle, Answered: st.Answered, SentAgain: st.Unanswered, Clock: -1,
@@ -258,283 +406,498 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 	if st.Recycle {
 		s.RecycleConn = st.RecycleConn
 	}
-	ip.syns = append(ip.syns, s)
+	p.syns = append(p.syns, s)
 }
 
 func (d *natTimestamps) finish(res *Result) {
-	var flagged []*ipStamps
+	all := make([]*ipStamps, 0, len(d.ips))
 	for _, ip := range d.ips {
-		if ip.listed > 0 {
-			flagged = append(flagged, ip)
-		}
+		all = append(all, ip)
 	}
-	// The IPs with the most SYNs behind get plot points.
-	sort.Slice(flagged, func(i, j int) bool {
-		a, b := flagged[i], flagged[j]
-		if a.listed != b.listed {
-			return a.listed > b.listed
+	// The addresses with the most SYNs listed are judged (and plotted)
+	// first; the order never depends on the map's.
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i].listedSYNs(), all[j].listedSYNs()
+		if a != b {
+			return a > b
 		}
-		return a.addr.Less(b.addr)
+		return all[i].addr.Less(all[j].addr)
 	})
-	for i, ip := range flagged {
-		res.Findings = append(res.Findings, ip.finding(i < natPlotIPs))
+	for _, ip := range all {
+		d.judge(ip)
+	}
+	sort.SliceStable(d.done, func(i, j int) bool { return d.done[i].Severity > d.done[j].Severity })
+	res.Findings = append(res.Findings, d.done...)
+	if d.summary.Addresses > 0 {
+		s := d.summary
+		res.NATTimestamps = &s
 	}
 }
 
-// finding reports one IP: its SYNs, its clocks, and what they mean.
-func (ip *ipStamps) finding(plot bool) Finding {
-	fit := fitClocks(ip.conns)
-	clockOf := map[int]int{}
-	for _, c := range ip.conns {
-		if c.client {
-			clockOf[c.id] = int(c.clock)
-		}
+func (ip *ipStamps) listedSYNs() int {
+	n := 0
+	for _, p := range ip.peers {
+		n += p.listed
 	}
+	return n
+}
 
-	conns := map[int]bool{}
-	for id := range ip.others {
-		conns[id] = true
+// pairVerdict is what one pair's samples say.
+type pairVerdict struct {
+	p       *pairStamps
+	fit     clockFit
+	pattern bool
+	patP    float64
+	several bool // per-address-pair offsets, more than one clock
+}
+
+// judge decides an address: a finding, a line of the summary, or nothing.
+func (d *natTimestamps) judge(ip *ipStamps) {
+	var vs []pairVerdict
+	listed, recycle := 0, 0
+	finding := false
+	for _, p := range ip.peers {
+		if p.listed == 0 && p.sentAgain == 0 && len(p.conns) < natMinConns {
+			continue
+		}
+		v := pairVerdict{p: p, fit: fitPair(p.conns)}
+		v.patP = binomialTail(p.txBehind, p.lostBehind, float64(p.lostOther+1)/float64(p.txOther+2))
+		v.pattern = p.lostBehind >= 2 && v.patP < natPatternP
+		v.several = v.fit.offsets == OffsetsPerAddressPair && v.fit.hosts > 1
+		if v.pattern || v.several {
+			finding = true
+		}
+		listed += p.listed
+		recycle += p.recycle
+		if p.listed > 0 || v.several || v.pattern {
+			vs = append(vs, v)
+		}
 	}
+	if !finding {
+		if listed > 0 {
+			d.summary.Addresses++
+			d.summary.SYNs += listed
+			d.summary.Recycle += recycle
+		}
+		return
+	}
+	plot := d.plotted < natPlotIPs
+	if plot {
+		d.plotted++
+	}
+	d.done = append(d.done, ip.finding(vs, plot))
+}
+
+// binomialTail is P(X >= k) for X ~ Binomial(n, p).
+func binomialTail(n, k int, p float64) float64 {
+	if k <= 0 {
+		return 1
+	}
+	if k > n {
+		return 0
+	}
+	lp, lq := math.Log(p), math.Log1p(-p)
+	sum := 0.0
+	for i := k; i <= n; i++ {
+		lg := lgamma(n+1) - lgamma(i+1) - lgamma(n-i+1)
+		sum += math.Exp(lg + float64(i)*lp + float64(n-i)*lq)
+	}
+	return min(sum, 1)
+}
+
+func lgamma(n int) float64 {
+	v, _ := math.Lgamma(float64(n))
+	return v
+}
+
+// finding reports one client IP, with the facts per server inside.
+func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
+	// Servers in the finding: those that raise it first, then by SYNs.
+	sort.SliceStable(vs, func(i, j int) bool {
+		a, b := vs[i], vs[j]
+		if (a.pattern || a.several) != (b.pattern || b.several) {
+			return a.pattern || a.several
+		}
+		if a.p.listed != b.p.listed {
+			return a.p.listed > b.p.listed
+		}
+		return a.p.peer.Less(b.p.peer)
+	})
+	ev := &NATEvidence{IP: ip.addr.String(), HostFilter: HostFilter(ip.addr), Offsets: OffsetsUnknown,
+		Servers: []NATServer{}, SYNs: []NATSYN{}}
+	severity := SeverityInfo
+	var hosts int
+	var first *natSYN
 	var frames []reassembly.Frame
-	syns := make([]NATSYN, len(ip.syns))
-	for i, s := range ip.syns {
-		conns[s.Conn] = true
-		if len(frames) < natMaxFrames {
-			frames = append(frames, s.frame)
+	conns := map[int]bool{}
+	clockBase := 0
+	var points []NATPoint
+	for _, v := range vs {
+		p, fit := v.p, v.fit
+		ev.SYNsTotal += p.listed
+		ev.DistinctOffsets += fit.lines
+		ev.FourTuples += fit.tuples
+		ev.SharedClockTuples += fit.sharedTuples
+		if ev.RateHz == 0 {
+			ev.RateHz = fit.rate
 		}
-		if c, ok := clockOf[s.Conn]; ok && s.TSval != nil {
-			s.Clock = c
+		ev.SYNsBehind += p.behind
+		ev.SYNsRecycle += p.recycle
+		ev.Unanswered += p.unanswered
+		ev.TimestampedConns += len(p.conns) + p.skipped
+		ev.MaxBehindBy = max(ev.MaxBehindBy, p.maxBy)
+		bySec := float64(p.maxBy) / fit.rate
+		ev.MaxBehindByS = max(ev.MaxBehindByS, bySec)
+		switch {
+		case v.pattern:
+			severity = SeverityCritical
+		case v.several && p.sentAgain > 0 && severity < SeverityWarning:
+			severity = SeverityWarning
 		}
-		syns[i] = s.NATSYN
+		switch {
+		case fit.offsets == OffsetsPerAddressPair:
+			ev.Offsets = OffsetsPerAddressPair
+			hosts = max(hosts, fit.hosts)
+		case fit.offsets == OffsetsPerConnection && ev.Offsets == OffsetsUnknown:
+			ev.Offsets = OffsetsPerConnection
+		}
+		srv := NATServer{Server: p.peer.String(), Lines: fit.lines, Offsets: fit.offsets, RateHz: fit.rate,
+			FourTuples: fit.tuples, TimestampedConns: len(p.conns) + p.skipped, SYNs: p.listed,
+			Unanswered: p.unanswered, SentAgain: p.sentAgain, Recycle: p.recycle, MaxBehindBy: p.maxBy,
+			MaxBehindByS: round6(bySec), Pattern: v.pattern, PatternP: roundSig(v.patP)}
+		if fit.offsets == OffsetsPerAddressPair {
+			srv.Clocks = ptr(fit.hosts)
+		}
+		if len(ev.Servers) < natMaxServers {
+			ev.Servers = append(ev.Servers, srv)
+		}
+		ev.ServersTotal++
+		clockOf := map[int]int{}
+		for _, c := range p.conns {
+			if c.client {
+				clockOf[c.id] = clockBase + int(c.clock)
+			}
+		}
+		for _, s := range p.syns {
+			if first == nil {
+				s := s
+				first = &s
+			}
+			if c, ok := clockOf[s.Conn]; ok && s.TSval != nil {
+				s.Clock = c
+			}
+			if s.Behind {
+				s.BehindByS = ptr(round6(float64(s.BehindBy) / fit.rate))
+			}
+			if len(ev.SYNs) < natMaxSYNs {
+				ev.SYNs = append(ev.SYNs, s.NATSYN)
+				if len(frames) < natMaxFrames {
+					frames = append(frames, s.frame)
+				}
+				conns[s.Conn] = true
+				if s.LatestConn > 0 {
+					conns[s.LatestConn] = true
+				}
+				if s.RecycleConn > 0 {
+					conns[s.RecycleConn] = true
+				}
+			}
+		}
+		if plot && len(points) < natMaxPoints {
+			points = append(points, p.points(clockBase, natMaxPoints-len(points))...)
+		}
+		clockBase += fit.lines
+	}
+	if ev.Offsets == OffsetsPerAddressPair {
+		ev.Clocks = ptr(hosts) // else null: the host count is unknown
 	}
 	ids := make([]int, 0, len(conns))
 	for id := range conns {
-		if id > 0 {
-			ids = append(ids, id)
-		}
+		ids = append(ids, id)
 	}
 	sort.Ints(ids)
-
-	severity := SeverityWarning
-	switch {
-	case ip.unanswerd > 0:
-		severity = SeverityCritical
-	case fit.offsets == OffsetsPerConnection:
-		severity = SeverityInfo
+	at := int64(0)
+	if first != nil {
+		at = first.at
+	} else if len(vs) > 0 && len(vs[0].p.conns) > 0 {
+		at = vs[0].p.conns[0].firstAt
 	}
-	f := newFinding(KindNATTSRegression, severity, ip.syns[0].at, ids...)
+	f := newFinding(KindNATTSRegression, severity, at, ids...)
 	f.addFrames(frames...)
-	f.about(ip.syns[0].client, ip.syns[0].server, ip.syns[0].frame)
+	if first != nil {
+		f.about(first.client, first.server, first.frame)
+	}
 	if len(f.Frames) == 0 {
 		f.Filter = HostFilter(ip.addr)
 	}
-
-	ev := &NATEvidence{
-		DistinctOffsets:   fit.lines,
-		FourTuples:        fit.tuples,
-		HostFilter:        HostFilter(ip.addr),
-		IP:                ip.addr.String(),
-		MaxBehindBy:       ip.maxBy,
-		Offsets:           fit.offsets,
-		RateHz:            fit.rate,
-		SharedClockTuples: fit.shared,
-		SYNs:              syns,
-		SYNsBehind:        ip.behind,
-		SYNsRecycle:       ip.recycle,
-		SYNsTotal:         ip.listed,
-		TimestampedConns:  len(ip.conns) + ip.skipped,
-		Unanswered:        ip.unanswerd,
-	}
-	if fit.offsets == OffsetsPerAddressPair {
-		ev.Clocks = ptr(fit.hosts) // else null: the host count is unknown
-	}
 	if plot {
-		ev.Points = ip.points(syns)
+		sort.SliceStable(points, func(i, j int) bool { return points[i].T < points[j].T })
+		ev.Points = points
 	}
 	f.Evidence = ev
-	f.Summary = ip.summary(fit)
-	f.Advice = ip.advice(fit)
+	f.Summary = summarize(ev, vs)
+	f.Advice = advise(ev, vs)
 	return f
 }
 
-// points are the IP's TSvals for the plot: each connection's first and
-// last, as long as natMaxPoints allows; the first ones always.
-func (ip *ipStamps) points(syns []NATSYN) []NATPoint {
-	bySYN := map[int]NATSYN{}
-	for _, s := range syns {
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// roundSig keeps three significant digits, so the JSON stays readable.
+func roundSig(x float64) float64 {
+	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return x
+	}
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 3, 64), 64)
+	return v
+}
+
+// points are the pair's TSvals for the plot: each connection's first and
+// last, up to n points; the first ones always.
+func (p *pairStamps) points(base, n int) []NATPoint {
+	bySYN := map[int]natSYN{}
+	for _, s := range p.syns {
 		bySYN[s.Conn] = s
 	}
-	both := 2*len(ip.conns) <= natMaxPoints
-	pts := make([]NATPoint, 0, min(natMaxPoints, 2*len(ip.conns)))
-	for _, c := range ip.conns {
-		if len(pts) >= natMaxPoints {
+	both := 2*len(p.conns) <= n
+	pts := make([]NATPoint, 0, min(n, 2*len(p.conns)))
+	for _, c := range p.conns {
+		if len(pts) >= n {
 			break
 		}
-		p := NATPoint{Conn: c.id, T: Seconds(c.firstAt), TSval: c.first, Clock: int(c.clock), SYN: c.client && c.synTS}
+		pt := NATPoint{Conn: c.id, T: Seconds(c.firstAt), TSval: c.first, Clock: base + int(c.clock), SYN: c.client && c.synTS}
 		if s, ok := bySYN[c.id]; ok && c.client && c.synTS {
-			p.Behind, p.Dropped = s.Behind, s.Recycle
+			pt.Behind, pt.Dropped = s.Behind, s.Recycle
 		}
-		pts = append(pts, p)
-		if both && c.lastAt != c.firstAt {
-			pts = append(pts, NATPoint{Conn: c.id, T: Seconds(c.lastAt), TSval: c.last, Clock: int(c.clock)})
+		pts = append(pts, pt)
+		if both && c.lastAt != c.firstAt && len(pts) < n {
+			pts = append(pts, NATPoint{Conn: c.id, T: Seconds(c.lastAt), TSval: c.last, Clock: base + int(c.clock)})
 		}
 	}
-	sort.SliceStable(pts, func(i, j int) bool { return pts[i].T < pts[j].T })
 	return pts
 }
 
-func (ip *ipStamps) summary(fit clockFit) string {
+func summarize(ev *NATEvidence, vs []pairVerdict) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s sent %s", ip.addr, plural(ip.listed, "SYN"))
+	v := vs[0]
+	fmt.Fprintf(&b, "%s toward %s: ", ev.IP, v.p.peer)
 	switch {
-	case ip.behind == ip.listed:
-		fmt.Fprintf(&b, " whose TSval is behind the latest TSval from that address within 60 s (by up to %d ticks)", ip.maxBy)
-	case ip.behind > 0:
-		fmt.Fprintf(&b, " that a per-IP timestamp check would refuse: %d behind the latest TSval from that address within 60 s (by up to %d ticks)",
-			ip.behind, ip.maxBy)
+	case v.several:
+		fmt.Fprintf(&b, "its %d timestamped connections lie on %d clocks shared across source ports (offsets per address pair), %d of them in use at once: about %d hosts share this address (NAT)",
+			v.fit.conns, v.fit.lines, v.fit.hosts, v.fit.hosts)
+	case v.fit.offsets == OffsetsPerConnection:
+		fmt.Fprintf(&b, "its %d timestamped connections show %d clock offsets, one per four-tuple (per-connection offsets, as Linux 6.x draws them)", v.fit.conns, v.fit.lines)
 	default:
-		b.WriteString(" that a per-IP timestamp check would refuse")
+		fmt.Fprintf(&b, "its %d timestamped connections show %d clock offsets; how many hosts use this address is unknown", v.fit.conns, v.fit.lines)
 	}
-	if ip.recycle > 0 {
-		fmt.Fprintf(&b, "; for %d the exact tcp_tw_recycle rule applies (the newer TSval came from a connection the server held in TIME_WAIT)", ip.recycle)
-	}
-	b.WriteString("; ")
-	answered := 0
-	for _, s := range ip.syns {
-		if s.Answered {
-			answered++
+	if v.p.listed > 0 {
+		fmt.Fprintf(&b, "; %s behind the latest TSval to that server within 60 s (by up to %d ticks, %s s of its clock)",
+			plural(v.p.listed, "SYN was", "SYNs were"), v.p.maxBy, trimNum(float64(v.p.maxBy)/v.fit.rate))
+		if v.p.recycle > 0 {
+			fmt.Fprintf(&b, ", %d where the exact tcp_tw_recycle rule applies (the newer TSval came from a connection that server held in TIME_WAIT)", v.p.recycle)
 		}
 	}
 	switch {
-	case ip.unanswerd > 0:
-		fmt.Fprintf(&b, "%s sent again without a SYN+ACK in between", plural(ip.unanswerd, "SYN was", "SYNs were"))
-	case answered == len(ip.syns):
-		b.WriteString("the server answered every one")
+	case v.pattern:
+		fmt.Fprintf(&b, "; %d of them were sent again without a SYN+ACK, far more than loss explains (the other SYNs: %d of %d transmissions unanswered; chance p=%.2g): a per-IP timestamp check drops them",
+			v.p.unanswered, v.p.lostOther, v.p.txOther, v.patP)
+	case v.p.sentAgain > 0:
+		fmt.Fprintf(&b, "; %s sent again without a SYN+ACK, no more than loss explains", plural(v.p.sentAgain, "SYN was", "SYNs were"))
 	default:
-		fmt.Fprintf(&b, "the server answered %d of them, and none was sent again", answered)
+		b.WriteString("; every SYN was answered at once")
 	}
-	b.WriteString(", seen in the capture. ")
-	switch fit.offsets {
-	case OffsetsPerConnection:
-		fmt.Fprintf(&b, "Its %d timestamped connections show %d clock offsets, one per four-tuple", fit.conns, fit.lines)
-		if fit.fresh > 0 {
-			fmt.Fprintf(&b, " (%d start their clock at the SYN)", fit.fresh)
-		}
-		b.WriteString(": a stack that draws a timestamp offset per connection (as Linux 6.x does), so TSvals jump between connections with or without NAT, and how many hosts use this address is unknown.")
-	case OffsetsPerAddressPair:
-		fmt.Fprintf(&b, "Its %d timestamped connections lie on %d clocks, each shared across source ports toward one address (offsets per address pair): about %d hosts, or network namespaces, share this address (NAT).",
-			fit.conns, fit.hosts, fit.hosts)
-	default:
-		if fit.conns < natMinConns {
-			fmt.Fprintf(&b, "Only %d timestamped connections: too few to tell per-connection offsets from several hosts behind NAT.", fit.conns)
-		} else {
-			fmt.Fprintf(&b, "Its %d timestamped connections show %d clock offsets, some shared across source ports and some not: per-connection offsets and per-host clocks mixed, host count unknown.",
-				fit.conns, fit.lines)
-		}
+	b.WriteString(".")
+	if ev.ServersTotal > 1 {
+		fmt.Fprintf(&b, " %d servers in all, each judged on its own.", ev.ServersTotal)
 	}
 	return b.String()
 }
 
-func (ip *ipStamps) advice(fit clockFit) string {
+// trimNum writes seconds with at most three decimals, never in e-notation.
+func trimNum(x float64) string { return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64) }
+
+func advise(ev *NATEvidence, vs []pairVerdict) string {
 	const never = "Never enable net.ipv4.tcp_tw_recycle (removed in Linux 4.12); any system still offering a per-IP timestamp check is unsafe for clients behind NAT."
-	switch {
-	case ip.unanswerd > 0:
-		return fmt.Sprintf("%s after its TSval went backwards: something on the path to the server checks timestamps per source IP and drops the SYN silently, as Linux before 4.12 did with tcp_tw_recycle=1 (counter PAWSPassive / \"passive connections rejected because of time stamp\" in netstat -s). If the capture was taken on the server, the server itself dropped them: set net.ipv4.tcp_tw_recycle=0. ",
-			plural(ip.unanswerd, "SYN from "+ip.addr.String()+" got no SYN+ACK and was sent again", "SYNs from "+ip.addr.String()+" got no SYN+ACK and were sent again")) + never
-	case fit.offsets == OffsetsPerConnection:
-		return "Nothing to fix on current kernels: per-connection timestamp offsets are normal, and no SYN was sent again unanswered. Only a server checking timestamps per IP (Linux before 4.12 with tcp_tw_recycle=1) would drop these SYNs. " + never
-	case fit.offsets == OffsetsPerAddressPair:
-		return fmt.Sprintf("Several hosts share %s: a server with tcp_tw_recycle=1 (Linux before 4.12) would silently drop %s, and their clients would see SYN retransmissions and connect timeouts. None went unanswered in the capture. ",
-			ip.addr, plural(ip.listed, "SYN like this one", "of these SYNs")) + never
+	for _, v := range vs {
+		if v.pattern {
+			return fmt.Sprintf("SYNs from %s to %s got no SYN+ACK and were sent again after their TSval went backwards: something on the path to the server checks timestamps per source IP and drops the SYN silently, as Linux before 4.12 did with tcp_tw_recycle=1 (counter PAWSPassive / \"passive connections rejected because of time stamp\" in netstat -s). If the capture was taken on the server, the server itself dropped them: set net.ipv4.tcp_tw_recycle=0. ",
+				ev.IP, v.p.peer) + never
+		}
 	}
-	return "None of these SYNs went unanswered in the capture; a server checking timestamps per IP (Linux before 4.12 with tcp_tw_recycle=1) would drop them. " + never
+	return fmt.Sprintf("Several hosts share %s: a server with tcp_tw_recycle=1 (Linux before 4.12) would silently drop the SYNs whose TSval is behind another host's, and their clients would see SYN retransmissions and connect timeouts. ", ev.IP) + never
 }
 
-// clockFit is what one IP's timestamps say about its clocks.
+// clockFit is what one pair's timestamps say about its clocks.
 type clockFit struct {
-	rate    float64 // TSval ticks per second
-	conns   int     // timestamped connection sides considered
-	lines   int     // distinct clocks (offsets) over all peers
-	hosts   int     // most clocks toward one peer address
-	tuples  int     // distinct four-tuples
-	shared  int     // four-tuples on a clock another four-tuple is on too
-	fresh   int     // connections whose clock started at their SYN
-	offsets string
+	rate         float64 // TSval ticks per second
+	conns        int     // timestamped connection sides considered
+	lines        int     // distinct clocks (offsets): what per-address-pair offsets need
+	tuples       int     // distinct public four-tuples
+	perConn      int     // pre-NAT four-tuples: what per-connection offsets need
+	shared       int     // lines that more than one public four-tuple lies on
+	sharedTuples int     // four-tuples on those lines
+	hosts        int     // most lines in use at once (within 60 s): the hosts under per-address-pair offsets
+	fresh        int     // connections whose clock started at their SYN
+	offsets      string
 }
 
-// fitClocks groups the connections by clock ("connections whose TSval
-// minus rate x time agree share a clock"), per peer address since old
-// Linux drew an offset per address pair, and sets each one's clock index.
-//
-// The verdict: fewer than natMinConns connections tell nothing. When no
-// clock is shared by two four-tuples (later incarnations of one four-tuple
-// keep its offset on Linux 6.x), or only by a tenth of them (chance), the
-// offsets are per connection. When at least half the four-tuples share
-// their clock with another, offsets are per address pair and the clocks
-// toward one peer estimate the hosts. In between is unknown.
-func fitClocks(cs []stampConn) clockFit {
-	fit := clockFit{conns: len(cs), rate: tsRates[0]}
-	groups := map[netip.Addr][]*stampConn{}
-	var peers []netip.Addr
+// fitPair groups one pair's connections by clock ("connections whose
+// TSval minus rate x time agree share a clock"), sets each one's clock
+// index, and decides the offset model (see natTimestamps).
+func fitPair(cs []stampConn) clockFit {
+	fit := clockFit{conns: len(cs), rate: tsRates[0], offsets: OffsetsUnknown}
+	if len(cs) == 0 {
+		return fit
+	}
+	g := make([]*stampConn, len(cs))
+	tuples := map[uint32]bool{}
 	for i := range cs {
+		g[i] = &cs[i]
 		if cs[i].synTS && cs[i].first <= freshTS {
 			fit.fresh++
 		}
-		p := cs[i].peer.addrPort().Addr()
-		if groups[p] == nil {
-			peers = append(peers, p)
-		}
-		groups[p] = append(groups[p], &cs[i])
+		tuples[tupleOf(&cs[i])] = true
 	}
-	sort.Slice(peers, func(i, j int) bool { return peers[i].Less(peers[j]) })
-
-	type tuple struct {
-		peer netip.AddrPort
-		port uint16
-	}
-	all, shared := map[tuple]bool{}, map[tuple]bool{}
-	biggest := 0
-	for _, p := range peers {
-		g := groups[p]
-		sort.SliceStable(g, func(i, j int) bool { return g[i].firstAt < g[j].firstAt })
-		rate, lines := bestRate(g)
-		if len(g) > biggest {
-			biggest, fit.rate = len(g), rate
+	sort.SliceStable(g, func(i, j int) bool { return g[i].firstAt < g[j].firstAt })
+	rate, lines := bestRate(g)
+	fit.rate, fit.lines, fit.tuples = rate, len(lines), len(tuples)
+	fit.hosts = concurrentLines(lines)
+	for k, l := range lines {
+		for _, c := range l.members {
+			c.clock = int32(k)
 		}
-		fit.hosts = max(fit.hosts, len(lines))
-		for k, l := range lines {
-			for _, c := range l.members {
-				c.clock = int32(fit.lines + k)
-				all[tuple{c.peer.addrPort(), c.port}] = true
-				if len(l.tuples) > 1 {
-					shared[tuple{c.peer.addrPort(), c.port}] = true
-				}
-			}
+		if len(l.tuples) > 1 {
+			fit.shared++
+			fit.sharedTuples += len(l.tuples)
 		}
-		fit.lines += len(lines)
+		fit.perConn += preNATTuples(l.members)
 	}
-	fit.tuples, fit.shared = len(all), len(shared)
-
 	switch {
 	case fit.conns < natMinConns:
-		fit.offsets = OffsetsUnknown
-	case fit.shared == 0 || fit.shared*10 <= fit.tuples:
-		fit.offsets = OffsetsPerConnection
-	case fit.shared*2 >= fit.tuples:
+	case fit.perConn-fit.lines >= 2 && (fit.perConn-fit.lines)*10 > fit.tuples:
 		fit.offsets = OffsetsPerAddressPair
-	default:
-		fit.offsets = OffsetsUnknown
+	case fit.shared == 0:
+		fit.offsets = OffsetsPerConnection
 	}
 	return fit
 }
 
-// clockLine is one clock: its latest sample, and who lies on it.
+// concurrentLines is the most lines in use at once, a line being in use
+// from its first sample to 60 s (TCP_PAWS_MSL) after its last: two clocks
+// that far apart in time are one host's clock before and after a reboot
+// (or two captures), not two hosts a per-IP check confuses.
+func concurrentLines(lines []*clockLine) int {
+	type edge struct {
+		at    int64
+		delta int
+	}
+	var es []edge
+	for _, l := range lines {
+		first, last := l.members[0].firstAt, l.members[0].lastAt
+		for _, c := range l.members {
+			first, last = min(first, c.firstAt), max(last, c.lastAt)
+		}
+		es = append(es, edge{first, 1}, edge{last + natPAWSMSL, -1})
+	}
+	sort.Slice(es, func(i, j int) bool {
+		return es[i].at < es[j].at || es[i].at == es[j].at && es[i].delta > es[j].delta
+	})
+	n, most := 0, 0
+	for _, e := range es {
+		n += e.delta
+		most = max(most, n)
+	}
+	return most
+}
+
+// natPAWSMSL is TCP_PAWS_MSL, how long Linux trusted a remembered TSval.
+const natPAWSMSL = 60e9 // ns
+
+func tupleOf(c *stampConn) uint32 { return uint32(c.peerPort)<<16 | uint32(c.port) }
+
+// preNATTuples is the fewest four-tuples that can have sent one line's
+// connections under per-connection offsets: connections on one public
+// four-tuple are its incarnations; connections on different public ports
+// are one four-tuple whose ports a NAT remapped only when the later one
+// starts after the earlier ended and its ISN continues the earlier one's
+// (sameTuple). Greedy in start order: each connection extends the first
+// chain it continues.
+func preNATTuples(members []*stampConn) int {
+	ms := append([]*stampConn{}, members...)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].start < ms[j].start })
+	var chains []*stampConn // the latest connection of each chain
+	for _, c := range ms {
+		placed := false
+		for k, last := range chains {
+			if tupleOf(last) == tupleOf(c) && c.start >= last.start || sameTuple(last, c) {
+				chains[k], placed = c, true
+				break
+			}
+		}
+		if !placed {
+			chains = append(chains, c)
+		}
+	}
+	return len(chains)
+}
+
+// sameTuple says whether b can be a later incarnation of a's pre-NAT
+// four-tuple under another public port: b starts after a ended, and b's
+// ISN follows a's on the tuple's ISN clock (RFC 6528 with Linux's 64 ns
+// tick: the hash of the four-tuple is the same) or is a's snd_nxt + 65537
+// (reused from TIME_WAIT). Only a client's ISNs are compared: they are
+// what the tuple's hash and clock decide.
+func sameTuple(a, b *stampConn) bool {
+	if !a.client || !b.client || !a.isnKnown || !b.isnKnown || b.start < a.end || a.peerPort != b.peerPort {
+		return false
+	}
+	if d := int64(int32(b.isn - (a.next + twReuseISN))); abs64(d) <= 1 {
+		return true
+	}
+	dt := float64(b.start-a.start) / 1e9
+	want := uint32(int64(math.Round(dt * isnRate)))
+	return abs64(int64(int32(b.isn-a.isn-want))) <= int64(isnRate*isnJitter)
+}
+
+// clockLine is one clock: its samples in time order, and who lies on it.
 type clockLine struct {
-	ts      uint32
-	at      int64
+	samples []clockSample
 	members []*stampConn
 	tuples  map[uint32]bool // peer port << 16 | own port
 	fresh   bool            // started at its connection's SYN
+}
+
+// clockSample is one TSval and when it was captured.
+type clockSample struct {
+	ts uint32
+	at int64
+}
+
+// add puts a sample in time order.
+func (l *clockLine) add(ts uint32, at int64) {
+	i := sort.Search(len(l.samples), func(i int) bool { return l.samples[i].at > at })
+	l.samples = append(l.samples, clockSample{})
+	copy(l.samples[i+1:], l.samples[i:])
+	l.samples[i] = clockSample{ts, at}
+}
+
+// gap is how far ts at at lies from the line, judged from its samples
+// nearest in time on either side: a clock whose rate wanders (a virtual
+// machine's) stays on its line between near samples.
+func (l *clockLine) gap(ts uint32, at int64, rate float64) (gap, tol int64) {
+	i := sort.Search(len(l.samples), func(i int) bool { return l.samples[i].at > at })
+	gap, tol = math.MaxInt64, 0
+	for _, k := range [2]int{i - 1, i} {
+		if k < 0 || k >= len(l.samples) {
+			continue
+		}
+		sm := l.samples[k]
+		g := abs64(clockGap(sm.ts, sm.at, ts, at, rate))
+		t := int64(rate*(clockJitter+clockDrift*math.Abs(float64(at-sm.at)/1e9))) + 2
+		if g <= t && (tol == 0 || g < gap) {
+			gap, tol = g, t
+		}
+	}
+	return gap, tol
 }
 
 // bestRate clusters the group at each plausible rate and keeps the rate
@@ -564,7 +927,10 @@ func bestRate(g []*stampConn) (float64, []*clockLine) {
 	}
 	rates = append(rates, tsRates...)
 	if r := commonRate(pairs, 2); r > 0 {
-		rates = append(rates, snapRate(r))
+		// Snapped, and as measured: a clock a little off its nominal
+		// rate (or the capture host's) drifts out of the tolerance over
+		// a long gap.
+		rates = append(rates, snapRate(r), r)
 	}
 	var best []*clockLine
 	bestR := rates[0]
@@ -626,21 +992,20 @@ func cluster(g []*stampConn, rate float64) []*clockLine {
 			if fresh || l.fresh {
 				continue
 			}
-			dt := c.firstAt - l.at
-			gap := abs64(clockGap(l.ts, l.at, c.first, c.firstAt, rate))
-			tol := int64(rate*(clockJitter+clockDrift*math.Abs(float64(dt)/1e9))) + 2
-			if gap <= tol && (on == nil || gap < onGap) {
+			gap, tol := l.gap(c.first, c.firstAt, rate)
+			if tol > 0 && gap <= tol && (on == nil || gap < onGap) {
 				on, onGap = l, gap
 			}
 		}
 		if on == nil {
-			on = &clockLine{ts: c.first, at: c.firstAt, fresh: fresh, tuples: map[uint32]bool{}}
+			on = &clockLine{fresh: fresh, tuples: map[uint32]bool{}}
 			lines = append(lines, on)
 		}
 		on.members = append(on.members, c)
-		on.tuples[uint32(c.peer.port)<<16|uint32(c.port)] = true
-		if c.lastAt >= on.at {
-			on.ts, on.at = c.last, c.lastAt
+		on.tuples[tupleOf(c)] = true
+		on.add(c.first, c.firstAt)
+		if c.lastAt != c.firstAt {
+			on.add(c.last, c.lastAt)
 		}
 	}
 	return lines

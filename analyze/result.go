@@ -32,8 +32,12 @@ type Result struct {
 	// severity: what thresholds and golden files judge by.
 	FindingCounts []FindingCount `json:"finding_counts"`
 	Hosts         []Host         `json:"hosts"`
-	Warnings      []string       `json:"warnings"`
-	Error         string         `json:"error,omitempty"`
+	// NATTimestamps counts the client addresses whose SYNs fell behind
+	// their latest TSval to the same server with no finding: what
+	// per-connection timestamp offsets do (nat.go). nil when none.
+	NATTimestamps *NATSummary `json:"nat_timestamps,omitempty"`
+	Warnings      []string    `json:"warnings"`
+	Error         string      `json:"error,omitempty"`
 	// Verdict is the answer first: who holds TIME_WAIT, how many sockets,
 	// whether it is a problem, its cause and advice (verdict.go).
 	Verdict Verdict `json:"verdict"`

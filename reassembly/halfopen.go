@@ -2,7 +2,6 @@ package reassembly
 
 import (
 	"bytes"
-	"net/netip"
 )
 
 // Bounds on what the tracker holds, so that a SYN flood or a scan to
@@ -16,8 +15,9 @@ const (
 	// defaultMaxTuples bounds the remembered summaries of finished
 	// incarnations (Config.TupleMemory).
 	defaultMaxTuples = 131072
-	// defaultMaxClocks bounds the per-address timestamp clocks.
-	defaultMaxClocks = 65536
+	// defaultMaxClocks bounds the timestamp clocks per (sender, receiver)
+	// address pair; the sweep forgets those idle past 60 s (TCP_PAWS_MSL).
+	defaultMaxClocks = 1 << 18 // about 100 bytes each
 )
 
 // halfOpenQueue holds the half-open incarnations in the order they started,
@@ -109,8 +109,8 @@ func (t *Tracker) boundMemory() {
 		t.stats.TuplesForgotten += t.tuples.prune(lim*3/4, t.now, t.tupleNeed)
 	}
 	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); len(t.clocks) > lim {
-		t.stats.ClocksForgotten += pruneOldest(t.clocks, lim*3/4, func(_ netip.Addr, c *ipClock) int64 { return max(c.latestAt, c.recycleAt) },
-			func(a, b netip.Addr) int { return a.Compare(b) })
+		t.stats.ClocksForgotten += pruneOldest(t.clocks, lim*3/4, func(_ clockKey, c *ipClock) int64 { return max(c.latestAt, c.recycleAt) },
+			compareClockKeys)
 		t.clockGen++
 	}
 }

@@ -391,16 +391,17 @@ func (h HandshakeRTT) Position() CapturePosition {
 }
 
 // SYNTimestamp compares a SYN's TSval with what the same source IP sent
-// just before it: the check Linux's tcp_tw_recycle made per peer.
+// just before it to the same server IP: the check Linux's tcp_tw_recycle
+// made per peer (domain.md 5).
 type SYNTimestamp struct {
-	Checked    bool   // the SYN had a timestamp and the IP had sent one within 60 s
-	Behind     bool   // the SYN's TSval is before the latest from the IP
+	Checked    bool   // the SYN had a timestamp and the IP had sent one to that server within 60 s
+	Behind     bool   // the SYN's TSval is before the latest from the IP to that server
 	By         uint32 // how far behind, in TSval ticks
-	Latest     uint32 // the latest TSval from the IP
+	Latest     uint32 // the latest TSval from the IP to that server
 	LatestAt   int64  // when it was sent
 	LatestConn int    // the connection that sent it
 	// Recycle is true when the exact tcp_tw_recycle rule would drop the
-	// SYN: the server held a connection from this IP in TIME_WAIT whose
+	// SYN: this server held a connection from this IP in TIME_WAIT whose
 	// last TSval, seen within 60 s, is ahead of the SYN's by more than 1.
 	Recycle     bool
 	RecycleTS   uint32

@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"bytes"
 	"cmp"
 	"net/netip"
 	"slices"
@@ -69,8 +70,8 @@ type Config struct {
 	// four-tuples stays within fixed memory.
 	MaxHalfOpen int
 	// MaxTuples bounds the remembered summaries of finished four-tuples
-	// (default 131072), and MaxClocks the per-address timestamp clocks
-	// (default 65536); past them the oldest are forgotten and counted
+	// (default 131072), and MaxClocks the per-address-pair timestamp clocks
+	// (default 262144); past them the oldest are forgotten and counted
 	// (four-tuples: those older than TupleNeed first and uncounted, then
 	// failed connection attempts).
 	MaxTuples, MaxClocks int
@@ -108,7 +109,7 @@ type TrackerStats struct {
 	HalfOpenEvicted int // half-open incarnations closed out past MaxHalfOpen
 	Duplicates      int // packets captured twice, counted once
 	TuplesForgotten int // four-tuple summaries forgotten past MaxTuples
-	ClocksForgotten int // address clocks forgotten past MaxClocks
+	ClocksForgotten int // address-pair clocks forgotten past MaxClocks
 }
 
 // Tracker follows every four-tuple through its incarnations. Feed it the
@@ -120,8 +121,8 @@ type Tracker struct {
 	tupleNeed                        int64
 	emit                             func(*Record)
 	conns                            connTable
-	tuples                           tupleMemory             // the summary of each finished four-tuple (tuplesum.go)
-	clocks                           map[netip.Addr]*ipClock // pointers: one lookup per segment
+	tuples                           tupleMemory           // the summary of each finished four-tuple (tuplesum.go)
+	clocks                           map[clockKey]*ipClock // pointers: one lookup per segment
 	// clockGen changes whenever clocks are forgotten, which invalidates
 	// the pointers that conns keep to their senders' clocks.
 	clockGen       uint32
@@ -141,7 +142,7 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	t := &Tracker{
 		cfg:    cfg,
 		emit:   emit,
-		clocks: make(map[netip.Addr]*ipClock),
+		clocks: make(map[clockKey]*ipClock),
 		// Not 0, the generation of a conn that has cached no clock.
 		clockGen: 1,
 	}
@@ -184,13 +185,32 @@ func keyOf(seg *Segment) (flowKey, bool) {
 	return flowKey{dst, src, seg.DstPort, seg.SrcPort}, false
 }
 
-// ipClock is what one source address's timestamps looked like lately: the
-// per-peer memory of Linux's tcp_tw_recycle.
+// clockKey is the unit of every timestamp comparison (domain.md 5): the
+// pair (sender IP, receiver IP). A server keeps its per-peer timestamp
+// memory for the peers it sees, and a client stack draws its offsets per
+// destination (or per four-tuple), so a SYN to one server is never judged
+// against TSvals sent to another.
+// The addresses are kept as 16 bytes (IPv4 mapped), without netip.Addr's
+// pointer, so that the table costs the collector nothing to scan.
+type clockKey struct{ src, dst [16]byte }
+
+func clockKeyOf(src, dst netip.Addr) clockKey { return clockKey{src.As16(), dst.As16()} }
+
+func compareClockKeys(a, b clockKey) int {
+	if c := bytes.Compare(a.src[:], b.src[:]); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.dst[:], b.dst[:])
+}
+
+// ipClock is what one source address's timestamps toward one destination
+// address looked like lately: the per-peer memory of Linux's
+// tcp_tw_recycle, as the destination kept it.
 type ipClock struct {
-	latest     uint32 // the last TSval the address sent
+	latest     uint32 // the last TSval the address sent to the destination
 	latestAt   int64
 	latestConn int
-	// recycle is the client's last TSval when the server last put one of
+	// recycle is the client's last TSval when this server last put one of
 	// the address's connections into TIME_WAIT (tcp_remember_stamp).
 	recycle     uint32
 	recycleAt   int64
@@ -495,14 +515,18 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 			(c.C.AckOfPeerFIN.Seen() && c.S.AckOfPeerFIN.Seen())
 	}
 
-	if seg.OptionsKnown && seg.HasTS {
+	// Only what clients send: a SYN is judged against the TSvals its IP
+	// sent as a client to that server, the samples the NAT clocks are
+	// fitted on (analyze/nat.go); a server's replies would double the
+	// table for nothing.
+	if seg.OptionsKnown && seg.HasTS && from == SideClient {
 		clk := t.senderClock(c, seg, from, true)
 		clk.latest, clk.latestAt, clk.latestConn = seg.TSval, seg.Time, c.ID
 	}
 	t.halfOpenCheck(c, seg, from)
 }
 
-// senderClock returns the clock of seg's source address, made when new
+// senderClock returns the clock of seg's (source, destination) address pair, made when new
 // if create (else nil when there is none), through c's cache: about one
 // map lookup per side of a conn, not one per segment.
 func (t *Tracker) senderClock(c *conn, seg *Segment, from Side, create bool) *ipClock {
@@ -510,20 +534,23 @@ func (t *Tracker) senderClock(c *conn, seg *Segment, from Side, create bool) *ip
 	if c.clkGen[side] == t.clockGen {
 		return c.clk[side]
 	}
-	clk := t.clocks[seg.Src]
+	k := clockKeyOf(seg.Src, seg.Dst)
+	clk := t.clocks[k]
 	if clk == nil {
 		if !create {
 			return nil
 		}
 		clk = new(ipClock)
-		t.clocks[seg.Src] = clk
+		t.clocks[k] = clk
 	}
 	c.clk[side], c.clkGen[side] = clk, t.clockGen
 	return clk
 }
 
 // syn records a SYN or SYN+ACK, and checks a client SYN's timestamp
-// against what its address sent before.
+// against what its address sent before to the same server address, and
+// against the stamp that server remembered when it held one of the
+// address's connections in TIME_WAIT.
 func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, from Side, ack bool) {
 	s.SYNCount++
 	if !s.SYN.Seen() {
@@ -610,16 +637,16 @@ func ackHigh(s *Flow, seg *Segment) {
 }
 
 // rememberStamp notes, when the server enters TIME_WAIT, the client's last
-// TSval: what Linux kept per peer for tcp_tw_recycle.
+// TSval: what Linux kept per peer for tcp_tw_recycle, on that server only.
 func (t *Tracker) rememberStamp(c *conn) {
 	if !c.C.HasTS {
 		return
 	}
-	addr := c.Client.Addr()
-	clk := t.clocks[addr]
+	k := clockKeyOf(c.Client.Addr(), c.Server.Addr())
+	clk := t.clocks[k]
 	if clk == nil {
 		clk = new(ipClock)
-		t.clocks[addr] = clk
+		t.clocks[k] = clk
 	}
 	clk.recycle, clk.recycleAt, clk.recycleConn = c.C.TSLast, c.last, c.ID
 }

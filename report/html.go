@@ -98,6 +98,7 @@ type htmlPage struct {
 	HostsMore     int
 	Figures       []htmlFigure
 	LadderNote    string
+	NATLine       string // natSummaryLine
 	Warnings      []string
 	Error         string
 	// Selection says which connections the report is about (--server,
@@ -227,7 +228,7 @@ func WriteHTML(w io.Writer, res *analyze.Result, opts HTMLOptions) error {
 func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 	page := &htmlPage{
 		Tool: res.Tool, Profile: res.Profile, Captures: res.Captures, Totals: res.Totals,
-		Warnings: res.Warnings, Error: res.Error, LadderNote: opts.LadderNote,
+		Warnings: res.Warnings, Error: res.Error, LadderNote: opts.LadderNote, NATLine: natSummaryLine(res),
 	}
 	if sel := res.Selection; sel != nil {
 		page.Selection = fmt.Sprintf("Selected: %s (%d of the capture's %d connections).", SelectionLabel(sel), res.Totals.Connections, sel.ConnectionsSeen)

@@ -602,8 +602,11 @@ func PlotNAT(res *analyze.Result, f *analyze.Finding) *plot.Plot {
 	for i, c := range clocks {
 		xys := byClock[c]
 		col := palette[i%len(palette)]
-		if len(xys) > 1 {
-			l, err := plotter.NewLine(xys)
+		for _, seg := range unwrapSegments(xys) {
+			if len(seg) < 2 {
+				continue
+			}
+			l, err := plotter.NewLine(seg)
 			if err == nil {
 				l.Color, l.Width = col, vg.Points(0.8)
 				p.Add(l)
@@ -616,14 +619,14 @@ func PlotNAT(res *analyze.Result, f *analyze.Finding) *plot.Plot {
 		sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(2.2), Shape: draw.CircleGlyph{}}
 		p.Add(sc)
 		if i == 0 {
-			p.Legend.Add(fmt.Sprintf("TSvals, one colour per clock (%d clocks)", len(clocks)), sc)
+			p.Legend.Add(fmt.Sprintf("TSvals, one colour per clock and server (%d clocks)", len(clocks)), sc)
 		}
 	}
 	if len(behind) > 0 {
 		sc, _ := plotter.NewScatter(behind)
 		sc.GlyphStyle = draw.GlyphStyle{Color: colOrange, Radius: vg.Points(5), Shape: draw.RingGlyph{}}
 		p.Add(sc)
-		p.Legend.Add(fmt.Sprintf("SYN behind the IP's latest TSval (%d)", len(behind)), sc)
+		p.Legend.Add(fmt.Sprintf("SYN behind the IP's latest TSval to that server (%d)", len(behind)), sc)
 	}
 	if len(dropped) > 0 {
 		sc, _ := plotter.NewScatter(dropped)
@@ -634,9 +637,33 @@ func PlotNAT(res *analyze.Result, f *analyze.Finding) *plot.Plot {
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
 	padRange(&p.Y, 0.04)
+	// TSvals are 32-bit: the axis never leaves [0, 2^32).
+	p.Y.Min, p.Y.Max = max(p.Y.Min, 0), min(p.Y.Max, tsSpace)
 	padRange(&p.X, 0.02)
 	reserveTop(p, natHeight, 3)
 	return p
+}
+
+// tsSpace is the size of the TSval space, 2^32.
+const tsSpace = 1 << 32
+
+// unwrapSegments splits one clock's points (TSvals, in time order) where
+// the clock wrapped past 2^32 - 1 to 0: each piece is drawn as its own
+// line, so that no line crosses the plot from top to bottom and no value
+// is shifted outside the 32-bit space.
+func unwrapSegments(xys plotter.XYs) []plotter.XYs {
+	pts := append(plotter.XYs{}, xys...)
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
+	var segs []plotter.XYs
+	start := 0
+	for i := 1; i < len(pts); i++ {
+		a, b := uint32(pts[i-1].Y), uint32(pts[i].Y)
+		if int32(b-a) > 0 && b < a { // forward in serial order, yet smaller: wrapped
+			segs = append(segs, pts[start:i])
+			start = i
+		}
+	}
+	return append(segs, pts[start:])
 }
 
 // padRange widens an axis by a fraction of its range on both ends.

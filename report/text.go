@@ -119,6 +119,9 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 	} else {
 		p.f("\nfindings: none\n")
 	}
+	if l := natSummaryLine(res); l != "" {
+		p.f("%s\n", l)
+	}
 	for _, warn := range res.Warnings {
 		p.f("warning: %s\n", warn)
 	}

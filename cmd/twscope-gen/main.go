@@ -33,6 +33,13 @@ func main() {
 	flag.IntVar(&cfg.NATClients, "nat-clients", 3, "client addresses with several hosts behind them (-1: none)")
 	flag.IntVar(&cfg.Snaplen, "snaplen", 96, "captured bytes per frame")
 	flag.Int64Var(&cfg.Seed, "seed", 1, "random seed")
+	// Timestamp-offset models (synth.TSModel).
+	flag.StringVar(&cfg.TS.Offsets, "ts-offsets", "", "clients' TSval offsets: pair (Linux 4.11-5.x, default) or conn (Linux 6.x, kept by later incarnations)")
+	flag.IntVar(&cfg.TS.NATHosts, "nat-hosts", 0, "hosts behind each NAT client address (default 3)")
+	flag.IntVar(&cfg.TS.FixedPorts, "fixed-ports", 0, "each host uses only this many source ports, so four-tuples have later incarnations")
+	flag.BoolVar(&cfg.TS.NATRemap, "nat-remap", false, "the NAT gives every connection a new public port (MASQUERADE remapping)")
+	flag.BoolVar(&cfg.TS.LinuxISN, "linux-isn", false, "Linux ISNs: hash of the pre-NAT four-tuple + a 64 ns clock")
+	flag.BoolVar(&cfg.TS.Recycle, "tw-recycle", false, "servers drop SYNs behind the TSval remembered in TIME_WAIT (tcp_tw_recycle=1), sent again at 1, 2, 4 s")
 	flag.StringVar(&out, "o", "-", "output file (- for stdout)")
 	flag.BoolVar(&quiet, "q", false, "do not print the ground truth")
 	flag.Parse()

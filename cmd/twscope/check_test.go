@@ -356,11 +356,11 @@ func TestCheckGroupByPort(t *testing.T) {
 		return nil
 	})
 	stdout, stderr, code := runCLI(t, "check", "--golden", golden, moved)
-	// The lab capture's clients sit behind one address with several
-	// timestamp clocks (a NAT finding); the synthetic one sends none.
-	want := "finding nat_ts_regression at server port 8080: 0 (was 1 info)\n"
-	if code != 1 || stdout != want {
-		t.Errorf("exit %d\n%s%s\nwant exit 1 and only\n%s", code, stdout, stderr, want)
+	// Grouped by port, the moved server is the same service with the
+	// same closes and findings (none: the lab client's per-connection
+	// timestamp offsets are no NAT finding).
+	if code != 0 || !strings.HasPrefix(stdout, "same as") {
+		t.Errorf("exit %d\n%s%s\nwant exit 0 and same as", code, stdout, stderr)
 	}
 }
 

@@ -34,6 +34,8 @@ type GenConfig struct {
 	Start time.Time
 	// Mix weighs the kinds of connections (default DefaultMix).
 	Mix *Mix
+	// TS is the clients' timestamp-offset model (tsmodel.go).
+	TS TSModel
 }
 
 // Mix weighs the kinds of connection the generator writes, in parts of
@@ -72,6 +74,10 @@ type GenStats struct {
 	LostFinalAck, FinalAckRST int
 	// Reuses is the incarnations that reuse a four-tuple inside TIME_WAIT.
 	Reuses int
+	// RecycleDrops counts the SYN transmissions a tcp_tw_recycle server
+	// dropped (TSModel.Recycle), RecycleFailed the connection attempts
+	// that got no SYN+ACK at all.
+	RecycleDrops, RecycleFailed int
 }
 
 func (c *GenConfig) defaults() {
@@ -175,6 +181,7 @@ type gen struct {
 	connSeq  int
 	free     [][]gpkt
 	natHosts int // hosts behind each NAT client
+	recycle  map[pairKey]recycleStamp
 }
 
 // Generate writes a pcap (Ethernet, IPv4, nanosecond times) of cfg.Packets
@@ -182,7 +189,11 @@ type gen struct {
 // depends on the connections open at once, not on the capture's length.
 func Generate(w io.Writer, cfg GenConfig) (GenStats, error) {
 	cfg.defaults()
-	g := &gen{cfg: cfg, rng: rand.New(rand.NewSource(cfg.Seed)), w: bufio.NewWriterSize(w, 1<<20), natHosts: 3}
+	g := &gen{cfg: cfg, rng: rand.New(rand.NewSource(cfg.Seed)), w: bufio.NewWriterSize(w, 1<<20), natHosts: 3,
+		recycle: map[pairKey]recycleStamp{}}
+	if cfg.TS.NATHosts > 0 {
+		g.natHosts = cfg.TS.NATHosts
+	}
 	m := cfg.Mix
 	g.kinds = [nKinds]int{m.ClientClose, m.ServerClose, m.Simultaneous, m.ClientRST, m.ServerRST,
 		m.LostAckReAck, m.LostAckRST, m.LostAckGone, m.HalfClose, m.Reuse}
@@ -320,14 +331,32 @@ func (g *gen) start(t int64) []*gconn {
 	sc := &script{pkts: c.pkts, t: t}
 	sc.c = end{seq: g.rng.Uint32(), off: c.cOff}
 	sc.s = end{seq: g.rng.Uint32(), off: c.sOff}
-	g.body(sc, k, rtt, us)
+	if g.cfg.TS.on() {
+		if isn, ok := g.tsOffsets(c, ci, si, t); ok {
+			sc.c.seq = isn
+		}
+		sc.c.off = c.cOff
+		pk := pairKey{ci, si / 4}
+		if g.cfg.TS.Recycle && g.recycleDrops(pk, c.cOff+uint32(t/1e6), t) && g.scriptDropped(sc, pk) {
+			c.pkts = sc.pkts
+			return []*gconn{c}
+		}
+		// When a copy of a dropped SYN passed, the handshake goes on
+		// from it: body's SYN is that copy.
+		g.body(sc, k, rtt, us)
+		if g.cfg.TS.Recycle && k == kServerClose {
+			g.recycle[pk] = recycleStamp{ts: sc.c.off + uint32(sc.t/1e6), at: sc.t}
+		}
+	} else {
+		g.body(sc, k, rtt, us)
+	}
 	c.pkts = sc.pkts
 	out := []*gconn{c}
 	g.count(k)
 	if k == kReuse {
 		// The client connects again from the same port inside TIME_WAIT,
 		// with the ISN tcp_tw_reuse picks.
-		c2 := g.newConn(ci, si, port)
+		c2 := g.newConn(ci, si, c.cport)
 		c2.cOff, c2.sOff = c.cOff, c.sOff
 		sc2 := &script{pkts: c2.pkts, t: sc.t + us(1000, 20000)*1000}
 		sc2.c = end{seq: sc.c.seq + 65537, off: c.cOff}
