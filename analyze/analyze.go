@@ -175,6 +175,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, d := range a.detectors {
 		d.finish(res)
 	}
+	res.Warnings = append(res.Warnings, foldWarnings(res)...)
 	for i := range res.Findings {
 		res.Findings[i].nameFiles(res.Captures)
 	}

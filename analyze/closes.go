@@ -18,7 +18,17 @@ type closeSummary struct {
 	closers, holders, by [reassembly.NumSides]int
 	acks                 [reassembly.NumFinalAcks]int
 	eps                  map[*Endpoint]*endpointCounts
+	// other sums the endpoints first seen once MaxEndpoints were kept (a
+	// port scan's), exactly; nil until then.
+	other       *Endpoint
+	otherCounts endpointCounts
 }
+
+// MaxEndpoints bounds the server endpoints listed one by one: the first
+// ones in record order. A scan of every port of many hosts makes one
+// endpoint per port; those past the bound are summed in one "other" row
+// (Result.EndpointsOther), so memory stays flat whatever the capture.
+const MaxEndpoints = 4096
 
 // endpointCounts are one endpoint's counts by value index.
 type endpointCounts struct {
@@ -46,16 +56,25 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	s.by[r.RSTBy]++
 	key := r.Server
 	e := s.endpoints[key]
-	if e == nil {
-		e = &Endpoint{Server: key.String(), Closer: map[string]int{}, Close: map[string]int{}, TimeWaitHolders: map[string]int{},
-			FinalAck: map[string]int{}, RSTBy: map[string]int{}, Addr: key}
+	var c *endpointCounts
+	switch {
+	case e != nil:
+		c = s.eps[e]
+	case len(s.endpoints) >= MaxEndpoints:
+		if s.other == nil {
+			s.other = newEndpoint(netip.AddrPort{})
+			s.other.Server = "other"
+		}
+		e, c = s.other, &s.otherCounts
+	default:
+		e = newEndpoint(key)
 		s.endpoints[key] = e
 		if s.eps == nil {
 			s.eps = map[*Endpoint]*endpointCounts{}
 		}
-		s.eps[e] = &endpointCounts{}
+		c = &endpointCounts{}
+		s.eps[e] = c
 	}
-	c := s.eps[e]
 	e.Connections++
 	c.closer[r.Closer]++
 	c.close[r.Close]++
@@ -63,6 +82,11 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	c.acks[r.FinalAck]++
 	c.by[r.RSTBy]++
 	e.FirstClose[firstCloseOf(r)]++
+}
+
+func newEndpoint(key netip.AddrPort) *Endpoint {
+	return &Endpoint{Server: key.String(), Closer: map[string]int{}, Close: map[string]int{}, TimeWaitHolders: map[string]int{},
+		FinalAck: map[string]int{}, RSTBy: map[string]int{}, Addr: key}
 }
 
 // firstCloseOf is how r's close began: a RST before both FINs, else who
@@ -103,6 +127,10 @@ func (s *closeSummary) fill() {
 	addCounts(s.total.RSTBy, s.by[1:], rstByName)
 	s.kinds, s.acks = [reassembly.NumCloseKinds]int{}, [reassembly.NumFinalAcks]int{}
 	s.closers, s.holders, s.by = [reassembly.NumSides]int{}, [reassembly.NumSides]int{}, [reassembly.NumSides]int{}
+	if s.other != nil {
+		s.eps[s.other] = &s.otherCounts
+		defer delete(s.eps, s.other)
+	}
 	for e, c := range s.eps {
 		addCounts(e.Closer, c.closer[:], reassembly.Side.String)
 		addCounts(e.Close, c.close[:], reassembly.CloseKind.String)
@@ -116,6 +144,9 @@ func (s *closeSummary) fill() {
 func (s *closeSummary) finish(res *Result) {
 	s.fill()
 	res.Closes = s.total
+	if s.other != nil {
+		res.EndpointsOther = s.other
+	}
 	res.Endpoints = make([]Endpoint, 0, len(s.endpoints))
 	for _, e := range s.endpoints {
 		res.Endpoints = append(res.Endpoints, *e)

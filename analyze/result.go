@@ -21,7 +21,11 @@ type Result struct {
 	Totals    Totals       `json:"totals"`
 	Closes    CloseSummary `json:"closes"`
 	Endpoints []Endpoint   `json:"endpoints"`
-	Findings  []Finding    `json:"findings"`
+	// EndpointsOther sums, exactly, the connections to the endpoints past
+	// MaxEndpoints (first seen once that many were listed); nil when none
+	// was folded.
+	EndpointsOther *Endpoint `json:"endpoints_other,omitempty"`
+	Findings       []Finding `json:"findings"`
 	// FindingsOmitted counts, by kind, the findings past MaxExamples of
 	// their kind and severity: found, and left out of Findings.
 	FindingsOmitted map[string]int `json:"findings_omitted,omitempty"`
@@ -29,8 +33,14 @@ type Result struct {
 	// severity: what thresholds and golden files judge by.
 	FindingCounts []FindingCount `json:"finding_counts"`
 	Hosts         []Host         `json:"hosts"`
-	Warnings      []string       `json:"warnings"`
-	Error         string         `json:"error,omitempty"`
+	// HostsOther sums, exactly, what the addresses past MaxHosts did
+	// (their TIME_WAIT peak is that of their sockets together), and
+	// PairsOther the client-server pairs past MaxPairs, which are not
+	// judged for port pressure; nil when none was folded.
+	HostsOther *Host      `json:"hosts_other,omitempty"`
+	PairsOther *PairsFold `json:"pairs_other,omitempty"`
+	Warnings   []string   `json:"warnings"`
+	Error      string     `json:"error,omitempty"`
 
 	// TimeWait is the TIME_WAIT occupancy of the hosts with the highest
 	// peaks, for plots.
@@ -111,6 +121,12 @@ type Endpoint struct {
 	FirstClose [NumFirstCloses]int `json:"-"`
 	// Addr is Server as an address and port, to group by. Not in the JSON.
 	Addr netip.AddrPort `json:"-"`
+}
+
+// PairsFold sums the client IP and server endpoint pairs past MaxPairs.
+type PairsFold struct {
+	Connections    int `json:"connections"`
+	ClientTimeWait int `json:"client_time_wait"`
 }
 
 // FirstClose is how a connection's close began, one outcome per

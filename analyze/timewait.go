@@ -44,6 +44,10 @@ type timeWait struct {
 	byConn     map[int]int64
 	nextSeq    int64    // of the next interval
 	lastServer *hostAcc // the last server's host, to skip a lookup
+	// otherHost sums the addresses first seen once MaxHosts were kept,
+	// pairsOther the pairs past MaxPairs (tables.go).
+	otherHost  *hostAcc
+	pairsOther PairsFold
 	// stream is the running occupancy (twstream.go).
 	stream twStream
 }
@@ -127,6 +131,9 @@ func newTimeWait(opts Options) *timeWait {
 func (d *timeWait) host(a netip.Addr) *hostAcc {
 	h := d.hosts[a]
 	if h == nil {
+		if len(d.hosts) >= MaxHosts {
+			return d.foldedHost()
+		}
 		h = &hostAcc{addr: a, index: int32(len(d.hosts))}
 		d.hosts[a] = h
 	}
@@ -170,17 +177,15 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		}
 	}
 
-	k := groupKey{c.index, s.index, r.Server.Port()}
-	g := d.groups[k]
+	g := d.group(c, s, r, start)
 	if g == nil {
-		g = &pressureGroup{pressureKey: pressureKey{r.Client.Addr(), r.Server}, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start}
-		d.groups[k] = g
-		d.groupList = append(d.groupList, g)
-	}
-	g.conns++
-	g.firstSYN, g.lastSYN = min(g.firstSYN, start), max(g.lastSYN, start)
-	if r.C.HasTS && r.S.HasTS {
-		g.timestamps++
+		d.pairsOther.Connections++
+	} else {
+		g.conns++
+		g.firstSYN, g.lastSYN = min(g.firstSYN, start), max(g.lastSYN, start)
+		if r.C.HasTS && r.S.HasTS {
+			g.timestamps++
+		}
 	}
 
 	holder := r.TimeWaitHolder
@@ -204,8 +209,12 @@ func (d *timeWait) observe(r *reassembly.Record) {
 			s.held++
 		} else {
 			c.held++
-			g.held++
-			iv.group = g.index
+			if g != nil {
+				g.held++
+				iv.group = g.index
+			} else {
+				d.pairsOther.ClientTimeWait++
+			}
 		}
 		d.intervals = append(d.intervals, iv)
 	}

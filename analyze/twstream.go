@@ -194,7 +194,7 @@ func (d *timeWait) apply(wm int64) {
 	if !st.applied {
 		st.settled, st.applied = math.MinInt64, true
 	}
-	for len(st.hosts) < len(d.hosts) {
+	for len(st.hosts) < d.numHosts() {
 		st.hosts = append(st.hosts, twAcc{series: twSeries{binned: st.binned}})
 	}
 	for len(st.groups) < len(d.groupList) {
@@ -299,6 +299,7 @@ func (d *timeWait) finish(res *Result) {
 		peaks = append(peaks, hostPeak{h, a.peak, a.at})
 	}
 	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.last) })
+	d.reportFolded(res)
 	for _, g := range d.groupList {
 		if f, ok := d.pressure(g); ok {
 			res.Findings = append(res.Findings, f)
