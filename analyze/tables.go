@@ -18,10 +18,10 @@ import (
 const (
 	// MaxHosts bounds the addresses listed in Result.Hosts; the rest are
 	// summed in Result.HostsOther.
-	MaxHosts = 8192
+	MaxHosts = 16384
 	// MaxPairs bounds the client IP and server endpoint pairs judged for
 	// port pressure; the rest are summed in Result.PairsOther.
-	MaxPairs = 16384
+	MaxPairs = 65536
 )
 
 // foldedHost is the row of the addresses past MaxHosts. It takes the next

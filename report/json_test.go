@@ -1,0 +1,51 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/twscope/twscope/analyze"
+)
+
+// TestWriteJSONStreamsSameBytes checks that the streaming writer writes
+// the bytes a json.Encoder with a two-space indent writes for the whole
+// Result: real analyses (findings of several kinds, hosts, endpoints,
+// several capture files) and a made-up result with what the encoder
+// treats specially (nil and empty lists, omitempty fields, HTML
+// characters, an error).
+func TestWriteJSONStreamsSameBytes(t *testing.T) {
+	made := &analyze.Result{
+		Schema: 1, Tool: "twscope <test> & co",
+		Findings: []analyze.Finding{{Kind: analyze.KindCloseWait, Severity: analyze.SeverityWarning,
+			Conns: []int{1, 2}, Frames: []int{}, Summary: "a <b> & c", Evidence: &analyze.CloseWaitEvidence{Connections: []int{1}}}},
+		FindingsOmitted: map[string]int{"z": 1, "a": 2},
+		Hosts:           []analyze.Host{},
+		HostsOther:      &analyze.Host{IP: "other", Connections: 3},
+		Error:           "bad\ninput",
+	}
+	results := map[string]*analyze.Result{
+		"empty":     {},
+		"made":      made,
+		"demo":      htmlTestResult(t, "../testdata/demo.pcap"),
+		"two files": htmlTestResult(t, lab+"nat_timestamps.pcap", lab+"lost_final_ack.pcap"),
+	}
+	for name, res := range results {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := WriteJSON(&got, res); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s: streamed JSON differs from the encoder's (%d bytes, want %d)", name, got.Len(), want.Len())
+		}
+		if len(res.Findings) == 0 && name != "empty" {
+			t.Errorf("%s: no findings: the test shows nothing", name)
+		}
+	}
+}
