@@ -177,6 +177,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	}
 	res.Warnings = append(res.Warnings, foldWarnings(res)...)
 	for i := range res.Findings {
+		res.Findings[i].bound()
 		res.Findings[i].nameFiles(res.Captures)
 	}
 	sortFindings(res.Findings)

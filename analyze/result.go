@@ -160,8 +160,13 @@ type Finding struct {
 	Kind     string   `json:"kind"`
 	Severity Severity `json:"severity"`
 	Conns    []int    `json:"conns"`
-	Time     Time     `json:"time"`
-	Frames   []int    `json:"frames"`
+	// ConnsTotal and FramesTotal count the connections and frames the
+	// finding is about; Conns and Frames list at most MaxListedConns and
+	// MaxListedFrames of them.
+	ConnsTotal  int   `json:"conns_total"`
+	Time        Time  `json:"time"`
+	Frames      []int `json:"frames"`
+	FramesTotal int   `json:"frames_total"`
 	// FrameFiles and Filters are set when the run read several capture
 	// files: the index in captures of each frame's file, and by capture
 	// file name the filter for its frames (Filter is that of the first

@@ -30,6 +30,7 @@ import (
 // small interval per TIME_WAIT and applies them in time order as the
 // tracker's watermark passes them (twstream.go).
 type timeWait struct {
+	limited         // port_pressure findings are listed up to MaxExamples
 	tw        int64 // TIME_WAIT length, ns
 	portRange [2]int
 
@@ -351,19 +352,18 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	// The sockets in TIME_WAIT at the peak prove it.
 	var ids []int
 	var frames []reassembly.Frame
-	var example twInterval
-	for _, iv := range held {
-		if iv.start <= at && at < iv.end && len(ids) < maxListed {
-			if len(ids) == 0 {
-				example = iv
-			}
-			ids = append(ids, int(iv.conn))
-			frames = append(frames, reassembly.Frame{File: int(iv.file), N: int(iv.frame)})
+	var example twHeld
+	for _, iv := range held { // held at the peak, at most maxListed
+		if len(ids) == 0 {
+			example = iv
 		}
+		ids = append(ids, int(iv.conn))
+		frames = append(frames, reassembly.Frame{File: int(iv.file), N: int(iv.frame)})
 	}
 	sort.Ints(ids)
 	f := newFinding(KindPortPressure, severity, at, ids...)
 	f.addFrames(frames...)
+	f.ConnsTotal, f.FramesTotal = n, n // every socket held at the peak
 	f.about(netip.AddrPortFrom(g.client, example.port), g.server, reassembly.Frame{File: int(example.file), N: int(example.frame)})
 	basis := "observed"
 	if fraction < pressureWarning {
