@@ -65,6 +65,7 @@ func New(opts Options) *Analyzer {
 
 // Observe takes one finished incarnation.
 func (a *Analyzer) Observe(r *reassembly.Record) {
+	a.limit.conn = a.limit.conn[:0]
 	for _, d := range a.detectors {
 		// A half-open incarnation the tracker closed out past its flood
 		// bound is counted, and kept from the per-address detectors, whose
@@ -106,13 +107,33 @@ const tupleNeedMargin = 5 * time.Second
 // returned with the result of everything read before it.
 func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*Result, error) {
 	a := New(opts)
-	cfg := opts.Tracker
 	observe := func(r *reassembly.Record) {
 		a.Observe(r)
 		if each != nil {
 			each(r)
 		}
 	}
+	return a.run(src, observe)
+}
+
+// RunConns is Run for outputs that name each connection's findings: each
+// is called for every record once every detector has judged it, with the
+// findings about that record alone (ConnFindings), all of them, listed in
+// the report or past its bound. The slice is reused for the next record.
+func RunConns(src *reassembly.Source, opts Options, each func(*reassembly.Record, []ConnFinding)) (*Result, error) {
+	a := New(opts)
+	a.limit.conns = true
+	observe := func(r *reassembly.Record) {
+		a.Observe(r)
+		each(r, a.limit.conn)
+	}
+	return a.run(src, observe)
+}
+
+// run reads src to the end with observe as the per-record function.
+func (a *Analyzer) run(src *reassembly.Source, observe func(*reassembly.Record)) (*Result, error) {
+	opts := a.opts
+	cfg := opts.Tracker
 	cfg.Watermark = a.watermark
 	if cfg.TupleNeed == 0 {
 		// Reuse inside TIME_WAIT, and sequence overlap within it, are what

@@ -46,7 +46,14 @@ type Conn struct {
 	ServerSide     SideFacts `json:"server_side"`
 	// CommunityID joins this record with Zeek's, Suricata's, Arkime's.
 	CommunityID string `json:"community_id"`
+	// Findings are those about this connection alone, each as the report
+	// gives it (contract.md): all of them, past the report's listing bound
+	// too.
+	Findings []analyze.ConnFinding `json:"findings"`
 }
+
+// noFindings renders as [] without an allocation per record.
+var noFindings = []analyze.ConnFinding{}
 
 // SideFacts are one side's sequence and timestamp facts.
 type SideFacts struct {
@@ -81,6 +88,7 @@ func NewConn(r *reassembly.Record) Conn {
 		SYNRetransmits: r.C.SYNRetrans, OldDuplicates: r.OldDups,
 		ClientSide: sideFacts(&r.C), ServerSide: sideFacts(&r.S),
 		CommunityID: communityid.TCP(r.Client, r.Server),
+		Findings:    noFindings,
 	}
 	if r.RSTBy == reassembly.SideNone {
 		c.RSTBy = ""
@@ -130,6 +138,16 @@ func NewConnWriter(w io.Writer) *ConnWriter {
 
 // Write writes one record.
 func (cw *ConnWriter) Write(r *reassembly.Record) error { return cw.enc.Encode(NewConn(r)) }
+
+// WriteFindings writes one record with the findings about it
+// (analyze.RunConns).
+func (cw *ConnWriter) WriteFindings(r *reassembly.Record, fs []analyze.ConnFinding) error {
+	c := NewConn(r)
+	if len(fs) > 0 {
+		c.Findings = fs
+	}
+	return cw.enc.Encode(c)
+}
 
 // Flush writes what is buffered.
 func (cw *ConnWriter) Flush() error { return cw.w.Flush() }
