@@ -130,7 +130,7 @@ func (d *closeWait) group(c closeWaitConn) *closeWaitGroup {
 	}
 	g := d.groups[k]
 	if g == nil {
-		if len(d.groups) >= MaxPairs {
+		if len(d.groups) >= maxPairs {
 			d.folded++
 			return nil
 		}
@@ -203,7 +203,7 @@ func (d *closeWait) finish(res *Result) {
 		}
 	}
 	if d.folded > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("close_wait: %d half-closed connections of endpoints past the first %d not judged", d.folded, MaxPairs))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("close_wait: %d half-closed connections of endpoints past the first %d not judged", d.folded, maxPairs))
 	}
 }
 

@@ -24,6 +24,9 @@ const (
 	MaxPairs = 65536
 )
 
+// The bounds in force (variables for the tests).
+var maxHosts, maxPairs = MaxHosts, MaxPairs
+
 // foldedHost is the row of the addresses past MaxHosts. It takes the next
 // index once the table is full, so that the streamed occupancy counts its
 // sockets together.
@@ -51,7 +54,7 @@ func (d *timeWait) group(c, s *hostAcc, r *reassembly.Record, start int64) *pres
 	k := groupKey{c.index, s.index, r.Server.Port()}
 	g := d.groups[k]
 	if g == nil {
-		if len(d.groupList) >= MaxPairs {
+		if len(d.groupList) >= maxPairs {
 			return nil
 		}
 		g = &pressureGroup{pressureKey: pressureKey{r.Client.Addr(), r.Server}, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start}
@@ -86,10 +89,10 @@ func foldWarnings(res *Result) []string {
 		ws = append(ws, fmt.Sprintf("server endpoints folded: past the first %d, %d connections to further endpoints are summed in endpoints_other", MaxEndpoints, e.Connections))
 	}
 	if h := res.HostsOther; h != nil {
-		ws = append(ws, fmt.Sprintf("hosts folded: past the first %d addresses, %d connections of further addresses are summed in hosts_other", MaxHosts, h.Connections))
+		ws = append(ws, fmt.Sprintf("hosts folded: past the first %d addresses, %d connections of further addresses are summed in hosts_other", maxHosts, h.Connections))
 	}
 	if p := res.PairsOther; p != nil {
-		ws = append(ws, fmt.Sprintf("client-server pairs folded: past the first %d, %d connections of further pairs are summed in pairs_other and not judged for port pressure", MaxPairs, p.Connections))
+		ws = append(ws, fmt.Sprintf("client-server pairs folded: past the first %d, %d connections of further pairs are summed in pairs_other and not judged for port pressure", maxPairs, p.Connections))
 	}
 	return ws
 }

@@ -56,6 +56,7 @@ type timeWait struct {
 // twInterval is one socket in TIME_WAIT: [start, end) on a host.
 type twInterval struct {
 	start, end int64
+	seq        int64 // intervals are numbered as they come, so d.intervals is in seq order
 	host       int32 // index into hostList
 	group      int32 // port pressure group when the client held it, else -1
 	conn       int32
@@ -63,8 +64,7 @@ type twInterval struct {
 	file       int32  // capture file of that frame
 	port       uint16 // the client's port, to name the connection
 	two        bool   // the next interval belongs to the same record (both sides held it)
-	seq        int64  // intervals are numbered as they come, so d.intervals is in seq order
-	started    bool   // streaming: its entry is applied (twstream.go)
+	started    bool   // streaming: its entry is applied (twstream.go); fields ordered for a 48-byte interval
 }
 
 // hostAcc is what one IP address did in the capture.
@@ -132,7 +132,7 @@ func newTimeWait(opts Options) *timeWait {
 func (d *timeWait) host(a netip.Addr) *hostAcc {
 	h := d.hosts[a]
 	if h == nil {
-		if len(d.hosts) >= MaxHosts {
+		if len(d.hosts) >= maxHosts {
 			return d.foldedHost()
 		}
 		h = &hostAcc{addr: a, index: int32(len(d.hosts))}

@@ -93,6 +93,7 @@ type htmlPage struct {
 	EndpointsMore int
 	Hosts         []analyze.Host
 	HostsMore     int
+	Folded        []string // tables folded past their bounds
 	Figures       []htmlFigure
 	LadderNote    string
 	Warnings      []string
@@ -180,6 +181,7 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 		page.Endpoints = page.Endpoints[:htmlEndpoints]
 	}
 	page.Hosts = res.Hosts
+	page.Folded = foldedLines(res)
 	if len(page.Hosts) > htmlHosts {
 		page.HostsMore = len(page.Hosts) - htmlHosts
 		page.Hosts = page.Hosts[:htmlHosts]

@@ -49,3 +49,33 @@ func TestWriteJSONStreamsSameBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldedTablesSaid: the text and HTML reports say, one line each,
+// which tables were folded, and nothing when none was.
+func TestFoldedTablesSaid(t *testing.T) {
+	res := htmlTestResult(t, "../testdata/demo.pcap")
+	var plain bytes.Buffer
+	if err := WriteText(&plain, res); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(plain.Bytes(), []byte("folded")) {
+		t.Errorf("text says a table was folded in a capture that folds none")
+	}
+	res.EndpointsOther = &analyze.Endpoint{Server: "other", Connections: 7}
+	res.HostsOther = &analyze.Host{IP: "other", Connections: 9}
+	res.PairsOther = &analyze.PairsFold{Connections: 11}
+	var text, page bytes.Buffer
+	if err := WriteText(&text, res); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&page, res, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"server endpoints folded: 7 connections", "hosts folded: 9 connections", "client-server pairs folded: 11 connections",
+	} {
+		if !bytes.Contains(text.Bytes(), []byte(want)) || !bytes.Contains(page.Bytes(), []byte(want)) {
+			t.Errorf("text or HTML does not say %q", want)
+		}
+	}
+}
