@@ -2,9 +2,11 @@ package analyze
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/reassembly/synth"
 )
 
@@ -59,6 +61,13 @@ func TestTablesFolded(t *testing.T) {
 		}
 		if !hasWarning(res, "hosts folded") || !hasWarning(res, "pairs folded") {
 			t.Errorf("no warning of the folds: %q", res.Warnings)
+		}
+		// The same keys fold whatever the number of workers.
+		one := twRunBytes(t, Options{Tracker: reassembly.Config{Workers: 1}}, capture.Bytes())
+		a, _ := json.Marshal(res)
+		b, _ := json.Marshal(one)
+		if !bytes.Equal(a, b) {
+			t.Error("the report differs with one worker")
 		}
 	})
 }
