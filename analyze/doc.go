@@ -28,5 +28,9 @@
 // from Close, Closer, TimeWaitHolder, FinalAck and RSTBy; the hosts and
 // their TIME_WAIT occupancy (Result.Hosts, TimeWait) are timewait.go and
 // twstream.go from the same facts as port_pressure. Helpers the detectors
-// share are in detect.go; the bound on listed findings in limit.go.
+// share are in detect.go; the bound on listed findings, and the findings
+// about each record for RunConns, in limit.go; the bounds of the lists
+// inside a finding in finding.go (Finding.bound); the bounded tables
+// (endpoints, hosts, client-server pairs, each with its "other" row) in
+// tables.go.
 package analyze
