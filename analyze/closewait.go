@@ -51,7 +51,12 @@ type closeWait struct {
 	order       []*closeWaitGroup // in order of their first candidate
 	folded      int               // stuck connections of groups past MaxPairs
 	kept        int               // pending after the last judge
+	unjudged    int               // pending past closeWaitPending
 }
+
+// closeWaitPending bounds the half-closed connections waiting to be
+// judged.
+const closeWaitPending = 1 << 16
 
 const (
 	closeWaitFloor   = int64(10 * time.Millisecond)
@@ -118,6 +123,13 @@ func (d *closeWait) judge() {
 		}
 	}
 	clear(d.pending[len(kept):])
+	if n := len(kept) - closeWaitPending; n > 0 {
+		// More half-closed connections within the last second than a
+		// capture whose clock moves holds: a frozen clock. The first
+		// are counted, not judged.
+		d.unjudged += n
+		kept = kept[:copy(kept, kept[n:])]
+	}
 	d.pending, d.kept = kept, len(kept)
 }
 
@@ -201,6 +213,9 @@ func (d *closeWait) finish(res *Result) {
 		if d.lim.take(KindCloseWait, severity) {
 			res.Findings = append(res.Findings, d.finding(g, severity, minAge))
 		}
+	}
+	if d.unjudged > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("close_wait: %d half-closed connections not judged: more than %d within 1 s of capture time (a clock standing still?)", d.unjudged, closeWaitPending))
 	}
 	if d.folded > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("close_wait: %d half-closed connections of endpoints past the first %d not judged", d.folded, maxPairs))
