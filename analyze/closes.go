@@ -18,16 +18,23 @@ type closeSummary struct {
 	closers, holders, by [reassembly.NumSides]int
 	acks                 [reassembly.NumFinalAcks]int
 	eps                  map[*Endpoint]*endpointCounts
-	// other sums the endpoints first seen once MaxEndpoints were kept (a
-	// port scan's), exactly; nil until then.
+	// other sums, exactly, the endpoints folded out of the table (a port
+	// scan's); nil until one is. folded remembers their keys, so that an
+	// endpoint folded once is never a row again and every row's counts are
+	// exact from its first connection on.
 	other       *Endpoint
 	otherCounts endpointCounts
+	folded      foldedKeys
+	seq         int // rows in order of their first connection
 }
 
-// MaxEndpoints bounds the server endpoints listed one by one: the first
-// ones in record order. A scan of every port of many hosts makes one
-// endpoint per port; those past the bound are summed in one "other" row
-// (Result.EndpointsOther), so memory stays flat whatever the capture.
+// MaxEndpoints bounds the server endpoints listed one by one. A scan of
+// every port of many hosts makes one endpoint per port: the table holds up
+// to twice as many rows, and when full keeps the MaxEndpoints with the
+// most connections (the first seen among equals) and folds the rest into
+// one "other" row (Result.EndpointsOther), so memory stays flat whatever
+// the capture while the busy endpoints keep exact rows, even those first
+// seen late.
 const MaxEndpoints = 4096
 
 // endpointCounts are one endpoint's counts by value index.
@@ -35,6 +42,61 @@ type endpointCounts struct {
 	closer, holders, by [reassembly.NumSides]int
 	close               [reassembly.NumCloseKinds]int
 	acks                [reassembly.NumFinalAcks]int
+	seq                 int
+}
+
+func (c *endpointCounts) add(o *endpointCounts) {
+	for i := range c.closer {
+		c.closer[i] += o.closer[i]
+		c.holders[i] += o.holders[i]
+		c.by[i] += o.by[i]
+	}
+	for i := range c.close {
+		c.close[i] += o.close[i]
+	}
+	for i := range c.acks {
+		c.acks[i] += o.acks[i]
+	}
+}
+
+// otherRow is the row of the folded endpoints.
+func (s *closeSummary) otherRow() (*Endpoint, *endpointCounts) {
+	if s.other == nil {
+		s.other = newEndpoint(netip.AddrPort{})
+		s.other.Server = "other"
+	}
+	return s.other, &s.otherCounts
+}
+
+// compact keeps the keep rows with the most connections and folds the
+// others into the other row.
+func (s *closeSummary) compact(keep int) {
+	if len(s.endpoints) <= keep {
+		return
+	}
+	rows := make([]*Endpoint, 0, len(s.endpoints))
+	for _, e := range s.endpoints {
+		rows = append(rows, e)
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Connections != b.Connections {
+			return a.Connections > b.Connections
+		}
+		return s.eps[a].seq < s.eps[b].seq
+	})
+	o, oc := s.otherRow()
+	for _, e := range rows[keep:] {
+		c := s.eps[e]
+		o.Connections += e.Connections
+		for i := range o.FirstClose {
+			o.FirstClose[i] += e.FirstClose[i]
+		}
+		oc.add(c)
+		s.folded.add(e.Addr)
+		delete(s.endpoints, e.Addr)
+		delete(s.eps, e)
+	}
 }
 
 func newCloseSummary() *closeSummary {
@@ -60,19 +122,19 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	switch {
 	case e != nil:
 		c = s.eps[e]
-	case len(s.endpoints) >= MaxEndpoints:
-		if s.other == nil {
-			s.other = newEndpoint(netip.AddrPort{})
-			s.other.Server = "other"
-		}
-		e, c = s.other, &s.otherCounts
+	case s.other != nil && s.folded.has(key):
+		e, c = s.otherRow()
 	default:
+		if len(s.endpoints) >= 2*MaxEndpoints {
+			s.compact(MaxEndpoints)
+		}
 		e = newEndpoint(key)
 		s.endpoints[key] = e
 		if s.eps == nil {
 			s.eps = map[*Endpoint]*endpointCounts{}
 		}
-		c = &endpointCounts{}
+		c = &endpointCounts{seq: s.seq}
+		s.seq++
 		s.eps[e] = c
 	}
 	e.Connections++
@@ -142,6 +204,7 @@ func (s *closeSummary) fill() {
 }
 
 func (s *closeSummary) finish(res *Result) {
+	s.compact(MaxEndpoints)
 	s.fill()
 	res.Closes = s.total
 	if s.other != nil {

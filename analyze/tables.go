@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 
 	"github.com/twscope/twscope/reassembly"
 )
@@ -86,7 +88,7 @@ func (d *timeWait) reportFolded(res *Result) {
 func foldWarnings(res *Result) []string {
 	var ws []string
 	if e := res.EndpointsOther; e != nil {
-		ws = append(ws, fmt.Sprintf("server endpoints folded: past the first %d, %d connections to further endpoints are summed in endpoints_other", MaxEndpoints, e.Connections))
+		ws = append(ws, fmt.Sprintf("server endpoints folded: past the %d with the most connections, %d connections to further endpoints are summed in endpoints_other", MaxEndpoints, e.Connections))
 	}
 	if h := res.HostsOther; h != nil {
 		ws = append(ws, fmt.Sprintf("hosts folded: past the first %d addresses, %d connections of further addresses are summed in hosts_other", maxHosts, h.Connections))
@@ -95,4 +97,60 @@ func foldWarnings(res *Result) []string {
 		ws = append(ws, fmt.Sprintf("client-server pairs folded: past the first %d, %d connections of further pairs are summed in pairs_other and not judged for port pressure", maxPairs, p.Connections))
 	}
 	return ws
+}
+
+// foldedKeys remembers the server endpoints folded out of a table, as a
+// Bloom filter of fixed size: a key folded once is always found (its
+// connections go on to the other row, so no row ever misses the start of
+// its counts); a key never folded is found by mistake with a probability
+// that grows as the filter fills, and then counts in the other row too.
+// The hash is fixed, so the same capture folds the same keys.
+type foldedKeys struct {
+	bits []uint64
+}
+
+const foldedBits = 1 << 20 // 128 KiB
+
+func (f *foldedKeys) add(k netip.AddrPort) {
+	if f.bits == nil {
+		f.bits = make([]uint64, foldedBits/64)
+	}
+	h1, h2 := keyHash(k)
+	for i := uint64(0); i < 4; i++ {
+		b := (h1 + i*h2) % foldedBits
+		f.bits[b/64] |= 1 << (b % 64)
+	}
+}
+
+func (f *foldedKeys) has(k netip.AddrPort) bool {
+	if f.bits == nil {
+		return false
+	}
+	h1, h2 := keyHash(k)
+	for i := uint64(0); i < 4; i++ {
+		b := (h1 + i*h2) % foldedBits
+		if f.bits[b/64]&(1<<(b%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// keyHash is two independent 64-bit hashes of an address and port
+// (splitmix64 finalizers over its bytes).
+func keyHash(k netip.AddrPort) (uint64, uint64) {
+	a := k.Addr().As16()
+	hi := binary.BigEndian.Uint64(a[:8])
+	lo := binary.BigEndian.Uint64(a[8:]) ^ uint64(k.Port())<<1
+	h1 := mix64(hi ^ mix64(lo))
+	h2 := mix64(lo^mix64(hi+0x9e3779b97f4a7c15)) | 1
+	return h1, h2
+}
+
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

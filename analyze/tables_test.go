@@ -3,8 +3,11 @@ package analyze
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/reassembly/synth"
@@ -35,6 +38,37 @@ func TestTablesFolded(t *testing.T) {
 		}
 		if !hasWarning(res, "server endpoints folded") {
 			t.Errorf("no warning of the fold: %q", res.Warnings)
+		}
+	})
+	t.Run("busy endpoints after a scan", func(t *testing.T) {
+		// A scan of 3 x 4000 ports fills the table with endpoints of one
+		// connection each; then the 4 endpoints of a busy service start.
+		// They are folded in no fold: their rows are exact.
+		dir := t.TempDir()
+		var scan, service bytes.Buffer
+		if err := synth.Flood(&scan, synth.FloodConfig{Kind: synth.PortScan, ScanHosts: 3, ScanPorts: 4000}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := synth.Generate(&service, synth.GenConfig{Seed: 3, Packets: 20000, Start: synth.Epoch.Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+		if os.WriteFile(a, scan.Bytes(), 0o644) != nil || os.WriteFile(b, service.Bytes(), 0o644) != nil {
+			t.Fatal("writing the captures")
+		}
+		res := twRun(t, Options{}, a, b)
+		if len(res.Endpoints) != MaxEndpoints || res.EndpointsOther == nil {
+			t.Fatalf("%d endpoints, other %v", len(res.Endpoints), res.EndpointsOther)
+		}
+		busy := 0
+		for _, e := range res.Endpoints[:4] {
+			if a := e.Addr.Addr(); a.Is4() && a.As4()[0] == 192 { // the service's 192.168.0.x
+				busy += e.Connections
+			}
+		}
+		if busy != st.Connections {
+			t.Errorf("the busy service's 4 rows count %d connections, generated %d; rows %v", busy, st.Connections, res.Endpoints[:5])
 		}
 	})
 	t.Run("many clients", func(t *testing.T) {

@@ -181,7 +181,7 @@ func (p *printer) counts(m map[string]int, order []string, label []string) {
 func foldedLines(res *analyze.Result) []string {
 	var ls []string
 	if e := res.EndpointsOther; e != nil {
-		ls = append(ls, fmt.Sprintf("server endpoints folded: %d connections to endpoints past the first %d are one row (endpoints_other)", e.Connections, analyze.MaxEndpoints))
+		ls = append(ls, fmt.Sprintf("server endpoints folded: %d connections to endpoints past the %d busiest are one row (endpoints_other)", e.Connections, analyze.MaxEndpoints))
 	}
 	if h := res.HostsOther; h != nil {
 		ls = append(ls, fmt.Sprintf("hosts folded: %d connections of addresses past the first %d are one row (hosts_other)", h.Connections, analyze.MaxHosts))
