@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/twscope/twscope/reassembly"
@@ -74,20 +75,24 @@ func (s *closeSummary) compact(keep int) {
 	if len(s.endpoints) <= keep {
 		return
 	}
-	rows := make([]*Endpoint, 0, len(s.endpoints))
-	for _, e := range s.endpoints {
-		rows = append(rows, e)
+	type row struct {
+		conns, seq int
+		e          *Endpoint
+		c          *endpointCounts
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
-		if a.Connections != b.Connections {
-			return a.Connections > b.Connections
+	rows := make([]row, 0, len(s.endpoints))
+	for e, c := range s.eps {
+		rows = append(rows, row{e.Connections, c.seq, e, c})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if a.conns != b.conns {
+			return b.conns - a.conns
 		}
-		return s.eps[a].seq < s.eps[b].seq
+		return a.seq - b.seq
 	})
 	o, oc := s.otherRow()
-	for _, e := range rows[keep:] {
-		c := s.eps[e]
+	for _, r := range rows[keep:] {
+		e, c := r.e, r.c
 		o.Connections += e.Connections
 		for i := range o.FirstClose {
 			o.FirstClose[i] += e.FirstClose[i]
