@@ -3,7 +3,6 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"sort"
 	"time"
 
@@ -241,7 +240,7 @@ func (d *closeWait) finding(g *closeWaitGroup, severity Severity, minAge int64) 
 	f.ConnsTotal = g.n
 	f.addFrames(frames...)
 	f.about(oldest.client, oldest.server, oldest.fin.Frame, oldest.ack.Frame, oldest.lastFrame)
-	recent := slices.Clone(g.recent)
+	recent := append([]int{}, g.recent...) // [] when none, not null
 	sort.Ints(recent)
 
 	ev := &CloseWaitEvidence{

@@ -123,6 +123,9 @@ func TestCloseWaitSynthetic(t *testing.T) {
 				t.Errorf("conns_total %d connections_total %d, %d connections, %d fin_frames, %d frames, oldest %d; want %d of %d, oldest 2",
 					f.ConnsTotal, ev.ConnectionsTotal, len(ev.Connections), len(ev.FINFrames), len(f.Frames), ev.OldestConn, listed, tt.n)
 			}
+			if ev.TooRecent == nil || ev.TooRecentTotal != len(ev.TooRecent) { // [] in the JSON when none, as the schema has it
+				t.Errorf("too_recent %v, too_recent_total %d", ev.TooRecent, ev.TooRecentTotal)
+			}
 			if tt.stuck == "client" && ev.ClientIP != "10.0.0.1" {
 				t.Errorf("client_ip %v", ev.ClientIP)
 			}
