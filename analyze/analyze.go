@@ -84,6 +84,7 @@ func (a *Analyzer) Observe(r *reassembly.Record) {
 }
 
 func (a *Analyzer) observe(r *reassembly.Record) {
+	a.limit.conn = a.limit.conn[:0]
 	for _, d := range a.detectors {
 		// A half-open incarnation the tracker closed out past its flood
 		// bound is counted, and kept from the per-address detectors, whose
@@ -121,14 +122,10 @@ func (a *Analyzer) watermark(t int64) {
 const tupleNeedMargin = 5 * time.Second
 
 // Run reads src to the end, calling each (when not nil) for every record
-// as it is finished, and returns the result. A fatal input error is
-// returned with the result of everything read before it.
+// the selection keeps as it is finished, and returns the result. A fatal
+// input error is returned with the result of everything read before it.
 func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*Result, error) {
 	a := New(opts)
-	cfg := opts.Tracker
-	if opts.Select.Active() {
-		a.opts.Select.resolve(captureStart(src))
-	}
 	observe := func(r *reassembly.Record) {
 		if !a.keep(r) {
 			return
@@ -138,6 +135,33 @@ func Run(src *reassembly.Source, opts Options, each func(*reassembly.Record)) (*
 			each(r)
 		}
 	}
+	return a.run(src, observe)
+}
+
+// RunConns is Run for outputs that name each connection's findings: each
+// is called for every record once every detector has judged it, with the
+// findings about that record alone (ConnFindings), all of them, listed in
+// the report or past its bound. The slice is reused for the next record.
+func RunConns(src *reassembly.Source, opts Options, each func(*reassembly.Record, []ConnFinding)) (*Result, error) {
+	a := New(opts)
+	a.limit.conns = true
+	observe := func(r *reassembly.Record) {
+		if !a.keep(r) {
+			return
+		}
+		a.observe(r)
+		each(r, a.limit.conn)
+	}
+	return a.run(src, observe)
+}
+
+// run reads src to the end with observe as the per-record function.
+func (a *Analyzer) run(src *reassembly.Source, observe func(*reassembly.Record)) (*Result, error) {
+	if a.opts.Select.Active() {
+		a.opts.Select.resolve(captureStart(src))
+	}
+	opts := a.opts
+	cfg := opts.Tracker
 	cfg.Watermark = a.watermark
 	if cfg.TupleNeed == 0 {
 		// Reuse inside TIME_WAIT, and sequence overlap within it, are what
@@ -201,7 +225,9 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	for _, d := range a.detectors {
 		d.finish(res)
 	}
+	res.Warnings = append(res.Warnings, foldWarnings(res)...)
 	for i := range res.Findings {
+		res.Findings[i].bound()
 		res.Findings[i].nameFiles(res.Captures)
 	}
 	sortFindings(res.Findings)

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/twscope/twscope/reassembly"
@@ -18,13 +19,89 @@ type closeSummary struct {
 	closers, holders, by [reassembly.NumSides]int
 	acks                 [reassembly.NumFinalAcks]int
 	eps                  map[*Endpoint]*endpointCounts
+	// other sums, exactly, the endpoints folded out of the table (a port
+	// scan's); nil until one is. folded remembers their keys, so that an
+	// endpoint folded once is never a row again and every row's counts are
+	// exact from its first connection on.
+	other       *Endpoint
+	otherCounts endpointCounts
+	folded      foldedKeys
+	seq         int // rows in order of their first connection
 }
+
+// MaxEndpoints bounds the server endpoints listed one by one. A scan of
+// every port of many hosts makes one endpoint per port: the table holds up
+// to twice as many rows, and when full keeps the MaxEndpoints with the
+// most connections (the first seen among equals) and folds the rest into
+// one "other" row (Result.EndpointsOther), so memory stays flat whatever
+// the capture while the busy endpoints keep exact rows, even those first
+// seen late.
+const MaxEndpoints = 4096
 
 // endpointCounts are one endpoint's counts by value index.
 type endpointCounts struct {
 	closer, holders, by [reassembly.NumSides]int
 	close               [reassembly.NumCloseKinds]int
 	acks                [reassembly.NumFinalAcks]int
+	seq                 int
+}
+
+func (c *endpointCounts) add(o *endpointCounts) {
+	for i := range c.closer {
+		c.closer[i] += o.closer[i]
+		c.holders[i] += o.holders[i]
+		c.by[i] += o.by[i]
+	}
+	for i := range c.close {
+		c.close[i] += o.close[i]
+	}
+	for i := range c.acks {
+		c.acks[i] += o.acks[i]
+	}
+}
+
+// otherRow is the row of the folded endpoints.
+func (s *closeSummary) otherRow() (*Endpoint, *endpointCounts) {
+	if s.other == nil {
+		s.other = newEndpoint(netip.AddrPort{})
+		s.other.Server = "other"
+	}
+	return s.other, &s.otherCounts
+}
+
+// compact keeps the keep rows with the most connections and folds the
+// others into the other row.
+func (s *closeSummary) compact(keep int) {
+	if len(s.endpoints) <= keep {
+		return
+	}
+	type row struct {
+		conns, seq int
+		e          *Endpoint
+		c          *endpointCounts
+	}
+	rows := make([]row, 0, len(s.endpoints))
+	for e, c := range s.eps {
+		rows = append(rows, row{e.Connections, c.seq, e, c})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if a.conns != b.conns {
+			return b.conns - a.conns
+		}
+		return a.seq - b.seq
+	})
+	o, oc := s.otherRow()
+	for _, r := range rows[keep:] {
+		e, c := r.e, r.c
+		o.Connections += e.Connections
+		for i := range o.FirstClose {
+			o.FirstClose[i] += e.FirstClose[i]
+		}
+		oc.add(c)
+		s.folded.add(e.Addr)
+		delete(s.endpoints, e.Addr)
+		delete(s.eps, e)
+	}
 }
 
 func newCloseSummary() *closeSummary {
@@ -46,16 +123,25 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	s.by[r.RSTBy]++
 	key := r.Server
 	e := s.endpoints[key]
-	if e == nil {
-		e = &Endpoint{Server: key.String(), Closer: map[string]int{}, Close: map[string]int{}, TimeWaitHolders: map[string]int{},
-			FinalAck: map[string]int{}, RSTBy: map[string]int{}, Addr: key}
+	var c *endpointCounts
+	switch {
+	case e != nil:
+		c = s.eps[e]
+	case s.other != nil && s.folded.has(key):
+		e, c = s.otherRow()
+	default:
+		if len(s.endpoints) >= 2*MaxEndpoints {
+			s.compact(MaxEndpoints)
+		}
+		e = newEndpoint(key)
 		s.endpoints[key] = e
 		if s.eps == nil {
 			s.eps = map[*Endpoint]*endpointCounts{}
 		}
-		s.eps[e] = &endpointCounts{}
+		c = &endpointCounts{seq: s.seq}
+		s.seq++
+		s.eps[e] = c
 	}
-	c := s.eps[e]
 	e.Connections++
 	c.closer[r.Closer]++
 	c.close[r.Close]++
@@ -63,6 +149,11 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	c.acks[r.FinalAck]++
 	c.by[r.RSTBy]++
 	e.FirstClose[firstCloseOf(r)]++
+}
+
+func newEndpoint(key netip.AddrPort) *Endpoint {
+	return &Endpoint{Server: key.String(), Closer: map[string]int{}, Close: map[string]int{}, TimeWaitHolders: map[string]int{},
+		FinalAck: map[string]int{}, RSTBy: map[string]int{}, Addr: key}
 }
 
 // firstCloseOf is how r's close began: a RST before both FINs, else who
@@ -103,6 +194,10 @@ func (s *closeSummary) fill() {
 	addCounts(s.total.RSTBy, s.by[1:], rstByName)
 	s.kinds, s.acks = [reassembly.NumCloseKinds]int{}, [reassembly.NumFinalAcks]int{}
 	s.closers, s.holders, s.by = [reassembly.NumSides]int{}, [reassembly.NumSides]int{}, [reassembly.NumSides]int{}
+	if s.other != nil {
+		s.eps[s.other] = &s.otherCounts
+		defer delete(s.eps, s.other)
+	}
 	for e, c := range s.eps {
 		addCounts(e.Closer, c.closer[:], reassembly.Side.String)
 		addCounts(e.Close, c.close[:], reassembly.CloseKind.String)
@@ -114,8 +209,12 @@ func (s *closeSummary) fill() {
 }
 
 func (s *closeSummary) finish(res *Result) {
+	s.compact(MaxEndpoints)
 	s.fill()
 	res.Closes = s.total
+	if s.other != nil {
+		res.EndpointsOther = s.other
+	}
 	res.Endpoints = make([]Endpoint, 0, len(s.endpoints))
 	for _, e := range s.endpoints {
 		res.Endpoints = append(res.Endpoints, *e)

@@ -36,10 +36,26 @@ import (
 // then the leak is systematic rather than one slow close: every CLOSE_WAIT
 // socket holds a file descriptor and buffers until the process exits, and
 // the process ends up failing accept() or connect() with EMFILE.
+//
+// Memory stays flat: a half-closed connection whose last packet lies
+// closeWaitCeiling before the latest packet seen so far is stuck whatever
+// the capture's span turns out to be, so it is judged at once and kept
+// only as counts, the oldest, and the first maxListed of its group; only
+// the younger ones wait for the end of the capture.
 type closeWait struct {
-	first, last int64 // the capture's first and last packet seen in records
-	candidates  []closeWaitConn
+	limited
+	first, last int64           // the capture's first and last packet seen in records
+	pending     []closeWaitConn // not yet judged: too young so far
+	groups      map[closeWaitKey]*closeWaitGroup
+	order       []*closeWaitGroup // in order of their first candidate
+	folded      int               // stuck connections of groups past MaxPairs
+	kept        int               // pending after the last judge
+	unjudged    int               // pending past closeWaitPending
 }
+
+// closeWaitPending bounds the half-closed connections waiting to be
+// judged.
+const closeWaitPending = 1 << 16
 
 const (
 	closeWaitFloor   = int64(10 * time.Millisecond)
@@ -55,9 +71,10 @@ type closeWaitConn struct {
 	fin, ack       reassembly.Event
 	last           int64 // the connection's last packet
 	lastFrame      reassembly.Frame
+	group          *closeWaitGroup
 }
 
-func newCloseWait() *closeWait { return &closeWait{} }
+func newCloseWait() *closeWait { return &closeWait{groups: map[closeWaitKey]*closeWaitGroup{}} }
 
 func (d *closeWait) observe(r *reassembly.Record) {
 	if d.first == 0 || r.Start < d.first {
@@ -80,10 +97,59 @@ func (d *closeWait) observe(r *reassembly.Record) {
 		// received it: nothing says it is in CLOSE_WAIT.
 		return
 	}
-	d.candidates = append(d.candidates, closeWaitConn{
+	c := closeWaitConn{
 		id: r.ID, client: r.Client, server: r.Server, stuck: passive,
 		fin: af.FIN, ack: pf.AckOfPeerFIN, last: r.End, lastFrame: r.LastFrame,
-	})
+	}
+	if c.group = d.group(c); c.group == nil {
+		return
+	}
+	d.pending = append(d.pending, c)
+	if len(d.pending) >= 2*d.kept+64 { // amortized: the young ones are kept
+		d.judge()
+	}
+}
+
+// judge moves the pending connections that are stuck whatever the
+// capture's span into their groups.
+func (d *closeWait) judge() {
+	kept := d.pending[:0]
+	for _, c := range d.pending {
+		if d.last-c.last >= closeWaitCeiling {
+			c.group.add(c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	clear(d.pending[len(kept):])
+	if n := len(kept) - closeWaitPending; n > 0 {
+		// More half-closed connections within the last second than a
+		// capture whose clock moves holds: a frozen clock. The first
+		// are counted, not judged.
+		d.unjudged += n
+		kept = kept[:copy(kept, kept[n:])]
+	}
+	d.pending, d.kept = kept, len(kept)
+}
+
+// group is c's group: its server endpoint, or with a stuck client the
+// client's IP and server endpoint; nil past MaxPairs groups.
+func (d *closeWait) group(c closeWaitConn) *closeWaitGroup {
+	k := closeWaitKey{stuck: c.stuck, server: c.server}
+	if c.stuck == reassembly.SideClient {
+		k.client = netip.AddrPortFrom(c.client.Addr(), 0)
+	}
+	g := d.groups[k]
+	if g == nil {
+		if len(d.groups) >= maxPairs {
+			d.folded++
+			return nil
+		}
+		g = &closeWaitGroup{stuck: k.stuck, client: k.client, server: k.server}
+		d.groups[k] = g
+		d.order = append(d.order, g)
+	}
+	return g
 }
 
 // minAge is how long a connection must have sat half-closed before the
@@ -93,55 +159,74 @@ func (d *closeWait) minAge() int64 {
 	return min(max(age, closeWaitFloor), closeWaitCeiling)
 }
 
-// closeWaitGroup is one stuck endpoint and its connections.
+type closeWaitKey struct {
+	stuck          reassembly.Side
+	client, server netip.AddrPort
+}
+
+// closeWaitGroup is one stuck endpoint and its connections: all counted,
+// the first maxListed listed, the oldest remembered.
 type closeWaitGroup struct {
 	stuck          reassembly.Side
 	client, server netip.AddrPort // client's port is zero: its IP only
-	conns, recent  []closeWaitConn
+	conns          []closeWaitConn
+	n              int
+	oldest         closeWaitConn
+	recent         []int // ids of the connections too recent to judge, first maxListed
+	nRecent        int
+}
+
+func (g *closeWaitGroup) add(c closeWaitConn) {
+	c.group = nil
+	if g.n == 0 || c.ack.Time < g.oldest.ack.Time || c.ack.Time == g.oldest.ack.Time && c.id < g.oldest.id {
+		g.oldest = c
+	}
+	g.n++
+	if len(g.conns) < maxListed {
+		g.conns = append(g.conns, c)
+	}
 }
 
 func (d *closeWait) finish(res *Result) {
-	if len(d.candidates) == 0 {
-		return
-	}
 	minAge := d.minAge()
-	type key struct {
-		stuck          reassembly.Side
-		client, server netip.AddrPort
-	}
-	groups := map[key]*closeWaitGroup{}
-	var order []key
-	for _, c := range d.candidates {
-		k := key{stuck: c.stuck, server: c.server}
-		if c.stuck == reassembly.SideClient {
-			k.client = netip.AddrPortFrom(c.client.Addr(), 0)
-		}
-		g := groups[k]
-		if g == nil {
-			g = &closeWaitGroup{stuck: k.stuck, client: k.client, server: k.server}
-			groups[k] = g
-			order = append(order, k)
-		}
+	for _, c := range d.pending {
+		g := c.group
 		if d.last-c.last >= minAge {
-			g.conns = append(g.conns, c)
-		} else {
-			g.recent = append(g.recent, c)
+			g.add(c)
+			continue
+		}
+		g.nRecent++
+		if len(g.recent) < maxListed {
+			g.recent = append(g.recent, c.id)
 		}
 	}
-	for _, k := range order {
-		if g := groups[k]; len(g.conns) > 0 {
-			res.Findings = append(res.Findings, d.finding(g, minAge))
+	d.pending = nil
+	for _, g := range d.order {
+		if g.n == 0 {
+			continue
 		}
+		severity := SeverityWarning
+		if g.n >= closeWaitMany {
+			severity = SeverityCritical
+		}
+		if d.lim.take(KindCloseWait, severity) {
+			res.Findings = append(res.Findings, d.finding(g, severity, minAge))
+		}
+	}
+	if d.unjudged > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("close_wait: %d half-closed connections not judged: more than %d within 1 s of capture time (a clock standing still?)", d.unjudged, closeWaitPending))
+	}
+	if d.folded > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("close_wait: %d half-closed connections of endpoints past the first %d not judged", d.folded, maxPairs))
 	}
 }
 
-func (d *closeWait) finding(g *closeWaitGroup, minAge int64) Finding {
-	sort.Slice(g.conns, func(i, j int) bool { return g.conns[i].ack.Time < g.conns[j].ack.Time })
-	oldest := g.conns[0]
-	severity := SeverityWarning
-	if len(g.conns) >= closeWaitMany {
-		severity = SeverityCritical
-	}
+func (d *closeWait) finding(g *closeWaitGroup, severity Severity, minAge int64) Finding {
+	sort.Slice(g.conns, func(i, j int) bool {
+		a, b := g.conns[i], g.conns[j]
+		return a.ack.Time < b.ack.Time || a.ack.Time == b.ack.Time && a.id < b.id
+	})
+	oldest := g.oldest
 	ids := make([]int, len(g.conns))
 	frames := make([]reassembly.Frame, 0, 2*len(g.conns))
 	finFrames := make([]int, len(g.conns))
@@ -152,31 +237,31 @@ func (d *closeWait) finding(g *closeWaitGroup, minAge int64) Finding {
 	}
 	sort.Ints(ids)
 	f := newFinding(KindCloseWait, severity, oldest.ack.Time, ids...)
+	f.ConnsTotal = g.n
 	f.addFrames(frames...)
 	f.about(oldest.client, oldest.server, oldest.fin.Frame, oldest.ack.Frame, oldest.lastFrame)
-	recent := make([]int, len(g.recent))
-	for i, c := range g.recent {
-		recent[i] = c.id
-	}
+	recent := append([]int{}, g.recent...) // [] when none, not null
 	sort.Ints(recent)
 
 	ev := &CloseWaitEvidence{
-		CaptureSpanS:   Seconds(d.last - d.first),
-		Connections:    ids,
-		Count:          len(g.conns),
-		EndpointFilter: fmt.Sprintf("%s && tcp.port==%d", HostFilter(g.server.Addr()), g.server.Port()),
-		FINFrames:      finFrames,
-		MinAgeS:        Seconds(minAge),
-		OldestAgeS:     Seconds(d.last - oldest.ack.Time),
-		OldestConn:     oldest.id,
-		OldestSince:    FormatTime(oldest.ack.Time),
-		Server:         g.server.String(),
-		StuckSide:      g.stuck.String(),
-		TooRecent:      recent,
+		CaptureSpanS:     Seconds(d.last - d.first),
+		Connections:      ids,
+		ConnectionsTotal: g.n,
+		Count:            g.n,
+		EndpointFilter:   fmt.Sprintf("%s && tcp.port==%d", HostFilter(g.server.Addr()), g.server.Port()),
+		FINFrames:        finFrames,
+		MinAgeS:          Seconds(minAge),
+		OldestAgeS:       Seconds(d.last - oldest.ack.Time),
+		OldestConn:       oldest.id,
+		OldestSince:      FormatTime(oldest.ack.Time),
+		Server:           g.server.String(),
+		StuckSide:        g.stuck.String(),
+		TooRecent:        recent,
+		TooRecentTotal:   g.nRecent,
 	}
 	f.Evidence = ev
 
-	n := len(g.conns)
+	n := g.n
 	plural := "s"
 	if n == 1 {
 		plural = ""

@@ -58,6 +58,8 @@ func TestCloseWaitSynthetic(t *testing.T) {
 		// 3 s capture, FINs ACKed 2 s before its end: stuck.
 		{"server stuck", 2, false, true, 2 * time.Second, 1, SeverityWarning, "server"},
 		{"many", 12, false, true, 2 * time.Second, 1, SeverityCritical, "server"},
+		// More than a finding lists: the first MaxListedConns, all counted.
+		{"past the listing bound", 3 * MaxListedConns, false, true, 2 * time.Second, 1, SeverityCritical, "server"},
 		{"client stuck", 1, true, true, 2 * time.Second, 1, SeverityWarning, "client"},
 		// The capture ends 5 ms after the ACK: too short to judge.
 		{"too short", 2, false, true, 5 * time.Millisecond, 0, "", ""},
@@ -111,9 +113,18 @@ func TestCloseWaitSynthetic(t *testing.T) {
 			}
 			f := got[0]
 			ev := evidenceOf[*CloseWaitEvidence](t, f)
-			if f.Severity != tt.severity || ev.StuckSide != tt.stuck || ev.Count != tt.n || len(f.Conns) != tt.n {
+			listed := min(tt.n, MaxListedConns)
+			if f.Severity != tt.severity || ev.StuckSide != tt.stuck || ev.Count != tt.n || len(f.Conns) != listed {
 				t.Errorf("severity %s stuck %v count %v conns %v, want %s %s %d",
 					f.Severity, ev.StuckSide, ev.Count, f.Conns, tt.severity, tt.stuck, tt.n)
+			}
+			if f.ConnsTotal != tt.n || ev.ConnectionsTotal != tt.n || len(ev.Connections) != listed ||
+				len(ev.FINFrames) != listed || len(f.Frames) != 2*listed || ev.OldestConn != 2 {
+				t.Errorf("conns_total %d connections_total %d, %d connections, %d fin_frames, %d frames, oldest %d; want %d of %d, oldest 2",
+					f.ConnsTotal, ev.ConnectionsTotal, len(ev.Connections), len(ev.FINFrames), len(f.Frames), ev.OldestConn, listed, tt.n)
+			}
+			if ev.TooRecent == nil || ev.TooRecentTotal != len(ev.TooRecent) { // [] in the JSON when none, as the schema has it
+				t.Errorf("too_recent %v, too_recent_total %d", ev.TooRecent, ev.TooRecentTotal)
 			}
 			if tt.stuck == "client" && ev.ClientIP != "10.0.0.1" {
 				t.Errorf("client_ip %v", ev.ClientIP)

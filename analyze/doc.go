@@ -32,10 +32,14 @@
 // and finding counts: who holds TIME_WAIT and the peaks against
 // tcp_max_tw_buckets and the port range, one Cause and its AdviceCodes
 // (domain.md section 7), which the report words. Helpers the detectors
-// share are in detect.go; the bound on listed findings in limit.go; the
-// selection of connections (--server, --client, --since/--until) that
-// every detector sees, in select.go. merge.go is the reduce of a run over
-// many capture points: the Partial one capture point's run leaves, and
-// Merge, which combines partials table by table (sums, bounded unions,
-// summed TIME_WAIT occupancy) whatever their order or grouping.
+// share are in detect.go; the bound on listed findings, and the findings
+// about each record for RunConns, in limit.go; the bounds of the lists
+// inside a finding in finding.go (Finding.bound); the bounded tables
+// (endpoints, hosts, client-server pairs, each with its "other" row) in
+// tables.go; the selection of connections (--server, --client,
+// --since/--until) that every detector sees, in select.go. merge.go is the
+// reduce of a run over many capture points: the Partial one capture
+// point's run leaves, and Merge, which combines partials table by table
+// (sums, bounded unions, summed TIME_WAIT occupancy) whatever their order
+// or grouping.
 package analyze

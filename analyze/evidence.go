@@ -188,19 +188,23 @@ func (*SeqWrapEvidence) Kind() string { return KindSeqWrap }
 
 // CloseWaitEvidence is the evidence of close_wait (closewait.go).
 type CloseWaitEvidence struct {
-	CaptureSpanS   float64 `json:"capture_span_s"`
-	ClientIP       string  `json:"client_ip,omitempty"` // when the client is stuck
-	Connections    []int   `json:"connections"`
-	Count          int     `json:"count"`
-	EndpointFilter string  `json:"endpoint_filter"`
-	FINFrames      []int   `json:"fin_frames"`
-	MinAgeS        float64 `json:"min_age_s"`
-	OldestAgeS     float64 `json:"oldest_age_s"`
-	OldestConn     int     `json:"oldest_conn"`
-	OldestSince    string  `json:"oldest_since"`
-	Server         string  `json:"server"`
-	StuckSide      string  `json:"stuck_side"`
-	TooRecent      []int   `json:"too_recent"`
+	CaptureSpanS float64 `json:"capture_span_s"`
+	ClientIP     string  `json:"client_ip,omitempty"` // when the client is stuck
+	Connections  []int   `json:"connections"`         // the oldest maxListed
+	// ConnectionsTotal counts them all (Count, under the name every
+	// bounded list's total has).
+	ConnectionsTotal int     `json:"connections_total"`
+	Count            int     `json:"count"`
+	EndpointFilter   string  `json:"endpoint_filter"`
+	FINFrames        []int   `json:"fin_frames"`
+	MinAgeS          float64 `json:"min_age_s"`
+	OldestAgeS       float64 `json:"oldest_age_s"`
+	OldestConn       int     `json:"oldest_conn"`
+	OldestSince      string  `json:"oldest_since"`
+	Server           string  `json:"server"`
+	StuckSide        string  `json:"stuck_side"`
+	TooRecent        []int   `json:"too_recent"`
+	TooRecentTotal   int     `json:"too_recent_total"`
 }
 
 // Kind is close_wait.

@@ -91,7 +91,8 @@ func (d *finalAck) observe(r *reassembly.Record) {
 		}
 	}
 
-	if !d.lim.take(kind, severity) {
+	listed := d.lim.take(kind, severity)
+	if !listed && !d.lim.perConn() {
 		return
 	}
 	f := newFinding(kind, severity, la.Retrans.Time, r.ID)
@@ -156,7 +157,7 @@ func (d *finalAck) observe(r *reassembly.Record) {
 		f.Advice = "The capture ends, or the answer was lost again, before the active closer answered: " +
 			"capture longer, or on the active closer's side, to see whether it still held TIME_WAIT."
 	}
-	d.findings = append(d.findings, f)
+	d.findings = d.lim.keep(d.findings, f, listed)
 }
 
 // rstAdvice says what to check on the active closer, most likely cause

@@ -38,6 +38,27 @@ func newFinding(kind string, severity Severity, at int64, conns ...int) Finding 
 	}
 }
 
+// The bounds of the lists inside one finding.
+const (
+	MaxListedConns  = maxListed
+	MaxListedFrames = 2 * maxListed
+)
+
+// bound sets the totals of the finding's lists and cuts the lists to
+// their bounds (the filter then selects the frames kept). Detectors that
+// count more than they keep set the totals themselves.
+func (f *Finding) bound() {
+	f.ConnsTotal = max(f.ConnsTotal, len(f.Conns))
+	f.FramesTotal = max(f.FramesTotal, len(f.Frames))
+	if len(f.Conns) > MaxListedConns {
+		f.Conns = f.Conns[:MaxListedConns]
+	}
+	if len(f.Frames) > MaxListedFrames {
+		f.Frames, f.frameFiles = f.Frames[:MaxListedFrames], f.frameFiles[:MaxListedFrames]
+		f.Filter = FramesFilter(f.fileFrames(f.frameFiles[0]))
+	}
+}
+
 // addFrames adds the frames that prove the finding, skipping unseen ones,
 // ordered by file and frame number, and points the display filter at
 // those of the first frame's file.

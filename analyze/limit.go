@@ -1,6 +1,10 @@
 package analyze
 
-import "sort"
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+)
 
 // MaxExamples bounds the findings of one kind and severity listed in a
 // report. Kinds reported once per connection (lost_final_ack,
@@ -16,6 +20,35 @@ const MaxExamples = 500
 type findingLimit struct {
 	listed  map[kindSeverity]int
 	omitted map[kindSeverity]int
+	// conns asks for every per-connection finding, listed or not, to be
+	// built; conn holds those about the record being observed.
+	conns bool
+	conn  []ConnFinding
+}
+
+// ConnFinding is a finding about one connection alone, as its --conns
+// record names it (contract.md): every one, whether the report lists it
+// or only counts it.
+type ConnFinding struct {
+	Kind     string   `json:"kind"`
+	Severity Severity `json:"severity"`
+	Evidence Evidence `json:"evidence"`
+}
+
+// perConn reports whether findings past the bound are to be built, for
+// the connection records.
+func (l *findingLimit) perConn() bool { return l != nil && l.conns }
+
+// keep adds f to the listed findings fs when listed, and to the findings
+// of the record being observed when the records ask for them.
+func (l *findingLimit) keep(fs []Finding, f Finding, listed bool) []Finding {
+	if l.perConn() {
+		l.conn = append(l.conn, ConnFinding{Kind: f.Kind, Severity: f.Severity, Evidence: f.Evidence})
+	}
+	if listed {
+		fs = append(fs, f)
+	}
+	return fs
 }
 
 // kindSeverity is what findings are counted and bounded by.
@@ -108,4 +141,27 @@ func (r *Result) Count(what string) int {
 		}
 	}
 	return total
+}
+
+// UnmarshalJSON reads a ConnFinding back, its evidence as its kind's
+// struct, for tools and tests that read connection records.
+func (f *ConnFinding) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Kind     string          `json:"kind"`
+		Severity Severity        `json:"severity"`
+		Evidence json.RawMessage `json:"evidence"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*f = ConnFinding{Kind: raw.Kind, Severity: raw.Severity}
+	ev, ok := EvidenceTypes()[raw.Kind]
+	if !ok || len(raw.Evidence) == 0 || string(raw.Evidence) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw.Evidence, ev); err != nil {
+		return fmt.Errorf("%s evidence: %w", raw.Kind, err)
+	}
+	f.Evidence = ev
+	return nil
 }

@@ -80,7 +80,8 @@ func (d *seqOverlap) overlap(r *reassembly.Record, s reassembly.Side) {
 	if within && !ahead {
 		sev = SeverityWarning
 	}
-	if !d.lim.take(KindSeqOverlap, sev) {
+	listed := d.lim.take(KindSeqOverlap, sev)
+	if !listed && !d.lim.perConn() {
 		return
 	}
 	fn := newFinding(KindSeqOverlap, sev, f.SYN.Time, p.ID, r.ID)
@@ -116,7 +117,7 @@ func (d *seqOverlap) overlap(r *reassembly.Record, s reassembly.Side) {
 	} else {
 		fn.Advice += "The reuse came after TIME_WAIT, when old segments should have died out (MSL)."
 	}
-	d.findings = append(d.findings, fn)
+	d.findings = d.lim.keep(d.findings, fn, listed)
 }
 
 // oldDuplicate reports the segments of the previous incarnation seen in
@@ -132,7 +133,8 @@ func (d *seqOverlap) oldDuplicate(r *reassembly.Record) {
 	if paws {
 		sev = SeverityWarning
 	}
-	if !d.lim.take(KindOldDuplicate, sev) {
+	listed := d.lim.take(KindOldDuplicate, sev)
+	if !listed && !d.lim.perConn() {
 		return
 	}
 	fn := newFinding(KindOldDuplicate, sev, dup.Time, p.ID, r.ID)
@@ -170,7 +172,7 @@ func (d *seqOverlap) oldDuplicate(r *reassembly.Record) {
 	} else {
 		fn.Advice = "Nothing rejects it: without timestamps an old segment inside the window is accepted as data and corrupts the stream. Enable net.ipv4.tcp_timestamps at both ends, let TIME_WAIT run out before reusing the four-tuple (keep-alive, no RST closes), never tcp_tw_recycle."
 	}
-	d.findings = append(d.findings, fn)
+	d.findings = d.lim.keep(d.findings, fn, listed)
 }
 
 // wrap flags side s's sequence numbers wrapping faster than TIME_WAIT. The
@@ -194,7 +196,8 @@ func (d *seqOverlap) wrap(r *reassembly.Record, s reassembly.Side) {
 	if paws {
 		sev = SeverityInfo
 	}
-	if !d.lim.take(KindSeqWrap, sev) {
+	listed := d.lim.take(KindSeqWrap, sev)
+	if !listed && !d.lim.perConn() {
 		return
 	}
 	fn := newFinding(KindSeqWrap, sev, f.Wrapped, r.ID)
@@ -220,5 +223,5 @@ func (d *seqOverlap) wrap(r *reassembly.Record, s reassembly.Side) {
 	} else {
 		fn.Advice = "Without timestamps nothing tells a delayed segment from new data once sequence numbers wrap: enable net.ipv4.tcp_timestamps at both ends (PAWS, RFC 7323)."
 	}
-	d.findings = append(d.findings, fn)
+	d.findings = d.lim.keep(d.findings, fn, listed)
 }

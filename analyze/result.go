@@ -24,7 +24,11 @@ type Result struct {
 	Selection *SelectionInfo `json:"selection,omitempty"`
 	Closes    CloseSummary   `json:"closes"`
 	Endpoints []Endpoint     `json:"endpoints"`
-	Findings  []Finding      `json:"findings"`
+	// EndpointsOther sums, exactly, the connections to the endpoints past
+	// MaxEndpoints (first seen once that many were listed); nil when none
+	// was folded.
+	EndpointsOther *Endpoint `json:"endpoints_other,omitempty"`
+	Findings       []Finding `json:"findings"`
 	// FindingsOmitted counts, by kind, the findings past MaxExamples of
 	// their kind and severity: found, and left out of Findings.
 	FindingsOmitted map[string]int `json:"findings_omitted,omitempty"`
@@ -32,6 +36,12 @@ type Result struct {
 	// severity: what thresholds and golden files judge by.
 	FindingCounts []FindingCount `json:"finding_counts"`
 	Hosts         []Host         `json:"hosts"`
+	// HostsOther sums, exactly, what the addresses past MaxHosts did
+	// (their TIME_WAIT peak is that of their sockets together), and
+	// PairsOther the client-server pairs past MaxPairs, which are not
+	// judged for port pressure; nil when none was folded.
+	HostsOther *Host      `json:"hosts_other,omitempty"`
+	PairsOther *PairsFold `json:"pairs_other,omitempty"`
 	// NATTimestamps counts the client addresses whose SYNs fell behind
 	// their latest TSval to the same server with no finding: what
 	// per-connection timestamp offsets do (nat.go). nil when none.
@@ -129,6 +139,12 @@ type Endpoint struct {
 	Addr netip.AddrPort `json:"-"`
 }
 
+// PairsFold sums the client IP and server endpoint pairs past MaxPairs.
+type PairsFold struct {
+	Connections    int `json:"connections"`
+	ClientTimeWait int `json:"client_time_wait"`
+}
+
 // FirstClose is how a connection's close began, one outcome per
 // connection: a RST before both FINs, else who sent the first FIN
 // (simultaneous when the FINs crossed), else none.
@@ -160,8 +176,13 @@ type Finding struct {
 	Kind     string   `json:"kind"`
 	Severity Severity `json:"severity"`
 	Conns    []int    `json:"conns"`
-	Time     Time     `json:"time"`
-	Frames   []int    `json:"frames"`
+	// ConnsTotal and FramesTotal count the connections and frames the
+	// finding is about; Conns and Frames list at most MaxListedConns and
+	// MaxListedFrames of them.
+	ConnsTotal  int   `json:"conns_total"`
+	Time        Time  `json:"time"`
+	Frames      []int `json:"frames"`
+	FramesTotal int   `json:"frames_total"`
 	// FrameFiles and Filters are set when the run read several capture
 	// files: the index in captures of each frame's file, and by capture
 	// file name the filter for its frames (Filter is that of the first

@@ -121,7 +121,8 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 		sev = SeverityInfo
 	}
 
-	if !d.lim.take(KindTupleReuse, sev) {
+	listed := d.lim.take(KindTupleReuse, sev)
+	if !listed && !d.lim.perConn() {
 		return
 	}
 	f := newFinding(KindTupleReuse, sev, r.C.SYN.Time, p.ID, r.ID)
@@ -161,7 +162,7 @@ func (d *tupleReuse) observe(r *reassembly.Record) {
 		r.Client, r.Server, seconds(r.ReuseGap), p.ID, closeWords(p), seconds(int64(d.limit)),
 		holderWords(p, holder), mechWords(mech))
 	f.Advice = reuseAdvice(mech, reuse, tsAhead, r.OldDups > 0)
-	d.findings = append(d.findings, f)
+	d.findings = d.lim.keep(d.findings, f, listed)
 }
 
 func (d *tupleReuse) finish(res *Result) {

@@ -30,6 +30,7 @@ import (
 // small interval per TIME_WAIT and applies them in time order as the
 // tracker's watermark passes them (twstream.go).
 type timeWait struct {
+	limited         // port_pressure findings are listed up to MaxExamples
 	tw        int64 // TIME_WAIT length, ns
 	portRange [2]int
 
@@ -45,6 +46,10 @@ type timeWait struct {
 	byConn     map[int]int64
 	nextSeq    int64    // of the next interval
 	lastServer *hostAcc // the last server's host, to skip a lookup
+	// otherHost sums the addresses first seen once MaxHosts were kept,
+	// pairsOther the pairs past MaxPairs (tables.go).
+	otherHost  *hostAcc
+	pairsOther PairsFold
 	// stream is the running occupancy (twstream.go).
 	stream twStream
 	keep   bool // leave every host's series in the result (Options.KeepOccupancy)
@@ -53,6 +58,7 @@ type timeWait struct {
 // twInterval is one socket in TIME_WAIT: [start, end) on a host.
 type twInterval struct {
 	start, end int64
+	seq        int64 // intervals are numbered as they come, so d.intervals is in seq order
 	host       int32 // index into hostList
 	group      int32 // port pressure group when the client held it, else -1
 	conn       int32
@@ -60,8 +66,7 @@ type twInterval struct {
 	file       int32  // capture file of that frame
 	port       uint16 // the client's port, to name the connection
 	two        bool   // the next interval belongs to the same record (both sides held it)
-	seq        int64  // intervals are numbered as they come, so d.intervals is in seq order
-	started    bool   // streaming: its entry is applied (twstream.go)
+	started    bool   // streaming: its entry is applied (twstream.go); fields ordered for a 48-byte interval
 }
 
 // hostAcc is what one IP address did in the capture.
@@ -155,6 +160,9 @@ func newTimeWait(opts Options) *timeWait {
 func (d *timeWait) host(a netip.Addr) *hostAcc {
 	h := d.hosts[a]
 	if h == nil {
+		if len(d.hosts) >= maxHosts {
+			return d.foldedHost()
+		}
 		h = &hostAcc{addr: a, index: int32(len(d.hosts))}
 		d.hosts[a] = h
 	}
@@ -198,22 +206,19 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		}
 	}
 
-	k := groupKey{c.index, s.index, r.Server.Port()}
-	g := d.groups[k]
+	g := d.group(c, s, r, start)
 	if g == nil {
-		g = &pressureGroup{pressureKey: pressureKey{r.Client.Addr(), r.Server}, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start,
-			loPort: r.Client.Port(), hiPort: r.Client.Port()}
-		d.groups[k] = g
-		d.groupList = append(d.groupList, g)
-	}
-	g.conns++
-	g.firstSYN, g.lastSYN = min(g.firstSYN, start), max(g.lastSYN, start)
-	if r.C.HasTS && r.S.HasTS {
-		g.timestamps++
-	}
-	g.loPort, g.hiPort = min(g.loPort, r.Client.Port()), max(g.hiPort, r.Client.Port())
-	if r.HasPrev && !r.Prev.Turned && !sameSYNAgain(r) && reuseMechanism(r) == mechTWReuse {
-		g.twReuse++
+		d.pairsOther.Connections++
+	} else {
+		g.conns++
+		g.firstSYN, g.lastSYN = min(g.firstSYN, start), max(g.lastSYN, start)
+		if r.C.HasTS && r.S.HasTS {
+			g.timestamps++
+		}
+		g.loPort, g.hiPort = min(g.loPort, r.Client.Port()), max(g.hiPort, r.Client.Port())
+		if r.HasPrev && !r.Prev.Turned && !sameSYNAgain(r) && reuseMechanism(r) == mechTWReuse {
+			g.twReuse++
+		}
 	}
 
 	holder := r.TimeWaitHolder
@@ -237,8 +242,12 @@ func (d *timeWait) observe(r *reassembly.Record) {
 			s.held++
 		} else {
 			c.held++
-			g.held++
-			iv.group = g.index
+			if g != nil {
+				g.held++
+				iv.group = g.index
+			} else {
+				d.pairsOther.ClientTimeWait++
+			}
 		}
 		d.intervals = append(d.intervals, iv)
 	}
@@ -372,19 +381,18 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	// The sockets in TIME_WAIT at the peak prove it.
 	var ids []int
 	var frames []reassembly.Frame
-	var example twInterval
-	for _, iv := range held {
-		if iv.start <= at && at < iv.end && len(ids) < maxListed {
-			if len(ids) == 0 {
-				example = iv
-			}
-			ids = append(ids, int(iv.conn))
-			frames = append(frames, reassembly.Frame{File: int(iv.file), N: int(iv.frame)})
+	var example twHeld
+	for _, iv := range held { // held at the peak, at most maxListed
+		if len(ids) == 0 {
+			example = iv
 		}
+		ids = append(ids, int(iv.conn))
+		frames = append(frames, reassembly.Frame{File: int(iv.file), N: int(iv.frame)})
 	}
 	sort.Ints(ids)
 	f := newFinding(KindPortPressure, severity, at, ids...)
 	f.addFrames(frames...)
+	f.ConnsTotal, f.FramesTotal = n, n // every socket held at the peak
 	f.about(netip.AddrPortFrom(g.client, example.port), g.server, reassembly.Frame{File: int(example.file), N: int(example.frame)})
 	basis := "observed"
 	if fraction < pressureWarning {

@@ -46,7 +46,7 @@ func oracleTimeWait(d *timeWait) *Result {
 		a.peak, a.at = oraclePeak(ev)
 		for _, i := range ivs {
 			if iv := d.intervals[i]; iv.start <= a.at && a.at < iv.end && len(a.listed) < maxListed {
-				a.listed = append(a.listed, iv)
+				a.listed = append(a.listed, twHeld{conn: iv.conn, frame: iv.frame, file: iv.file, port: iv.port})
 			}
 		}
 		for _, e := range ev {

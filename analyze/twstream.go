@@ -157,8 +157,16 @@ type twAcc struct {
 	cur, peak int
 	at        int64
 	series    twSeries
-	changed   bool         // a group's peak moved in this settle
-	listed    []twInterval // for a group: the sockets held at the peak, first maxListed
+	changed   bool     // a group's peak moved in this settle
+	listed    []twHeld // for a group: the sockets held at the peak, first maxListed
+}
+
+// twHeld names a socket held at a group's peak: what a finding lists of
+// it, a quarter of its interval's size (tens of thousands of groups may
+// each keep maxListed).
+type twHeld struct {
+	conn, frame, file int32
+	port              uint16
 }
 
 type twStream struct {
@@ -195,7 +203,7 @@ func (d *timeWait) apply(wm int64) {
 	if !st.applied {
 		st.settled, st.applied = math.MinInt64, true
 	}
-	for len(st.hosts) < len(d.hosts) {
+	for len(st.hosts) < d.numHosts() {
 		st.hosts = append(st.hosts, twAcc{series: twSeries{binned: st.binned}})
 	}
 	for len(st.groups) < len(d.groupList) {
@@ -254,7 +262,7 @@ func (d *timeWait) apply(wm int64) {
 		}
 		g := &st.groups[iv.group]
 		if g.changed && iv.start <= g.at && g.at < iv.end && len(g.listed) < maxListed {
-			g.listed = append(g.listed, iv)
+			g.listed = append(g.listed, twHeld{conn: iv.conn, frame: iv.frame, file: iv.file, port: iv.port})
 		}
 	}
 	for _, gi := range changed {
@@ -312,8 +320,9 @@ func (d *timeWait) finish(res *Result) {
 			}
 		}
 	}
+	d.reportFolded(res)
 	for _, g := range d.groupList {
-		if f, ok := d.pressure(g); ok {
+		if f, ok := d.pressure(g); ok && d.lim.take(KindPortPressure, f.Severity) {
 			res.Findings = append(res.Findings, f)
 		}
 	}

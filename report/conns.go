@@ -63,6 +63,10 @@ type Conn struct {
 	// unless the four-tuple's next incarnation cuts it short (null: none).
 	CapturePoint string  `json:"capture_point"`
 	TimeWaitEnd  *string `json:"time_wait_end"`
+	// Findings are those about this connection alone, each as the report
+	// gives it (contract.md): all of them, past the report's listing bound
+	// too.
+	Findings []analyze.ConnFinding `json:"findings"`
 }
 
 // Point is what a run's records share beyond the tracker's facts: the
@@ -92,6 +96,9 @@ func (p Point) timeWaitEnd(r *reassembly.Record, s reassembly.Side) *string {
 	t := analyze.FormatTime(end)
 	return &t
 }
+
+// noFindings renders as [] without an allocation per record.
+var noFindings = []analyze.ConnFinding{}
 
 // SideFacts are one side's sequence and timestamp facts.
 type SideFacts struct {
@@ -129,6 +136,7 @@ func NewConn(r *reassembly.Record) Conn {
 		SYNRetransmits: r.C.SYNRetrans, OldDuplicates: r.OldDups,
 		ClientSide: sideFacts(&r.C), ServerSide: sideFacts(&r.S),
 		CommunityID: communityid.TCP(r.Client, r.Server),
+		Findings:    noFindings,
 	}
 	if r.RSTBy == reassembly.SideNone {
 		c.RSTBy = ""
@@ -197,6 +205,16 @@ func NewConnWriter(w io.Writer) *ConnWriter {
 
 // Write writes one record.
 func (cw *ConnWriter) Write(r *reassembly.Record) error { return cw.enc.Encode(cw.Point.Conn(r)) }
+
+// WriteFindings writes one record with the findings about it
+// (analyze.RunConns).
+func (cw *ConnWriter) WriteFindings(r *reassembly.Record, fs []analyze.ConnFinding) error {
+	c := cw.Point.Conn(r)
+	if len(fs) > 0 {
+		c.Findings = fs
+	}
+	return cw.enc.Encode(c)
+}
 
 // Flush writes what is buffered.
 func (cw *ConnWriter) Flush() error { return cw.w.Flush() }

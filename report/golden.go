@@ -118,7 +118,11 @@ func GoldenOf(res *analyze.Result, groupBy string) (*Golden, error) {
 		g.Captures = append(g.Captures, c.File)
 	}
 	endpoints := map[string]*GoldenEndpoint{}
-	for _, e := range res.Endpoints {
+	eps := res.Endpoints
+	if res.EndpointsOther != nil { // the endpoints past the bound, summed: their row says the table was folded
+		eps = append(eps[:len(eps):len(eps)], *res.EndpointsOther)
+	}
+	for _, e := range eps {
 		key := e.Server
 		if e.Addr.IsValid() {
 			key = endpointKey(groupBy, e.Addr)

@@ -96,6 +96,7 @@ type htmlPage struct {
 	EndpointsMore int
 	Hosts         []analyze.Host
 	HostsMore     int
+	Folded        []string // tables folded past their bounds
 	Figures       []htmlFigure
 	LadderNote    string
 	NATLine       string // natSummaryLine
@@ -250,6 +251,7 @@ func buildPage(res *analyze.Result, opts HTMLOptions) (*htmlPage, error) {
 		page.Endpoints = page.Endpoints[:htmlEndpoints]
 	}
 	page.Hosts = res.Hosts
+	page.Folded = foldedLines(res)
 	if len(page.Hosts) > htmlHosts {
 		page.HostsMore = len(page.Hosts) - htmlHosts
 		page.Hosts = page.Hosts[:htmlHosts]

@@ -86,6 +86,9 @@ func WriteText(w io.Writer, res *analyze.Result) error {
 			p.f("  ... and %d more endpoints\n", more)
 		}
 	}
+	for _, l := range foldedLines(res) {
+		p.f("%s\n", l)
+	}
 
 	if len(res.Findings) > 0 {
 		p.f("\nfindings:\n")
@@ -244,4 +247,20 @@ func (p *printer) counts(m map[string]int, order []string, label []string) {
 		}
 		p.f("  %-30s %d\n", name, m[k])
 	}
+}
+
+// foldedLines say which tables were folded (analyze/tables.go): one line
+// each, for the text and HTML reports.
+func foldedLines(res *analyze.Result) []string {
+	var ls []string
+	if e := res.EndpointsOther; e != nil {
+		ls = append(ls, fmt.Sprintf("server endpoints folded: %d connections to endpoints past the %d busiest are one row (endpoints_other)", e.Connections, analyze.MaxEndpoints))
+	}
+	if h := res.HostsOther; h != nil {
+		ls = append(ls, fmt.Sprintf("hosts folded: %d connections of addresses past the first %d are one row (hosts_other)", h.Connections, analyze.MaxHosts))
+	}
+	if p := res.PairsOther; p != nil {
+		ls = append(ls, fmt.Sprintf("client-server pairs folded: %d connections of pairs past the first %d are one row (pairs_other), not judged for port pressure", p.Connections, analyze.MaxPairs))
+	}
+	return ls
 }

@@ -40,6 +40,11 @@ func main() {
 	flag.BoolVar(&cfg.TS.NATRemap, "nat-remap", false, "the NAT gives every connection a new public port (MASQUERADE remapping)")
 	flag.BoolVar(&cfg.TS.LinuxISN, "linux-isn", false, "Linux ISNs: hash of the pre-NAT four-tuple + a 64 ns clock")
 	flag.BoolVar(&cfg.TS.Recycle, "tw-recycle", false, "servers drop SYNs behind the TSval remembered in TIME_WAIT (tcp_tw_recycle=1), sent again at 1, 2, 4 s")
+	flag.BoolVar(&cfg.FrozenClock, "frozen-clock", false, "every packet at the first packet's time (a clock that stood still)")
+	var flood synth.FloodConfig
+	floodKind := flag.String("flood", "", "write a hostile capture instead: syn (a SYN flood of -packets SYNs from random sources) or scan (a port scan)")
+	flag.IntVar(&flood.ScanHosts, "scan-hosts", 0, "with -flood scan: scan every port of this many hosts (else -packets random ports of one)")
+	flag.IntVar(&flood.ScanPorts, "scan-ports", 65535, "with -flood scan -scan-hosts: ports 1..N of each host")
 	flag.StringVar(&out, "o", "-", "output file (- for stdout)")
 	flag.BoolVar(&quiet, "q", false, "do not print the ground truth")
 	flag.Parse()
@@ -56,6 +61,32 @@ func main() {
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	start := time.Now()
+	if *floodKind != "" {
+		flood.Packets, flood.Seed = cfg.Packets, cfg.Seed
+		switch *floodKind {
+		case "syn":
+			flood.Kind = synth.SYNFlood
+		case "scan":
+			flood.Kind = synth.PortScan
+		default:
+			fmt.Fprintf(os.Stderr, "twscope-gen: -flood %q: syn or scan\n", *floodKind)
+			os.Exit(2)
+		}
+		err := synth.Flood(bw, flood)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "twscope-gen:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	st, err := synth.Generate(bw, cfg)
 	if err == nil {
 		err = bw.Flush()

@@ -199,11 +199,6 @@ func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, conns
 		close = c
 		cw = report.NewConnWriter(w)
 		cw.Point = report.Point{Name: opts.CapturePoint, TimeWait: int64(opts.Profile.TimeWait)}
-		each = func(r *reassembly.Record) {
-			if werr == nil {
-				werr = cw.Write(r)
-			}
-		}
 	}
 	if len(observe) > 0 {
 		write := each
@@ -217,7 +212,19 @@ func runAnalysis(cmd *cobra.Command, files []string, opts analyze.Options, conns
 		}
 	}
 	stopProgress := startProgress(cmd, files, &opts)
-	res, err := analyze.Run(src, opts, each)
+	var res *analyze.Result
+	if cw != nil { // records name their findings: the detectors judge each before it is written
+		res, err = analyze.RunConns(src, opts, func(r *reassembly.Record, fs []analyze.ConnFinding) {
+			if werr == nil {
+				werr = cw.WriteFindings(r, fs)
+			}
+			if each != nil {
+				each(r)
+			}
+		})
+	} else {
+		res, err = analyze.Run(src, opts, each)
+	}
 	stopProgress()
 	if cw != nil {
 		if ferr := cw.Flush(); werr == nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -14,7 +16,13 @@ func addProfileFlag(root *cobra.Command) {
 	var f *os.File
 	root.PersistentFlags().StringVar(&path, "cpuprofile", "", "write a CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	var memPath string
+	root.PersistentFlags().StringVar(&memPath, "memprofile", "", "write a heap profile taken near the heap's peak to this file")
+	_ = root.PersistentFlags().MarkHidden("memprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if memPath != "" {
+			go peakHeapProfile(memPath)
+		}
 		if path == "" {
 			return nil
 		}
@@ -30,6 +38,25 @@ func addProfileFlag(root *cobra.Command) {
 			pprof.StopCPUProfile()
 			f.Close()
 			f = nil
+		}
+	}
+}
+
+// peakHeapProfile writes a heap profile to path each time the heap in use
+// has grown by a tenth past its highest so far: the last one written is
+// taken near the peak, which an end-of-run profile would not show.
+func peakHeapProfile(path string) {
+	var peak uint64
+	var m runtime.MemStats
+	for range time.Tick(100 * time.Millisecond) {
+		runtime.ReadMemStats(&m)
+		if m.HeapInuse < peak+peak/10 {
+			continue
+		}
+		peak = m.HeapInuse
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
 		}
 	}
 }

@@ -26,6 +26,11 @@ type FloodConfig struct {
 	Packets int     // SYNs to write (a scan writes as many RSTs more)
 	Rate    float64 // SYNs per second (default 100000)
 	Seed    int64
+	// ScanHosts, for a PortScan, scans every port 1..ScanPorts (default
+	// 65535) of ScanHosts target addresses, port by port across the hosts
+	// as nmap interleaves them, instead of Packets random ports of one:
+	// ScanHosts x ScanPorts SYNs.
+	ScanHosts, ScanPorts int
 }
 
 // Flood writes a classic nanosecond pcap of cfg.Packets SYNs to
@@ -93,15 +98,29 @@ func Flood(w io.Writer, cfg FloodConfig) error {
 		_, err := bw.Write(rec[:16+n])
 		return err
 	}
-	for i := 0; i < cfg.Packets; i++ {
+	n := cfg.Packets
+	if cfg.Kind == PortScan && cfg.ScanHosts > 0 {
+		if cfg.ScanPorts <= 0 {
+			cfg.ScanPorts = 65535
+		}
+		n = cfg.ScanHosts * cfg.ScanPorts
+	}
+	for i := 0; i < n; i++ {
 		now += step
 		seq := rng.Uint32()
 		var err error
-		switch cfg.Kind {
-		case SYNFlood:
+		switch {
+		case cfg.Kind == PortScan && cfg.ScanHosts > 0:
+			h := i % cfg.ScanHosts
+			target := [4]byte{10, 200, byte(h >> 8), byte(h)}
+			sport, dport := uint16(40000+i%20000), uint16(1+i/cfg.ScanHosts)
+			if err = write(now, scanner, target, sport, dport, seq, 0, 0x02, 0); err == nil {
+				err = write(now+step/2, target, scanner, dport, sport, 0, seq+1, 0x14, 0)
+			}
+		case cfg.Kind == SYNFlood:
 			src := [4]byte{10, byte(rng.Intn(256)), byte(rng.Intn(256)), byte(1 + rng.Intn(254))}
 			err = write(now, src, server, uint16(1024+rng.Intn(64511)), 80, seq, 0, 0x02, rng.Uint32()|1)
-		case PortScan:
+		case cfg.Kind == PortScan:
 			sport, dport := uint16(1024+rng.Intn(64511)), uint16(1+rng.Intn(65535))
 			if err = write(now, scanner, server, sport, dport, seq, 0, 0x02, 0); err == nil {
 				err = write(now+step/2, server, scanner, dport, sport, 0, seq+1, 0x14, 0)

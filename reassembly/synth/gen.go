@@ -36,6 +36,10 @@ type GenConfig struct {
 	Mix *Mix
 	// TS is the clients' timestamp-offset model (tsmodel.go).
 	TS TSModel
+	// FrozenClock writes every packet with the time of the first, as a
+	// capture whose clock stood still does; the order stays that of the
+	// connections' scripts.
+	FrozenClock bool
 }
 
 // Mix weighs the kinds of connection the generator writes, in parts of
@@ -496,7 +500,11 @@ func (g *gen) write(c *gconn, p *gpkt) error {
 	const hl = 14 + 20 + 32
 	wire := hl + int(p.payload)
 	capLen := min(wire, g.cfg.Snaplen)
-	sec, nsec := p.t/1e9, p.t%1e9
+	t := p.t
+	if g.cfg.FrozenClock {
+		t = g.cfg.Start.UnixNano()
+	}
+	sec, nsec := t/1e9, t%1e9
 	binary.LittleEndian.PutUint32(b[0:], uint32(sec))
 	binary.LittleEndian.PutUint32(b[4:], uint32(nsec))
 	binary.LittleEndian.PutUint32(b[8:], uint32(capLen))
