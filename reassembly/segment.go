@@ -47,6 +47,13 @@ type Segment struct {
 	OptionsKnown bool
 	HasTS        bool
 	TSval, TSecr uint32
+	// WScale is the window scale option's shift plus 1 (valid when
+	// OptionsKnown; 0: no option), read on SYNs to bound the windows.
+	WScale uint8
+	// BadHeader is true when the TCP data offset runs past the packet's
+	// length as the IP header gives it (not the snaplen): no stack accepts
+	// such a segment (Linux tcp_v4_rcv drops it).
+	BadHeader bool
 }
 
 // Has reports whether all of the given flag bits are set.

@@ -109,6 +109,13 @@ type TrackerStats struct {
 	Duplicates      int // packets captured twice, counted once
 	TuplesForgotten int // four-tuple summaries forgotten past MaxTuples
 	ClocksForgotten int // address clocks forgotten past MaxClocks
+
+	Suspect int // segments the receiver would not have accepted (accept.go)
+	// TimeJumps are the first segments whose capture time jumped by more
+	// than maxTimeJump from the capture's running time (timejump.go);
+	// TimeJumpCount counts them all.
+	TimeJumps     []TimeJump
+	TimeJumpCount int
 }
 
 // Tracker follows every four-tuple through its incarnations. Feed it the
@@ -133,6 +140,13 @@ type Tracker struct {
 	sink           uint64 // finishAll's loads ahead of time
 	live           liveSet
 	half           halfOpenQueue
+	// jumpPending: the last segment's time jumped (timejump.go) to jumpTime.
+	jumpPending bool
+	clock       int64 // the capture's running time, for checkTime
+	jumpTime    int64
+	jumpFrame   Frame
+	jumpConn    *conn
+	jumpConnID  int
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -243,6 +257,7 @@ func (t *Tracker) Feed(seg *Segment) {
 // already (by Run's reading goroutine).
 func (t *Tracker) feed(seg *Segment, k *segKey) {
 	t.stats.Segments++
+	t.checkTime(seg)
 	if seg.Time > t.now {
 		t.now = seg.Time
 	}
@@ -275,6 +290,9 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 		c = t.open(*key, seg, srcIsLo)
 	}
 	t.update(c, seg, c.sideOf(srcIsLo))
+	if t.jumpPending {
+		t.noteJumped(c, seg)
+	}
 	t.remember(c, seg, fp)
 	t.live.touch(c, t.deadline(c), t.lingerSeg(c))
 	t.boundMemory()
@@ -306,7 +324,7 @@ func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
 			// missing SYN only if the SYN+ACK acknowledges it.
 			return !(c.S.SYN.Seen() && !ended && seg.Seq+1 == c.S.synAck)
 		}
-		return seg.Seq != c.C.ISN || ended
+		return (seg.Seq != c.C.ISN || ended) && !(!ended && sameSYNOtherView(c, seg))
 	}
 	if from == SideClient {
 		return ended && !c.C.SYN.Seen()
@@ -403,6 +421,9 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 	}
 	c.zeek.Observe(from == SideClient, &zeek.Segment{Seq: seg.Seq, Ack: seg.Ack, Window: seg.Window,
 		SYN: syn, FIN: fin, RST: rst, ACK: ack, Len: seg.PayloadLen, Captured: seg.Captured})
+	if !t.accept(c, seg, s, r, from) {
+		return
+	}
 
 	if seg.OptionsKnown {
 		s.TSKnown = true
@@ -424,7 +445,9 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 
 	if syn {
 		t.syn(c, s, seg, from, ack)
+		t.synWindow(c, s, seg)
 	}
+	t.window(s, seg, syn, ack)
 	t.advance(s, seg, syn, fin)
 
 	if fin {
@@ -770,7 +793,10 @@ func deriveClose(r *Record) {
 		r.Closer = SideServer
 	}
 	rst := r.C.RST.Seen() || r.S.RST.Seen()
+	aborted := cf && sf && abortedBeforeDone(r, crossed)
 	switch {
+	case aborted:
+		r.Close = CloseRST
 	case crossed:
 		r.Close = CloseSimultaneous
 	case cf && sf:

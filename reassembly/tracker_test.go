@@ -233,8 +233,8 @@ func TestTrackerIncarnations(t *testing.T) {
 		name: "the same SYN after a RST starts a new incarnation",
 		build: func(w *synth.Writer, c, s *synth.End) error {
 			return steps(func() error { return w.SendAt(c, s, synth.SYN, c.Seq, 0, 0) },
-				func() error { return w.SendAt(s, c, synth.RST|synth.ACK, 0, c.Seq+1, 0) },
-				func() error { w.Advance(500 * ms); return w.Send(c, s, synth.SYN, 0) },
+				func() error { return w.SendAt(s, c, synth.RST|synth.ACK, 0, c.Seq, 0) },
+				func() error { w.Advance(500 * ms); return w.SendAt(c, s, synth.SYN, c.Seq-1, 0, 0) },
 				func() error { return w.SendAt(s, c, synth.RST|synth.ACK, 0, c.Seq, 0) })
 		},
 		records: 2,
