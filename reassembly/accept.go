@@ -69,9 +69,20 @@ func (t *Tracker) accept(c *conn, seg *Segment, s, r *Flow, from Side) bool {
 		}
 	default:
 		reason, expected, win = outOfWindow(seg, s, r, rst, ack)
+		if reason != SuspectNone && !c.twoViews && t.resync(c, seg, s, r, from, reason) {
+			return true
+		}
 	}
 	if reason == SuspectNone {
+		if !syn && (s.jump || r.jump) {
+			// Going on in the old numbers: the jump was not real.
+			s.jump, r.jump = false, false
+			c.pend = nil
+		}
 		return true
+	}
+	if reason == SuspectView {
+		c.twoViews = true
 	}
 	t.stats.Suspect++
 	c.SuspectSegments++
@@ -110,6 +121,49 @@ func outOfWindow(seg *Segment, s, r *Flow, rst, ack bool) (SuspectReason, uint32
 	return SuspectNone, 0, 0
 }
 
+// resync decides whether a segment outside the window is the other end
+// confirming an earlier one: when the capture missed data (a trimmed or
+// lossy capture, a transfer of gigabytes with most packets dropped), one
+// side's sequence numbers jump, and the peer's next segment acknowledges
+// them, or the peer's ACK jumps and the side's next segment continues from
+// it. An injected segment is never confirmed: the peer drops it and goes
+// on in the old numbers. A jump confirmed this way moves the sequence
+// space there, and the segment counts. Not when the capture holds two
+// sequence views of the connection (twoViews): each would confirm itself.
+func (t *Tracker) resync(c *conn, seg *Segment, s, r *Flow, from Side, reason SuspectReason) bool {
+	// The space the segment jumped in, where to (its end, to compare) and
+	// where it starts (where the space moves to if confirmed).
+	f, at, start := s, seg.Seq+uint32(seg.PayloadLen), seg.Seq
+	if reason == SuspectAck {
+		f, at, start = r, seg.Ack, seg.Ack
+	}
+	if f.jump && f.jumpBy != from {
+		if d := int32(at - f.jumpTo); d > -int32(f.windowBound()) && d < int32(f.windowBound()) {
+			f.jump = false
+			t.moveTo(f, f.jumpStart)
+			c.pendReady = c.pend != nil
+			return true
+		}
+	}
+	f.jump, f.jumpTo, f.jumpStart, f.jumpBy = true, at, start, from
+	if c.pend == nil {
+		c.pend, t.freePend = t.freePend, nil
+		if c.pend == nil {
+			c.pend = new(Segment)
+		}
+	}
+	*c.pend, c.pendFrom = *seg, from
+	return false
+}
+
+// moveTo moves f's sequence space forward to end, as advance would have.
+func (t *Tracker) moveTo(f *Flow, end uint32) {
+	if step := end - f.NextSeq; f.seqKnown && step < 1<<31 {
+		f.NextSeq = end
+		f.Advance += int64(step)
+	}
+}
+
 // windowBound is the most that the side's peer may send beyond what the
 // side acknowledged: its largest window, or 2^30 when the scale is unknown.
 func (f *Flow) windowBound() uint32 {
@@ -137,20 +191,33 @@ func wouldChange(c *conn, seg *Segment, s, r *Flow) bool {
 // staleState recognises the challenge ACK and the client's RST that
 // answers it (see above) and keeps them in the record.
 func (t *Tracker) staleState(c *conn, seg *Segment, s, r *Flow, from Side, syn, rst, ack bool) bool {
+	st := &c.StaleState
+	if st.RST.Seen() && !st.SYNAgain.Seen() && from == SideClient && syn && !ack && seg.Seq == c.C.ISN {
+		st.SYNAgain.set(seg) // the same attempt goes on
+	}
 	if syn || !c.C.SYN.Seen() || c.S.SYN.Seen() || c.C.seqKnown && c.C.NextSeq != c.C.ISN+1 {
 		return false
 	}
-	st := &c.StaleState
 	switch {
 	case from == SideServer && ack && !rst && seg.Ack != c.C.ISN+1 && !s.seqKnown:
 		st.ChallengeACK.setOnce(seg)
 		st.Ack = seg.Ack
 		return true
-	case from == SideClient && rst && st.Seen() && seg.Seq == st.Ack:
+	case from == SideClient && rst && st.Seen() && !st.SYNAgain.Seen() && seg.Seq == st.Ack:
 		st.RST.setOnce(seg)
 		return true
 	}
 	return false
+}
+
+// staleReset is the close fact of a RST that answered a challenge ACK when
+// no SYN followed it: then it was the attempt's last word, and counts.
+func staleReset(r *Record) {
+	st := &r.StaleState
+	if st.RST.Seen() && !st.SYNAgain.Seen() && !r.C.RST.Seen() {
+		r.C.RST = st.RST
+		r.C.RSTCount++
+	}
 }
 
 // synWindow notes the window scale once both SYNs are in: RFC 7323 scales

@@ -155,6 +155,12 @@ type Flow struct {
 	winKnown bool
 	shift    uint8
 	wsOpt    bool
+	// jump: a segment outside the window put this side's sequence space
+	// at jumpTo, by the side jumpBy, not yet confirmed (accept.go).
+	jump      bool
+	jumpBy    Side
+	jumpTo    uint32
+	jumpStart uint32
 	maxWin   uint32
 	synIPID  uint16
 	synTSval uint32
@@ -307,6 +313,7 @@ type StaleState struct {
 	ChallengeACK Event
 	Ack          uint32 // what the challenge ACK acknowledged: the old state
 	RST          Event
+	SYNAgain     Event // the same SYN sent after the RST
 }
 
 // Seen reports whether the peer answered with a challenge ACK.

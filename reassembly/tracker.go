@@ -147,6 +147,7 @@ type Tracker struct {
 	jumpFrame   Frame
 	jumpConn    *conn
 	jumpConnID  int
+	freePend    *Segment // one spare for conn.pend
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -225,6 +226,12 @@ type conn struct {
 	slot       int32   // index in Tracker.live
 	hash       uint64  // of key, in the flow table
 	halfOpen   bool    // counted in Tracker.half
+	twoViews   bool    // a second sequence view of the SYN was seen (accept.go)
+	// pend is the last segment outside the window, kept until the peer
+	// confirms its jump (pendReady) or goes on in the old numbers.
+	pend      *Segment
+	pendFrom  Side
+	pendReady bool
 	dups       dupRing // recent segments, to recognise copies
 	// clk caches the clock of each side's address (by Side.Index), valid
 	// while clkGen matches Tracker.clockGen.
@@ -424,7 +431,21 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 	if !t.accept(c, seg, s, r, from) {
 		return
 	}
+	if c.pend != nil && c.pendReady {
+		// A jump that the peer has now confirmed (accept.go): its first
+		// segment counts after all, before this one.
+		p, pf := c.pend, c.pendFrom
+		c.pend, c.pendReady = nil, false
+		t.apply(c, p, pf)
+		t.freePend = p
+	}
+	t.apply(c, seg, from)
+}
 
+// apply applies an accepted segment to its incarnation's facts.
+func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
+	s, r := c.flows(from)
+	syn, fin, rst, ack := seg.Has(FlagSYN), seg.Has(FlagFIN), seg.Has(FlagRST), seg.Has(FlagACK)
 	if seg.OptionsKnown {
 		s.TSKnown = true
 		if seg.HasTS {
@@ -755,6 +776,7 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	if r.Partial {
 		t.stats.Partial++
 	}
+	staleReset(r)
 	deriveClose(r)
 	if r.HasPrev && r.C.SYN.Seen() {
 		r.ReuseGap = r.C.SYN.Time - r.Prev.CloseTime
