@@ -161,9 +161,9 @@ type Flow struct {
 	jumpBy    Side
 	jumpTo    uint32
 	jumpStart uint32
-	maxWin   uint32
-	synIPID  uint16
-	synTSval uint32
+	maxWin    uint32
+	synIPID   uint16
+	synTSval  uint32
 }
 
 // TSUnknown reports whether the capture cannot tell if this side sent

@@ -223,16 +223,16 @@ type conn struct {
 	closed     bool // both FINs acknowledged, or a RST: only lingers now
 	lostAckAns bool // the active closer's answer to a resent FIN was seen
 	zeek       zeek.Conn
-	slot       int32   // index in Tracker.live
-	hash       uint64  // of key, in the flow table
-	halfOpen   bool    // counted in Tracker.half
-	twoViews   bool    // a second sequence view of the SYN was seen (accept.go)
+	slot       int32  // index in Tracker.live
+	hash       uint64 // of key, in the flow table
+	halfOpen   bool   // counted in Tracker.half
+	twoViews   bool   // a second sequence view of the SYN was seen (accept.go)
 	// pend is the last segment outside the window, kept until the peer
 	// confirms its jump (pendReady) or goes on in the old numbers.
 	pend      *Segment
 	pendFrom  Side
 	pendReady bool
-	dups       dupRing // recent segments, to recognise copies
+	dups      dupRing // recent segments, to recognise copies
 	// clk caches the clock of each side's address (by Side.Index), valid
 	// while clkGen matches Tracker.clockGen.
 	clk    [2]*ipClock
