@@ -86,11 +86,11 @@ func (t *Tracker) accept(c *conn, seg *Segment, s, r *Flow, from Side) bool {
 	}
 	t.stats.Suspect++
 	c.SuspectSegments++
-	if wouldChange(c, seg, s, r) {
+	if v := wouldChange(seg, s, r); v != VerdictNone {
 		c.SuspectVerdicts++
 		if c.SuspectVerdicts == 1 {
 			c.Suspect = SuspectSegment{From: from, Seq: seg.Seq, Ack: seg.Ack, Flags: seg.Flags,
-				Len: seg.PayloadLen, Reason: reason, Expected: expected, Window: win}
+				Len: seg.PayloadLen, Reason: reason, Expected: expected, Window: win, Verdict: v}
 			c.Suspect.set(seg)
 		}
 	}
@@ -173,19 +173,21 @@ func (f *Flow) windowBound() uint32 {
 	return max(f.maxWin, minWindow)
 }
 
-// wouldChange reports whether seg, had it been accepted, would have changed
-// a verdict: a first FIN or RST of its sender, or the first ACK of the
-// peer's FIN (which completes the close).
-func wouldChange(c *conn, seg *Segment, s, r *Flow) bool {
+// wouldChange is the verdict seg would have changed had it been accepted:
+// a first RST (the close kind), a first FIN of its sender (the closer), or
+// the first ACK of the peer's FIN (the close completes, TIME_WAIT).
+func wouldChange(seg *Segment, s, r *Flow) Verdict {
 	switch {
 	case seg.Has(FlagRST):
-		return !s.RST.Seen() && !r.RST.Seen()
+		if !s.RST.Seen() && !r.RST.Seen() {
+			return VerdictClose
+		}
 	case seg.Has(FlagFIN) && !s.FIN.Seen():
-		return true
-	case seg.Has(FlagACK) && r.FIN.Seen() && !s.AckOfPeerFIN.Seen():
-		return !serialBefore(seg.Ack, r.FINSeq+1)
+		return VerdictCloser
+	case seg.Has(FlagACK) && r.FIN.Seen() && !s.AckOfPeerFIN.Seen() && !serialBefore(seg.Ack, r.FINSeq+1):
+		return VerdictHolder
 	}
-	return false
+	return VerdictNone
 }
 
 // staleState recognises the challenge ACK and the client's RST that

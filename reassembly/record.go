@@ -304,7 +304,25 @@ type SuspectSegment struct {
 	// window was measured from, Window its size (0 when unknown).
 	Expected uint32
 	Window   uint32
+	// Verdict is what the segment would have changed: VerdictClose (a RST:
+	// the close kind), VerdictCloser (a first FIN), VerdictHolder (the
+	// first ACK of the peer's FIN: the close completes, TIME_WAIT starts).
+	Verdict Verdict
 }
+
+// Verdict names a close fact that a segment could change.
+type Verdict uint8
+
+const (
+	VerdictNone Verdict = iota
+	VerdictClose
+	VerdictCloser
+	VerdictHolder
+)
+
+var verdictNames = [...]string{"none", "close", "closer", "time_wait_holder"}
+
+func (v Verdict) String() string { return verdictNames[v&3] }
 
 // StaleState is the evidence of a peer that still held an older
 // incarnation when the client's SYN came (RFC 5961 4, RFC 9293 3.10.7.4):

@@ -58,3 +58,24 @@ type Segment struct {
 
 // Has reports whether all of the given flag bits are set.
 func (s *Segment) Has(flags uint8) bool { return s.Flags&flags == flags }
+
+// flagNames are the TCP flags by bit, in the order Wireshark lists them.
+var flagNames = [...]struct {
+	bit  uint8
+	name string
+}{{FlagCWR, "CWR"}, {FlagECE, "ECE"}, {FlagURG, "URG"}, {FlagACK, "ACK"}, {FlagPSH, "PSH"},
+	{FlagRST, "RST"}, {FlagSYN, "SYN"}, {FlagFIN, "FIN"}}
+
+// FlagString names the flags set, as Wireshark does: "FIN, ACK".
+func FlagString(flags uint8) string {
+	s := ""
+	for _, f := range flagNames {
+		if flags&f.bit != 0 {
+			if s != "" {
+				s += ", "
+			}
+			s += f.name
+		}
+	}
+	return s
+}
