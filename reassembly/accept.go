@@ -313,3 +313,22 @@ func before(a, b Event) bool {
 	}
 	return a.Frame.File == b.Frame.File && a.Frame.N < b.Frame.N
 }
+
+// continues reports whether seg, arriving after its incarnation c stayed
+// idle past the idle bound, carries on exactly where c stopped: no SYN,
+// its sequence number the sender's next one (or one below, a keep-alive
+// probe), and its acknowledgement the peer's next one. Then it is the
+// same incarnation, not a new partial one. To see that, an incarnation
+// that is neither closed nor reset stays held (dormant) for one more idle
+// bound before it is closed out as Evicted: memory stays bounded by time
+// as before, twice the idle bound for connections that went quiet.
+func (t *Tracker) continues(c *conn, seg *Segment, from Side) bool {
+	if c.closed || seg.Has(FlagSYN) || seg.Has(FlagRST) {
+		return false
+	}
+	s, r := c.flows(from)
+	if !s.seqKnown || seg.Seq-(s.NextSeq-1) > 1 {
+		return false
+	}
+	return !seg.Has(FlagACK) || !r.seqKnown || seg.Ack == r.NextSeq
+}

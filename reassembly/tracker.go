@@ -282,7 +282,7 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	if c != nil {
 		idle := seg.Time - c.last
 		switch {
-		case idle > t.idle:
+		case idle > t.idle && !t.continues(c, seg, c.sideOf(srcIsLo)):
 			t.finish(c, true)
 			c = nil
 		case c.closed && idle > t.lingerOf(c) && !seg.Has(FlagSYN):
