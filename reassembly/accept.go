@@ -86,7 +86,9 @@ func (t *Tracker) accept(c *conn, seg *Segment, s, r *Flow, from Side) bool {
 	}
 	t.stats.Suspect++
 	c.SuspectSegments++
+	c.pendVerdict = false
 	if v := wouldChange(seg, s, r); v != VerdictNone {
+		c.pendVerdict = c.pend != nil && c.pend.Frame == seg.Frame && c.pend.File == seg.File
 		c.SuspectVerdicts++
 		if c.SuspectVerdicts == 1 {
 			c.Suspect = SuspectSegment{From: from, Seq: seg.Seq, Ack: seg.Ack, Flags: seg.Flags,
@@ -142,6 +144,9 @@ func (t *Tracker) resync(c *conn, seg *Segment, s, r *Flow, from Side, reason Su
 			f.jump = false
 			t.moveTo(f, f.jumpStart)
 			c.pendReady = c.pend != nil
+			if c.pendReady {
+				t.unsuspect(c)
+			}
 			return true
 		}
 	}
@@ -154,6 +159,19 @@ func (t *Tracker) resync(c *conn, seg *Segment, s, r *Flow, from Side, reason Su
 	}
 	*c.pend, c.pendFrom = *seg, from
 	return false
+}
+
+// unsuspect takes back the count of the pending segment, now confirmed.
+func (t *Tracker) unsuspect(c *conn) {
+	t.stats.Suspect--
+	c.SuspectSegments--
+	if c.pendVerdict {
+		c.SuspectVerdicts--
+		if c.Suspect.Frame == (Frame{c.pend.File, c.pend.Frame}) {
+			c.Suspect = SuspectSegment{}
+		}
+		c.pendVerdict = false
+	}
 }
 
 // moveTo moves f's sequence space forward to end, as advance would have.

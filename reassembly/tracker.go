@@ -229,10 +229,11 @@ type conn struct {
 	twoViews   bool   // a second sequence view of the SYN was seen (accept.go)
 	// pend is the last segment outside the window, kept until the peer
 	// confirms its jump (pendReady) or goes on in the old numbers.
-	pend      *Segment
-	pendFrom  Side
-	pendReady bool
-	dups      dupRing // recent segments, to recognise copies
+	pend        *Segment
+	pendFrom    Side
+	pendReady   bool
+	pendVerdict bool    // pend was counted as changing a verdict
+	dups        dupRing // recent segments, to recognise copies
 	// clk caches the clock of each side's address (by Side.Index), valid
 	// while clkGen matches Tracker.clockGen.
 	clk    [2]*ipClock
@@ -760,7 +761,8 @@ func (t *Tracker) Flush() {
 	}
 	slices.SortFunc(t.batch, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
 	for _, d := range t.batch {
-		t.finish(d.c, false)
+		// Dormant (continues, accept.go): idle past the bound already.
+		t.finish(d.c, !d.c.closed && t.now-d.c.last > t.idle)
 	}
 }
 
