@@ -24,14 +24,14 @@ type suspectSegments struct {
 }
 
 func (d *suspectSegments) observe(r *reassembly.Record) {
-	if r.SuspectVerdicts == 0 {
+	if r.SuspectVerdicts == 0 || r.Suspect == nil {
 		return
 	}
 	sev := SeverityWarning
 	if !d.lim.take(KindSuspectSegment, sev) {
 		return
 	}
-	sg := &r.Suspect
+	sg := r.Suspect
 	fn := newFinding(KindSuspectSegment, sev, sg.Time, r.ID)
 	fn.addFrames(sg.Frame)
 	fn.about(r.Client, r.Server, sg.Frame)

@@ -48,8 +48,11 @@ const minWindow = 1 << 16
 // receiver's), and reports whether the receiver would take it.
 func (t *Tracker) accept(c *conn, seg *Segment, s, r *Flow, from Side) bool {
 	syn, rst, ack := seg.Has(FlagSYN), seg.Has(FlagRST), seg.Has(FlagACK)
-	if t.staleState(c, seg, s, r, from, syn, rst, ack) {
+	if (c.StaleState != nil || !c.S.SYN.Seen()) && t.staleState(c, seg, s, from, syn, rst, ack) {
 		return false
+	}
+	if !seg.BadHeader && !syn && !rst && !s.jump && !r.jump && inWindow(seg, s, r, ack) {
+		return true // the common case, without the rules below
 	}
 	reason, expected, win := SuspectNone, uint32(0), uint32(0)
 	switch {
@@ -91,7 +94,7 @@ func (t *Tracker) accept(c *conn, seg *Segment, s, r *Flow, from Side) bool {
 		c.pendVerdict = c.pend != nil && c.pend.Frame == seg.Frame && c.pend.File == seg.File
 		c.SuspectVerdicts++
 		if c.SuspectVerdicts == 1 {
-			c.Suspect = SuspectSegment{From: from, Seq: seg.Seq, Ack: seg.Ack, Flags: seg.Flags,
+			c.Suspect = &SuspectSegment{From: from, Seq: seg.Seq, Ack: seg.Ack, Flags: seg.Flags,
 				Len: seg.PayloadLen, Reason: reason, Expected: expected, Window: win, Verdict: v}
 			c.Suspect.set(seg)
 		}
@@ -167,8 +170,8 @@ func (t *Tracker) unsuspect(c *conn) {
 	c.SuspectSegments--
 	if c.pendVerdict {
 		c.SuspectVerdicts--
-		if c.Suspect.Frame == (Frame{c.pend.File, c.pend.Frame}) {
-			c.Suspect = SuspectSegment{}
+		if c.Suspect != nil && c.Suspect.Frame == (Frame{c.pend.File, c.pend.Frame}) {
+			c.Suspect = nil
 		}
 		c.pendVerdict = false
 	}
@@ -180,6 +183,16 @@ func (t *Tracker) moveTo(f *Flow, end uint32) {
 		f.NextSeq = end
 		f.Advance += int64(step)
 	}
+}
+
+// inWindow is the fast test of a segment that is no SYN or RST: its
+// sequence number is not ahead of the receiver's window and its ACK not
+// ahead of what the receiver sent (outOfWindow has the full rule).
+func inWindow(seg *Segment, s, r *Flow, ack bool) bool {
+	if r.ackKnown && uint32(int32(seg.Seq-r.ackHigh)) < minWindow && (!ack || !r.seqKnown || uint32(int32(seg.Ack-r.NextSeq)+minWindow) <= 2*minWindow) {
+		return true
+	}
+	return false
 }
 
 // windowBound is the most that the side's peer may send beyond what the
@@ -210,20 +223,24 @@ func wouldChange(seg *Segment, s, r *Flow) Verdict {
 
 // staleState recognises the challenge ACK and the client's RST that
 // answers it (see above) and keeps them in the record.
-func (t *Tracker) staleState(c *conn, seg *Segment, s, r *Flow, from Side, syn, rst, ack bool) bool {
-	st := &c.StaleState
-	if st.RST.Seen() && !st.SYNAgain.Seen() && from == SideClient && syn && !ack && seg.Seq == c.C.ISN {
-		st.SYNAgain.set(seg) // the same attempt goes on
+func (t *Tracker) staleState(c *conn, seg *Segment, s *Flow, from Side, syn, rst, ack bool) bool {
+	st := c.StaleState
+	if st != nil && st.RST.Seen() && !st.SYNAgain && from == SideClient && syn && !ack && seg.Seq == c.C.ISN {
+		st.SYNAgain = true // the same attempt goes on
 	}
-	if syn || !c.C.SYN.Seen() || c.S.SYN.Seen() || c.C.seqKnown && c.C.NextSeq != c.C.ISN+1 {
+	if syn || c.S.SYN.Seen() || !c.C.SYN.Seen() || c.C.seqKnown && c.C.NextSeq != c.C.ISN+1 {
 		return false
 	}
 	switch {
 	case from == SideServer && ack && !rst && seg.Ack != c.C.ISN+1 && !s.seqKnown:
+		if st == nil {
+			st = new(StaleState) // rare: once per refused reuse
+			c.StaleState = st
+		}
 		st.ChallengeACK.setOnce(seg)
 		st.Ack = seg.Ack
 		return true
-	case from == SideClient && rst && st.Seen() && !st.SYNAgain.Seen() && seg.Seq == st.Ack:
+	case from == SideClient && rst && st.Seen() && !st.SYNAgain && seg.Seq == st.Ack:
 		st.RST.setOnce(seg)
 		return true
 	}
@@ -233,8 +250,7 @@ func (t *Tracker) staleState(c *conn, seg *Segment, s, r *Flow, from Side, syn, 
 // staleReset is the close fact of a RST that answered a challenge ACK when
 // no SYN followed it: then it was the attempt's last word, and counts.
 func staleReset(r *Record) {
-	st := &r.StaleState
-	if st.RST.Seen() && !st.SYNAgain.Seen() && !r.C.RST.Seen() {
+	if st := r.StaleState; st != nil && st.RST.Seen() && !st.SYNAgain && !r.C.RST.Seen() {
 		r.C.RST = st.RST
 		r.C.RSTCount++
 	}
@@ -245,7 +261,7 @@ func staleReset(r *Record) {
 func (t *Tracker) synWindow(c *conn, s *Flow, seg *Segment) {
 	if seg.OptionsKnown {
 		s.shift, s.wsOpt = max(seg.WScale, 1)-1, seg.WScale > 0
-		s.synIPID, s.synTSval = seg.IPID, seg.TSval
+		s.synIPID = seg.IPID
 	}
 	cs, ss := &c.C, &c.S
 	if !cs.SYN.Seen() || !ss.SYN.Seen() || cs.SYNOptionsCut || ss.SYNOptionsCut || cs.winKnown {
@@ -280,7 +296,7 @@ func (t *Tracker) window(s *Flow, seg *Segment, syn, ack bool) {
 func sameSYNOtherView(c *conn, seg *Segment) bool {
 	f := &c.C
 	return seg.Time-f.SYN.Time < int64(1e9) && seg.IPID != 0 && seg.IPID == f.synIPID &&
-		seg.OptionsKnown && seg.HasTS == f.SYNHasTS && (!seg.HasTS || seg.TSval == f.synTSval)
+		seg.OptionsKnown && seg.HasTS == f.SYNHasTS && (!seg.HasTS || seg.TSval == f.TSFirst)
 }
 
 // abortedBeforeDone reports whether a RST came before the close completed

@@ -154,7 +154,7 @@ func TestAcceptCloseFacts(t *testing.T) {
 			}
 			r := &recs[0]
 			checkClose(t, r, tt.want)
-			if tt.want.verdicts > 0 && (r.Suspect.Verdict != tt.verdict || r.Suspect.Reason != tt.reason || !r.Suspect.Seen()) {
+			if tt.want.verdicts > 0 && (r.Suspect == nil || r.Suspect.Verdict != tt.verdict || r.Suspect.Reason != tt.reason || !r.Suspect.Seen()) {
 				t.Errorf("suspect %+v, want verdict %v reason %v", r.Suspect, tt.verdict, tt.reason)
 			}
 		})
@@ -221,7 +221,7 @@ func TestAcceptBadDataOffset(t *testing.T) {
 		t.Fatalf("%d records, want 1", len(recs))
 	}
 	checkClose(t, &recs[0], closeWant{"client", "fin", "none", "client", 1, 1})
-	if recs[0].Suspect.Reason != SuspectHeader || recs[0].Suspect.Frame.N != 4 || st.Suspect != 1 {
+	if sg := recs[0].Suspect; sg == nil || sg.Reason != SuspectHeader || sg.Frame.N != 4 || st.Suspect != 1 {
 		t.Errorf("suspect %+v, stats %d, want the header of frame 4, 1", recs[0].Suspect, st.Suspect)
 	}
 }
@@ -299,7 +299,7 @@ func TestAcceptChallengeACK(t *testing.T) {
 	}
 	r := &recs[0]
 	checkClose(t, r, closeWant{"client", "fin", "none", "client", 0, 0})
-	if !r.StaleState.Seen() || !r.StaleState.RST.Seen() || r.StaleState.Ack != 777777 || r.C.SYNRetrans != 1 || r.Partial {
+	if !r.StaleState.Seen() || !r.StaleState.RST.Seen() || r.StaleState.Ack != 777777 || !r.StaleState.SYNAgain || r.C.SYNRetrans != 1 || r.Partial {
 		t.Errorf("stale state %+v, SYN resent %d, partial %v", r.StaleState, r.C.SYNRetrans, r.Partial)
 	}
 }

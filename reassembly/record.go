@@ -163,7 +163,6 @@ type Flow struct {
 	jumpStart uint32
 	maxWin    uint32
 	synIPID   uint16
-	synTSval  uint32
 }
 
 // TSUnknown reports whether the capture cannot tell if this side sent
@@ -266,12 +265,12 @@ type Record struct {
 	// SuspectVerdicts counts those.
 	SuspectSegments int
 	SuspectVerdicts int
-	Suspect         SuspectSegment
+	Suspect         *SuspectSegment // nil: none
 
 	// StaleState is set when the peer answered this SYN with an ACK of an
 	// older state of the four-tuple (a challenge ACK) that the client then
 	// reset: the peer still held the four-tuple and refused its reuse.
-	StaleState StaleState
+	StaleState *StaleState // nil: none
 
 	ZeekState string
 	History   string
@@ -331,11 +330,11 @@ type StaleState struct {
 	ChallengeACK Event
 	Ack          uint32 // what the challenge ACK acknowledged: the old state
 	RST          Event
-	SYNAgain     Event // the same SYN sent after the RST
+	SYNAgain     bool // the same SYN was sent after the RST
 }
 
 // Seen reports whether the peer answered with a challenge ACK.
-func (s *StaleState) Seen() bool { return s.ChallengeACK.Seen() }
+func (s *StaleState) Seen() bool { return s != nil && s.ChallengeACK.Seen() }
 
 // PrevClient is the client of the previous incarnation (valid when
 // HasPrev): the same four-tuple, with the roles turned round if Prev.Turned.

@@ -87,12 +87,14 @@ func NewConn(r *reassembly.Record) Conn {
 		CloseFrame: r.CloseAt.Frame.N, ZeekState: r.ZeekState, History: r.History,
 		SYNRetransmits: r.C.SYNRetrans, OldDuplicates: r.OldDups,
 		SuspectSegments: r.SuspectSegments, PeerHeldState: r.StaleState.Seen(),
-		ChallengeACKFrame: r.StaleState.ChallengeACK.Frame.N,
-		ClientSide:        sideFacts(&r.C), ServerSide: sideFacts(&r.S),
+		ClientSide: sideFacts(&r.C), ServerSide: sideFacts(&r.S),
 		CommunityID: communityid.TCP(r.Client, r.Server),
 	}
 	if r.RSTBy == reassembly.SideNone {
 		c.RSTBy = ""
+	}
+	if r.StaleState.Seen() {
+		c.ChallengeACKFrame = r.StaleState.ChallengeACK.Frame.N
 	}
 	if r.HasPrev {
 		id := r.Prev.ID
