@@ -63,6 +63,7 @@ func New(opts Options) *Analyzer {
 		newTimeWait(opts),
 		newTupleReuse(opts.Profile.TimeWait),
 		newSeqOverlap(opts.Profile.TimeWait),
+		&suspectSegments{},
 		&oneSided{},
 	}}
 	if opts.PlaceFindings {
@@ -201,6 +202,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 			Evicted: st.Evicted, OldDuplicate: st.OldDuplicate,
 			HalfOpenEvicted: st.HalfOpenEvicted, Duplicates: st.Duplicates,
 			TuplesForgotten: st.TuplesForgotten, ClocksForgotten: st.ClocksForgotten,
+			Suspect: st.Suspect, TimeJumps: st.TimeJumpCount,
 		},
 		Findings: []Finding{},
 		Hosts:    []Host{},
@@ -222,6 +224,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 	a.selectResult(res)
 	res.Warnings = append(res.Warnings, boundWarnings(st)...)
 	res.Warnings = append(res.Warnings, linkWarnings(n)...)
+	res.Warnings = append(res.Warnings, timeJumpWarnings(st, src.Files())...)
 	for _, d := range a.detectors {
 		d.finish(res)
 	}

@@ -23,6 +23,7 @@
 //	seq_wrap           overlap.go    Flow.Wrapped/Advance/DataStart/Bytes                 SeqWrapEvidence
 //	close_wait         closewait.go  Close == CloseHalf, Closer, Flow.FIN/AckOfPeerFIN    CloseWaitEvidence
 //	port_pressure      timewait.go   TimeWaitHolder, Flow.AckOfPeerFIN, CloseAt, Prev.ID  PortPressureEvidence
+//	suspect_segment    suspect.go    SuspectSegments, SuspectVerdicts, Suspect            SuspectSegmentEvidence
 //
 // Not findings: the close summary (Result.Closes, Endpoints) is closes.go
 // from Close, Closer, TimeWaitHolder, FinalAck and RSTBy; the hosts and

@@ -243,6 +243,28 @@ type PortPressureEvidence struct {
 // Kind is port_pressure.
 func (*PortPressureEvidence) Kind() string { return KindPortPressure }
 
+// SuspectSegmentEvidence is the evidence of suspect_segment (suspect.go):
+// the first segment not accepted that would have changed a verdict.
+type SuspectSegmentEvidence struct {
+	Ack             uint32  `json:"ack"`
+	Count           int     `json:"count"` // segments of the connection not accepted
+	Direction       string  `json:"direction"`
+	Expected        uint32  `json:"expected"` // the number the window was measured from
+	Flags           string  `json:"flags"`
+	Frame           int     `json:"frame"`
+	Len             int     `json:"len"`
+	Reason          string  `json:"reason"` // header, seq, ack, view
+	Sender          string  `json:"sender"`
+	Seq             uint32  `json:"seq"`
+	TwoViews        bool    `json:"two_views"`        // the SYN was seen with two ISNs
+	VerdictChanging int     `json:"verdict_changing"` // of count, those that would have changed a verdict
+	Window          *uint32 `json:"window"`           // null: the window scale is unknown
+	WouldChange     string  `json:"would_change"`     // close, closer, time_wait_holder
+}
+
+// Kind is suspect_segment.
+func (*SuspectSegmentEvidence) Kind() string { return KindSuspectSegment }
+
 // EvidenceTypes maps every finding kind to a zero value of its evidence: for schema generators and documentation.
 func EvidenceTypes() map[string]Evidence {
 	return map[string]Evidence{
@@ -255,5 +277,6 @@ func EvidenceTypes() map[string]Evidence {
 		KindSeqWrap:         &SeqWrapEvidence{},
 		KindCloseWait:       &CloseWaitEvidence{},
 		KindPortPressure:    &PortPressureEvidence{},
+		KindSuspectSegment:  &SuspectSegmentEvidence{},
 	}
 }

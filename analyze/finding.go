@@ -21,12 +21,14 @@ const (
 	KindSeqWrap         = "seq_wrap"
 	KindCloseWait       = "close_wait"
 	KindPortPressure    = "port_pressure"
+	KindSuspectSegment  = "suspect_segment"
 )
 
 // Kinds lists every finding kind in the order rules list them.
 var Kinds = [...]string{
 	KindLostFinalAck, KindFinalAckRST, KindTupleReuse, KindNATTSRegression,
 	KindSeqOverlap, KindOldDuplicate, KindSeqWrap, KindCloseWait, KindPortPressure,
+	KindSuspectSegment,
 }
 
 // newFinding starts a finding of kind at time at (Unix ns) about the

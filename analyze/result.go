@@ -108,6 +108,11 @@ type Totals struct {
 	Duplicates      int `json:"duplicate_packets"`
 	TuplesForgotten int `json:"tuples_forgotten"`
 	ClocksForgotten int `json:"clocks_forgotten"`
+	// Segments the receiver would not have accepted (RFC 9293 3.10.7,
+	// RFC 5961), and segments whose capture time was not trusted for
+	// jumping by more than 30 days (reassembly/timejump.go).
+	Suspect   int `json:"suspect_segments"`
+	TimeJumps int `json:"time_jumps"`
 }
 
 // CloseSummary counts incarnations by how they closed.

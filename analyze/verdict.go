@@ -78,6 +78,7 @@ const (
 	AdviceLingerCost     AdviceCode = "linger_cost"       // RST closes avoid TIME_WAIT at a cost
 	AdviceCheckPathLoss  AdviceCode = "check_path_loss"   // lost final ACKs, when frequent
 	AdviceDoNotShortenTW AdviceCode = "do_not_shorten_tw" // TIME_WAIT is what keeps old duplicates out
+	AdviceCheckInjection AdviceCode = "check_injection"   // segments no receiver would accept: injection or a rewriting middlebox
 )
 
 // AdviceCodes lists every piece of advice.
@@ -85,6 +86,7 @@ var AdviceCodes = [...]AdviceCode{
 	AdviceNothing, AdviceLetClientClose, AdviceKeepAlive, AdviceTWReuse, AdviceWidenPortRange,
 	AdviceRaiseTWBuckets, AdviceFixClosePath, AdviceNeverTWRecycle, AdviceKeepTimestamps,
 	AdviceNoFinTimeout, AdviceLingerCost, AdviceCheckPathLoss, AdviceDoNotShortenTW,
+	AdviceCheckInjection,
 }
 
 // KindAdvice is the advice for each finding kind, in the order it is given.
@@ -98,6 +100,7 @@ var KindAdvice = map[string][]AdviceCode{
 	KindSeqWrap:         {AdviceKeepTimestamps},
 	KindCloseWait:       {AdviceFixClosePath},
 	KindPortPressure:    {AdviceKeepAlive, AdviceTWReuse, AdviceWidenPortRange},
+	KindSuspectSegment:  {AdviceCheckInjection},
 }
 
 // causeAdvice is the advice the verdict gives for its cause.

@@ -275,6 +275,7 @@ func (d *Decoder) fillIPv4From(p *Packet, h []byte, seg *Segment) {
 	}
 	seg.PayloadLen = max(total-len(h)-d.tcp.HeaderLen, 0)
 	seg.Captured = min(seg.PayloadLen, d.tcp.Captured)
+	seg.BadHeader = total-len(h) < d.tcp.HeaderLen
 }
 
 func (d *Decoder) fillIPv6(p *Packet, seg *Segment) {
@@ -287,6 +288,7 @@ func (d *Decoder) fillIPv6(p *Packet, seg *Segment) {
 	}
 	seg.PayloadLen = max(plen-d.ip6.ExtLen-d.tcp.HeaderLen, 0)
 	seg.Captured = min(seg.PayloadLen, d.tcp.Captured)
+	seg.BadHeader = plen-d.ip6.ExtLen < d.tcp.HeaderLen
 }
 
 func (d *Decoder) fillTCP(seg *Segment) {
@@ -299,4 +301,5 @@ func (d *Decoder) fillTCP(seg *Segment) {
 	seg.OptionsKnown = t.OptionsKnown
 	seg.HasTS = t.HasTS
 	seg.TSval, seg.TSecr = t.TSval, t.TSecr
+	seg.WScale = t.WScale
 }

@@ -250,7 +250,7 @@ func TestDecode(t *testing.T) {
 		{"tcp-ts-bad-length", layers.LinkTypeRaw, ipv4Raw(t, rawTCP([]byte{8, 9, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1})), 0, KindTCP,
 			with(v4, func(s *Segment) { noTS(s); s.PayloadLen, s.Captured = 0, 0 })},
 		{"tcp-ts-after-mss-wscale-sack", layers.LinkTypeRaw, ipv4Raw(t, rawTCP([]byte{2, 4, 5, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 111, 0, 0, 0, 222})), 0, KindTCP,
-			with(v4, func(s *Segment) { s.PayloadLen, s.Captured = 0, 0 })},
+			with(v4, func(s *Segment) { s.PayloadLen, s.Captured, s.WScale = 0, 0, 8 })},
 		{"tcp-ts-after-eol", layers.LinkTypeRaw, ipv4Raw(t, rawTCP([]byte{0, 0, 8, 10, 0, 0, 0, 111, 0, 0, 0, 222})), 0, KindTCP,
 			with(v4, func(s *Segment) { noTS(s); s.PayloadLen, s.Captured = 0, 0 })},
 		{"unsupported-link-type", layers.LinkTypeIEEE802_11, eth4, 0, KindTruncated, Segment{}},

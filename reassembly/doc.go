@@ -9,6 +9,11 @@
 // it never prints. The conn_state and history Zeek would log come from
 // subpackage zeek, which the tracker feeds every segment of an incarnation.
 //
+// Only segments the receiver would accept are part of a close (accept.go:
+// RFC 9293 3.10.7, RFC 5961; the others are counted as suspect), and a
+// capture time that jumps by more than 30 days is not trusted for ages
+// (timejump.go).
+//
 // Stage (stage.go) hands ordered batches between goroutines, for Run's
 // reader and tracker and for analyze's detectors. CollectFrames
 // (collect.go) is a bounded second read for the few connections a report

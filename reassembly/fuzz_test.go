@@ -138,7 +138,9 @@ func checkRecords(t *testing.T, recs []Record, st TrackerStats, fed, frames int)
 		case CloseFIN:
 			ok = cf && sf && (r.Closer == SideClient || r.Closer == SideServer)
 		case CloseRST:
-			ok = rst && !(cf && sf)
+			// Before both FINs, or before the last was acknowledged
+			// (domain.md 2): never without a RST, never held TIME_WAIT.
+			ok = rst && (!(cf && sf) || abortedBeforeDone(r, r.Closer == SideBoth)) && r.TimeWaitHolder == SideNone
 		case CloseHalf:
 			ok = cf != sf && !rst
 		case CloseOpen:

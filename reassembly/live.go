@@ -110,6 +110,8 @@ func (t *Tracker) deadline(c *conn) int64 {
 	bound := t.idle
 	if c.closed {
 		bound = min(bound, t.lingerOf(c))
+	} else {
+		bound += t.idle // dormant: it may still continue (continues)
 	}
 	return c.last + bound
 }

@@ -164,6 +164,23 @@ type Flow struct {
 	TSLastTime    int64
 
 	ZeroWindow bool
+
+	// What the side's peer would accept from it (accept.go): the highest
+	// ACK the side sent, and its largest advertised window, scaled, when
+	// the handshake gave the scale (winKnown).
+	ackHigh  uint32
+	ackKnown bool
+	winKnown bool
+	shift    uint8
+	wsOpt    bool
+	// jump: a segment outside the window put this side's sequence space
+	// at jumpTo, by the side jumpBy, not yet confirmed (accept.go).
+	jump      bool
+	jumpBy    Side
+	jumpTo    uint32
+	jumpStart uint32
+	maxWin    uint32
+	synIPID   uint16
 }
 
 // TSUnknown reports whether the capture cannot tell if this side sent
@@ -263,9 +280,83 @@ type Record struct {
 	OldDups int
 	OldDup  OldDuplicate
 
+	// SuspectSegments counts the segments the receiver would not have
+	// accepted (RFC 9293 3.10.7, RFC 5961; accept.go): they were not
+	// applied to the close facts. Suspect is the first of them that would
+	// have changed a verdict (closer, close kind, TIME_WAIT holder), and
+	// SuspectVerdicts counts those.
+	SuspectSegments int
+	SuspectVerdicts int
+	Suspect         *SuspectSegment // nil: none
+
+	// StaleState is set when the peer answered this SYN with an ACK of an
+	// older state of the four-tuple (a challenge ACK) that the client then
+	// reset: the peer still held the four-tuple and refused its reuse.
+	StaleState *StaleState // nil: none
+
 	ZeekState string
 	History   string
 }
+
+// SuspectReason is why a segment was not accepted.
+type SuspectReason uint8
+
+const (
+	SuspectNone   SuspectReason = iota
+	SuspectHeader               // the data offset runs past the packet
+	SuspectSeq                  // the sequence number is outside the window
+	SuspectAck                  // it acknowledges bytes never sent
+	SuspectView                 // a second sequence view of the same SYN (a rewriting middlebox)
+)
+
+var suspectNames = [...]string{"", "header", "seq", "ack", "view"}
+
+func (s SuspectReason) String() string { return suspectNames[s%5] }
+
+// SuspectSegment is one segment that the receiver would have dropped.
+type SuspectSegment struct {
+	Event
+	From     Side
+	Seq, Ack uint32
+	Flags    uint8
+	Len      int
+	Reason   SuspectReason
+	// Expected is the sequence or acknowledgement number the receiver's
+	// window was measured from, Window its size (0 when unknown).
+	Expected uint32
+	Window   uint32
+	// Verdict is what the segment would have changed: VerdictClose (a RST:
+	// the close kind), VerdictCloser (a first FIN), VerdictHolder (the
+	// first ACK of the peer's FIN: the close completes, TIME_WAIT starts).
+	Verdict Verdict
+}
+
+// Verdict names a close fact that a segment could change.
+type Verdict uint8
+
+const (
+	VerdictNone Verdict = iota
+	VerdictClose
+	VerdictCloser
+	VerdictHolder
+)
+
+var verdictNames = [...]string{"none", "close", "closer", "time_wait_holder"}
+
+func (v Verdict) String() string { return verdictNames[v&3] }
+
+// StaleState is the evidence of a peer that still held an older
+// incarnation when the client's SYN came (RFC 5961 4, RFC 9293 3.10.7.4):
+// its challenge ACK, and the client's RST that cleared it.
+type StaleState struct {
+	ChallengeACK Event
+	Ack          uint32 // what the challenge ACK acknowledged: the old state
+	RST          Event
+	SYNAgain     bool // the same SYN was sent after the RST
+}
+
+// Seen reports whether the peer answered with a challenge ACK.
+func (s *StaleState) Seen() bool { return s != nil && s.ChallengeACK.Seen() }
 
 // PrevClient is the client of the previous incarnation (valid when
 // HasPrev): the same four-tuple, with the roles turned round if Prev.Turned.

@@ -47,7 +47,35 @@ type Segment struct {
 	OptionsKnown bool
 	HasTS        bool
 	TSval, TSecr uint32
+	// WScale is the window scale option's shift plus 1 (valid when
+	// OptionsKnown; 0: no option), read on SYNs to bound the windows.
+	WScale uint8
+	// BadHeader is true when the TCP data offset runs past the packet's
+	// length as the IP header gives it (not the snaplen): no stack accepts
+	// such a segment (Linux tcp_v4_rcv drops it).
+	BadHeader bool
 }
 
 // Has reports whether all of the given flag bits are set.
 func (s *Segment) Has(flags uint8) bool { return s.Flags&flags == flags }
+
+// flagNames are the TCP flags by bit, in the order Wireshark lists them.
+var flagNames = [...]struct {
+	bit  uint8
+	name string
+}{{FlagCWR, "CWR"}, {FlagECE, "ECE"}, {FlagURG, "URG"}, {FlagACK, "ACK"}, {FlagPSH, "PSH"},
+	{FlagRST, "RST"}, {FlagSYN, "SYN"}, {FlagFIN, "FIN"}}
+
+// FlagString names the flags set, as Wireshark does: "FIN, ACK".
+func FlagString(flags uint8) string {
+	s := ""
+	for _, f := range flagNames {
+		if flags&f.bit != 0 {
+			if s != "" {
+				s += ", "
+			}
+			s += f.name
+		}
+	}
+	return s
+}

@@ -31,6 +31,7 @@ type tcpHeader struct {
 	Captured     int  // payload bytes after the header in the capture (padding included)
 	HasTS        bool
 	TSval, TSecr uint32
+	WScale       uint8 // window scale shift + 1 (RFC 7323), 0: no option
 }
 
 func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
@@ -47,6 +48,7 @@ func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	t.Window = binary.BigEndian.Uint16(data[14:16])
 	t.Checksum = binary.BigEndian.Uint16(data[16:18])
 	t.HasTS, t.TSval, t.TSecr = false, 0, 0
+	t.WScale = 0
 	t.Captured = 0
 	if t.HeaderLen < 20 {
 		t.OptionsKnown = false
@@ -86,6 +88,9 @@ func (t *tcpHeader) parseOptions(opts []byte) {
 			t.HasTS = true
 			t.TSval = binary.BigEndian.Uint32(opts[2:6])
 			t.TSecr = binary.BigEndian.Uint32(opts[6:10])
+		}
+		if opts[0] == 3 && n == 3 {
+			t.WScale = min(opts[2], 14) + 1 // RFC 7323 2.3: larger is taken as 14
 		}
 		opts = opts[n:]
 	}

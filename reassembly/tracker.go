@@ -110,6 +110,13 @@ type TrackerStats struct {
 	Duplicates      int // packets captured twice, counted once
 	TuplesForgotten int // four-tuple summaries forgotten past MaxTuples
 	ClocksForgotten int // address-pair clocks forgotten past MaxClocks
+
+	Suspect int // segments the receiver would not have accepted (accept.go)
+	// TimeJumps are the first segments whose capture time jumped by more
+	// than maxTimeJump from the capture's running time (timejump.go);
+	// TimeJumpCount counts them all.
+	TimeJumps     []TimeJump
+	TimeJumpCount int
 }
 
 // Tracker follows every four-tuple through its incarnations. Feed it the
@@ -134,6 +141,14 @@ type Tracker struct {
 	sink           uint64 // finishAll's loads ahead of time
 	live           liveSet
 	half           halfOpenQueue
+	// jumpPending: the last segment's time jumped (timejump.go) to jumpTime.
+	jumpPending bool
+	clock       int64 // the capture's running time, for checkTime
+	jumpTime    int64
+	jumpFrame   Frame
+	jumpConn    *conn
+	jumpConnID  int
+	freePend    *Segment // one spare for conn.pend
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -228,10 +243,17 @@ type conn struct {
 	closed     bool // both FINs acknowledged, or a RST: only lingers now
 	lostAckAns bool // the active closer's answer to a resent FIN was seen
 	zeek       zeek.Conn
-	slot       int32   // index in Tracker.live
-	hash       uint64  // of key, in the flow table
-	halfOpen   bool    // counted in Tracker.half
-	dups       dupRing // recent segments, to recognise copies
+	slot       int32  // index in Tracker.live
+	hash       uint64 // of key, in the flow table
+	halfOpen   bool   // counted in Tracker.half
+	twoViews   bool   // a second sequence view of the SYN was seen (accept.go)
+	// pend is the last segment outside the window, kept until the peer
+	// confirms its jump (pendReady) or goes on in the old numbers.
+	pend        *Segment
+	pendFrom    Side
+	pendReady   bool
+	pendVerdict bool    // pend was counted as changing a verdict
+	dups        dupRing // recent segments, to recognise copies
 	// clk caches the clock of each side's address (by Side.Index), valid
 	// while clkGen matches Tracker.clockGen.
 	clk    [2]*ipClock
@@ -263,6 +285,7 @@ func (t *Tracker) Feed(seg *Segment) {
 // already (by Run's reading goroutine).
 func (t *Tracker) feed(seg *Segment, k *segKey) {
 	t.stats.Segments++
+	t.checkTime(seg)
 	if seg.Time > t.now {
 		t.now = seg.Time
 	}
@@ -280,7 +303,7 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	if c != nil {
 		idle := seg.Time - c.last
 		switch {
-		case idle > t.idle:
+		case idle > t.idle && !t.continues(c, seg, c.sideOf(srcIsLo)):
 			t.finish(c, true)
 			c = nil
 		case c.closed && idle > t.lingerOf(c) && !seg.Has(FlagSYN):
@@ -295,6 +318,9 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 		c = t.open(*key, seg, srcIsLo)
 	}
 	t.update(c, seg, c.sideOf(srcIsLo))
+	if t.jumpPending {
+		t.noteJumped(c, seg)
+	}
 	t.remember(c, seg, fp)
 	t.live.touch(c, t.deadline(c), t.lingerSeg(c))
 	t.boundMemory()
@@ -326,7 +352,7 @@ func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
 			// missing SYN only if the SYN+ACK acknowledges it.
 			return !(c.S.SYN.Seen() && !ended && seg.Seq+1 == c.S.synAck)
 		}
-		return seg.Seq != c.C.ISN || ended
+		return (seg.Seq != c.C.ISN || ended) && !(!ended && sameSYNOtherView(c, seg))
 	}
 	if from == SideClient {
 		return ended && !c.C.SYN.Seen()
@@ -423,7 +449,24 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 	}
 	c.zeek.Observe(from == SideClient, &zeek.Segment{Seq: seg.Seq, Ack: seg.Ack, Window: seg.Window,
 		SYN: syn, FIN: fin, RST: rst, ACK: ack, Len: seg.PayloadLen, Captured: seg.Captured})
+	if !t.accept(c, seg, s, r, from) {
+		return
+	}
+	if c.pend != nil && c.pendReady {
+		// A jump that the peer has now confirmed (accept.go): its first
+		// segment counts after all, before this one.
+		p, pf := c.pend, c.pendFrom
+		c.pend, c.pendReady = nil, false
+		t.apply(c, p, pf)
+		t.freePend = p
+	}
+	t.apply(c, seg, from)
+}
 
+// apply applies an accepted segment to its incarnation's facts.
+func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
+	s, r := c.flows(from)
+	syn, fin, rst, ack := seg.Has(FlagSYN), seg.Has(FlagFIN), seg.Has(FlagRST), seg.Has(FlagACK)
 	if seg.OptionsKnown {
 		s.TSKnown = true
 		if seg.HasTS {
@@ -444,10 +487,12 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 
 	if syn {
 		t.syn(c, s, seg, from, ack)
+		t.synWindow(c, s, seg)
 	}
 	if c.RTT.state < hsDone {
 		t.handshakeRTT(c, seg, from, syn, ack)
 	}
+	t.window(s, seg, syn, ack)
 	t.advance(s, seg, syn, fin)
 
 	if fin {
@@ -790,7 +835,8 @@ func (t *Tracker) Flush() {
 	}
 	slices.SortFunc(t.batch, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
 	for _, d := range t.batch {
-		t.finish(d.c, false)
+		// Dormant (continues, accept.go): idle past the bound already.
+		t.finish(d.c, !d.c.closed && t.now-d.c.last > t.idle)
 	}
 }
 
@@ -806,6 +852,7 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	if r.Partial {
 		t.stats.Partial++
 	}
+	staleReset(r)
 	deriveClose(r)
 	if r.HasPrev && r.C.SYN.Seen() {
 		r.ReuseGap = r.C.SYN.Time - r.Prev.CloseTime
@@ -844,7 +891,10 @@ func deriveClose(r *Record) {
 		r.Closer = SideServer
 	}
 	rst := r.C.RST.Seen() || r.S.RST.Seen()
+	aborted := cf && sf && abortedBeforeDone(r, crossed)
 	switch {
+	case aborted:
+		r.Close = CloseRST
 	case crossed:
 		r.Close = CloseSimultaneous
 	case cf && sf:

@@ -233,8 +233,8 @@ func TestTrackerIncarnations(t *testing.T) {
 		name: "the same SYN after a RST starts a new incarnation",
 		build: func(w *synth.Writer, c, s *synth.End) error {
 			return steps(func() error { return w.SendAt(c, s, synth.SYN, c.Seq, 0, 0) },
-				func() error { return w.SendAt(s, c, synth.RST|synth.ACK, 0, c.Seq+1, 0) },
-				func() error { w.Advance(500 * ms); return w.Send(c, s, synth.SYN, 0) },
+				func() error { return w.SendAt(s, c, synth.RST|synth.ACK, 0, c.Seq, 0) },
+				func() error { w.Advance(500 * ms); return w.SendAt(c, s, synth.SYN, c.Seq-1, 0, 0) },
 				func() error { return w.SendAt(s, c, synth.RST|synth.ACK, 0, c.Seq, 0) })
 		},
 		records: 2,
@@ -310,10 +310,28 @@ func TestTrackerIncarnations(t *testing.T) {
 			}
 		},
 	}, {
-		name: "an idle connection is closed out as open",
+		// Quiet past the idle bound, then on where it stopped: the same
+		// incarnation (domain.md 2: no phantom connections).
+		name: "an idle connection that continues exactly is one incarnation",
 		build: func(w *synth.Writer, c, s *synth.End) error {
 			return steps(func() error { return w.Handshake(c, s, ms) },
-				func() error { w.Advance(6 * time.Minute); return w.Exchange(c, s, 10, 10, ms) })
+				func() error { w.Advance(6 * time.Minute); return w.Exchange(c, s, 10, 10, ms) },
+				func() error { return w.Close(c, s, ms) })
+		},
+		records: 1,
+		check: func(t *testing.T, recs []Record) {
+			if recs[0].Evicted || recs[0].Partial || recs[0].Close != CloseFIN || recs[0].Closer != SideClient {
+				t.Errorf("evicted %v partial %v close %v closer %v, want one fin record closed by the client",
+					recs[0].Evicted, recs[0].Partial, recs[0].Close, recs[0].Closer)
+			}
+		},
+	}, {
+		// Quiet past the idle bound, then sequence numbers elsewhere: a
+		// new (partial) incarnation, the old one closed out as open.
+		name: "an idle connection followed by other numbers is closed out as open",
+		build: func(w *synth.Writer, c, s *synth.End) error {
+			return steps(func() error { return w.Handshake(c, s, ms) },
+				func() error { w.Advance(6 * time.Minute); c.Seq += 5000; return w.Exchange(c, s, 10, 10, ms) })
 		},
 		records: 2,
 		check: func(t *testing.T, recs []Record) {

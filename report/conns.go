@@ -13,37 +13,44 @@ import (
 // Conn is the NDJSON form of one incarnation (contract.md, --conns).
 // Fields are never renamed without a new analyze.Schema.
 type Conn struct {
-	Schema         int       `json:"schema"` // analyze.Schema, on every line so that each stands alone
-	ID             int       `json:"id"`
-	Client         string    `json:"client"`
-	Server         string    `json:"server"`
-	Start          string    `json:"start"`
-	End            string    `json:"end"`
-	FirstFrame     int       `json:"first_frame"`
-	LastFrame      int       `json:"last_frame"`
-	FirstFile      int       `json:"first_file"`
-	LastFile       int       `json:"last_file"`
-	Packets        int       `json:"packets"`
-	Partial        bool      `json:"partial"`
-	Evicted        bool      `json:"idle_evicted"`
-	HalfOpenEvict  bool      `json:"half_open_evicted"`
-	Duplicates     int       `json:"duplicate_packets"`
-	Closer         string    `json:"closer"`
-	Close          string    `json:"close"`
-	RSTBy          string    `json:"rst_by"`
-	TimeWaitHolder string    `json:"time_wait_holder"`
-	FinRetransmits int       `json:"fin_retransmits"`
-	FinalAck       string    `json:"final_ack"`
-	CloseTime      string    `json:"close_time"`
-	CloseFrame     int       `json:"close_frame"`
-	ReuseGapS      *float64  `json:"reuse_gap_s"`
-	PrevID         *int      `json:"prev_id"`
-	ZeekState      string    `json:"zeek_state"`
-	History        string    `json:"history"`
-	SYNRetransmits int       `json:"syn_retransmits"`
-	OldDuplicates  int       `json:"old_duplicates"`
-	ClientSide     SideFacts `json:"client_side"`
-	ServerSide     SideFacts `json:"server_side"`
+	Schema         int      `json:"schema"` // analyze.Schema, on every line so that each stands alone
+	ID             int      `json:"id"`
+	Client         string   `json:"client"`
+	Server         string   `json:"server"`
+	Start          string   `json:"start"`
+	End            string   `json:"end"`
+	FirstFrame     int      `json:"first_frame"`
+	LastFrame      int      `json:"last_frame"`
+	FirstFile      int      `json:"first_file"`
+	LastFile       int      `json:"last_file"`
+	Packets        int      `json:"packets"`
+	Partial        bool     `json:"partial"`
+	Evicted        bool     `json:"idle_evicted"`
+	HalfOpenEvict  bool     `json:"half_open_evicted"`
+	Duplicates     int      `json:"duplicate_packets"`
+	Closer         string   `json:"closer"`
+	Close          string   `json:"close"`
+	RSTBy          string   `json:"rst_by"`
+	TimeWaitHolder string   `json:"time_wait_holder"`
+	FinRetransmits int      `json:"fin_retransmits"`
+	FinalAck       string   `json:"final_ack"`
+	CloseTime      string   `json:"close_time"`
+	CloseFrame     int      `json:"close_frame"`
+	ReuseGapS      *float64 `json:"reuse_gap_s"`
+	PrevID         *int     `json:"prev_id"`
+	ZeekState      string   `json:"zeek_state"`
+	History        string   `json:"history"`
+	SYNRetransmits int      `json:"syn_retransmits"`
+	OldDuplicates  int      `json:"old_duplicates"`
+	// SuspectSegments counts the segments the receiver would not have
+	// accepted (README "Segment acceptance"); PeerHeldState is true when
+	// the server answered the SYN from an older state of the four-tuple
+	// (a challenge ACK, ChallengeACKFrame) that the client reset.
+	SuspectSegments   int       `json:"suspect_segments"`
+	PeerHeldState     bool      `json:"peer_held_state"`
+	ChallengeACKFrame int       `json:"challenge_ack_frame,omitempty"`
+	ClientSide        SideFacts `json:"client_side"`
+	ServerSide        SideFacts `json:"server_side"`
 	// CommunityID joins this record with Zeek's, Suricata's, Arkime's.
 	CommunityID string `json:"community_id"`
 	// FinalAckDelayS is the time from the passive closer's FIN to the
@@ -134,6 +141,7 @@ func NewConn(r *reassembly.Record) Conn {
 		FinalAck: r.FinalAck.String(), CloseTime: analyze.FormatTime(r.CloseAt.Time),
 		CloseFrame: r.CloseAt.Frame.N, ZeekState: r.ZeekState, History: r.History,
 		SYNRetransmits: r.C.SYNRetrans, OldDuplicates: r.OldDups,
+		SuspectSegments: r.SuspectSegments, PeerHeldState: r.StaleState.Seen(),
 		ClientSide: sideFacts(&r.C), ServerSide: sideFacts(&r.S),
 		CommunityID: communityid.TCP(r.Client, r.Server),
 		Findings:    noFindings,
@@ -142,6 +150,9 @@ func NewConn(r *reassembly.Record) Conn {
 		c.RSTBy = ""
 	}
 	finalAckFacts(&c, r)
+	if r.StaleState.Seen() {
+		c.ChallengeACKFrame = r.StaleState.ChallengeACK.Frame.N
+	}
 	if r.HasPrev {
 		id := r.Prev.ID
 		c.PrevID = &id

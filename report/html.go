@@ -66,6 +66,7 @@ var kindTitles = map[string]string{
 	analyze.KindNATTSRegression: "Timestamps going backwards from one IP (NAT)",
 	analyze.KindSeqOverlap:      "Sequence overlap between incarnations",
 	analyze.KindOldDuplicate:    "Old duplicate segment in a new incarnation",
+	analyze.KindSuspectSegment:  "Segment the receiver would not accept (injection or sequence rewriting)",
 	analyze.KindSeqWrap:         "Sequence numbers wrapping within TIME_WAIT",
 	analyze.KindCloseWait:       "Connections stuck in CLOSE_WAIT",
 	analyze.KindPortPressure:    "Ephemeral port pressure",

@@ -31,6 +31,8 @@ var adviceText = map[analyze.AdviceCode]string{
 		"the protection against old duplicates",
 	analyze.AdviceCheckPathLoss:  "nothing, unless frequent: then look for packet loss on the path",
 	analyze.AdviceDoNotShortenTW: "do not shorten TIME_WAIT: it is what keeps old segments out of new connections",
+	analyze.AdviceCheckInjection: "look for who sent segments no receiver would accept: an injected RST or FIN (RFC 5961), " +
+		"or a middlebox rewriting sequence numbers (capture on both sides of it); they were not counted in the close",
 }
 
 // AdviceText words advice codes as one clause each, joined by "; ".

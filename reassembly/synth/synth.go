@@ -50,6 +50,9 @@ type End struct {
 	TSStep   uint32 // added to TSval after every segment sent
 	Window   uint16
 	NoUpdate bool // do not move Seq/Ack after sending (for crafted segments)
+	// IPID is the IPv4 identification of the next segment (0: left 0);
+	// when set it moves by one a segment.
+	IPID uint16
 }
 
 // NewEnd returns an end at addr ("10.0.0.1:40000") with the given ISN.
@@ -111,7 +114,11 @@ func (w *Writer) SendAt(a, b *End, flags int, seq, ack uint32, payload int) erro
 		b.TSecr = a.TSval
 		a.TSval += a.TSStep
 	}
-	if err := w.write(a.Addr.Addr(), b.Addr.Addr(), tcp, make([]byte, payload)); err != nil {
+	id := a.IPID
+	if a.IPID != 0 {
+		a.IPID++
+	}
+	if err := w.write(a.Addr.Addr(), b.Addr.Addr(), id, tcp, make([]byte, payload)); err != nil {
 		return err
 	}
 	return nil
@@ -126,12 +133,12 @@ var (
 	macB = net.HardwareAddr{2, 0, 0, 0, 0, 2}
 )
 
-func (w *Writer) write(src, dst netip.Addr, tcp *layers.TCP, payload []byte) error {
+func (w *Writer) write(src, dst netip.Addr, id uint16, tcp *layers.TCP, payload []byte) error {
 	eth := &layers.Ethernet{SrcMAC: macA, DstMAC: macB}
 	var ip gopacket.NetworkLayer
 	if src.Is4() {
 		eth.EthernetType = layers.EthernetTypeIPv4
-		ip4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP,
+		ip4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, Id: id,
 			SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
 		ip = ip4
 	} else {
