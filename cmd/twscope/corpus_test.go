@@ -62,7 +62,7 @@ func analyzeConns(t *testing.T, args ...string) []conn {
 	return conns
 }
 
-// labTruth is the part of a lab truth file (../shared/corpus/README.md)
+// labTruth is the part of a lab truth file (testdata/README.md)
 // the connection records are checked against.
 type labTruth struct {
 	Connections []struct {
