@@ -217,9 +217,6 @@ func NewConnWriter(w io.Writer) *ConnWriter {
 	return &ConnWriter{w: bw, enc: json.NewEncoder(bw)}
 }
 
-// Write writes one record.
-func (cw *ConnWriter) Write(r *reassembly.Record) error { return cw.enc.Encode(cw.Point.Conn(r)) }
-
 // WriteFindings writes one record with the findings about it
 // (analyze.RunConns).
 func (cw *ConnWriter) WriteFindings(r *reassembly.Record, fs []analyze.ConnFinding) error {
