@@ -47,18 +47,7 @@ func ecosystemRun(t *testing.T, capture, dir string) []report.Conn {
 	if code != 0 {
 		t.Fatalf("analyze %s: exit %d: %s", capture, code, stderr)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "conns.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []report.Conn
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var c report.Conn
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
+	conns := decodeNDJSON[report.Conn](t, mustRead(t, filepath.Join(dir, "conns.ndjson")))
 	if len(conns) == 0 {
 		t.Fatalf("%s: no connection records", capture)
 	}
