@@ -89,19 +89,22 @@ type Point struct {
 func (p Point) Conn(r *reassembly.Record) Conn {
 	c := NewConn(r)
 	c.CapturePoint = p.Name
-	c.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideBoth)
-	c.ClientSide.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideClient)
-	c.ServerSide.TimeWaitEnd = p.timeWaitEnd(r, reassembly.SideServer)
+	c.TimeWaitEnd = timeWaitEndAs(p, r, reassembly.SideBoth, analyze.FormatTime)
+	c.ClientSide.TimeWaitEnd = timeWaitEndAs(p, r, reassembly.SideClient, analyze.FormatTime)
+	c.ServerSide.TimeWaitEnd = timeWaitEndAs(p, r, reassembly.SideServer, analyze.FormatTime)
 	return c
 }
 
-func (p Point) timeWaitEnd(r *reassembly.Record, s reassembly.Side) *string {
+// timeWaitEndAs is when side s of r leaves TIME_WAIT at capture point p
+// (analyze.TimeWaitEnd), in the form a writer renders it (nil: it holds
+// none): one rule for --conns, conn.log and Parquet.
+func timeWaitEndAs[T any](p Point, r *reassembly.Record, s reassembly.Side, as func(ns int64) T) *T {
 	end, ok := analyze.TimeWaitEnd(r, s, p.TimeWait)
 	if !ok {
 		return nil
 	}
-	t := analyze.FormatTime(end)
-	return &t
+	v := as(end)
+	return &v
 }
 
 // noFindings renders as [] without an allocation per record.
@@ -213,9 +216,6 @@ func NewConnWriter(w io.Writer) *ConnWriter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	return &ConnWriter{w: bw, enc: json.NewEncoder(bw)}
 }
-
-// Write writes one record.
-func (cw *ConnWriter) Write(r *reassembly.Record) error { return cw.enc.Encode(cw.Point.Conn(r)) }
 
 // WriteFindings writes one record with the findings about it
 // (analyze.RunConns).

@@ -27,19 +27,19 @@ type ConnTable struct {
 
 // connRow is what the table shows of one record.
 type connRow struct {
-	id                  int
-	client, server      string
-	frames              [2]int   // client to server, server to client
-	bytes               [2]int64 // payload, retransmissions once
-	start, end          int64
-	closer, rstBy       reassembly.Side
-	holder              reassembly.Side
-	close               reassembly.CloseKind
-	finalAck            reassembly.FinalAck
-	reuseGap            int64
-	hasGap, partial     bool
-	firstFile, lastFile int
-	firstFrame          int
+	id              int
+	client, server  string
+	frames          [2]int   // client to server, server to client
+	bytes           [2]int64 // payload, retransmissions once
+	start, end      int64
+	closer, rstBy   reassembly.Side
+	holder          reassembly.Side
+	close           reassembly.CloseKind
+	finalAck        reassembly.FinalAck
+	reuseGap        int64
+	hasGap, partial bool
+	firstFile       int
+	firstFrame      int
 }
 
 // ConnSort is a column the table is sorted by.

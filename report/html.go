@@ -497,19 +497,6 @@ func evidenceRows(ev analyze.Evidence) []kv {
 	return rows
 }
 
-// jsonEmpty is encoding/json's test for omitempty.
-func jsonEmpty(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
-		return v.Len() == 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
-		return v.IsZero()
-	}
-	return false
-}
-
 func intList(xs []int, limit int) string {
 	var b strings.Builder
 	for i, x := range xs {

@@ -51,7 +51,7 @@ func writeObject(w *bufio.Writer, v reflect.Value) error {
 			name = sf.Name
 		}
 		fv := v.Field(i)
-		if strings.Contains(","+opts+",", ",omitempty,") && emptyValue(fv) {
+		if strings.Contains(","+opts+",", ",omitempty,") && jsonEmpty(fv) {
 			continue
 		}
 		if n > 0 {
@@ -103,21 +103,16 @@ func writeValue(w *bufio.Writer, v reflect.Value) error {
 	return err
 }
 
-// emptyValue is encoding/json's test for omitempty.
-func emptyValue(v reflect.Value) bool {
+// jsonEmpty is encoding/json's test for omitempty (isEmptyValue), shared
+// by WriteJSON and the HTML report's evidence tables.
+func jsonEmpty(v reflect.Value) bool {
 	switch v.Kind() {
 	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
 		return v.Len() == 0
-	case reflect.Bool:
-		return !v.Bool()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return v.Int() == 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return v.Uint() == 0
-	case reflect.Float32, reflect.Float64:
-		return v.Float() == 0
-	case reflect.Interface, reflect.Pointer:
-		return v.IsNil()
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
 	}
 	return false
 }

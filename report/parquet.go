@@ -5,7 +5,6 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/twscope/twscope/analyze"
 	"github.com/twscope/twscope/reassembly"
 )
 
@@ -69,17 +68,8 @@ type ParquetSide struct {
 	TimeWaitEnd    *int64 `parquet:"time_wait_end,optional,timestamp(microsecond:utc)"`
 }
 
-// timeWaitMicros is Point's time_wait_end of side s as TIMESTAMP(MICROS).
-func (p Point) timeWaitMicros(r *reassembly.Record, s reassembly.Side) *int64 {
-	end, ok := analyze.TimeWaitEnd(r, s, p.TimeWait)
-	if !ok {
-		return nil
-	}
-	us := micros(end)
-	return &us
-}
-
-// micros is a record time (Unix ns) as TIMESTAMP(MICROS).
+// micros is a record time (Unix ns) in whole microseconds, rounded down
+// (also before 1970): TIMESTAMP(MICROS), and Zeek's times and intervals.
 func micros(ns int64) int64 {
 	us := ns / 1000
 	if ns%1000 != 0 && ns < 0 {
@@ -177,9 +167,9 @@ func newParquetWriter(out io.Writer, rowGroup int64) *ParquetWriter {
 func (pw *ParquetWriter) Write(r *reassembly.Record) error {
 	row := NewParquetConn(r)
 	row.CapturePoint = pw.Point.Name
-	row.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideBoth)
-	row.ClientSide.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideClient)
-	row.ServerSide.TimeWaitEnd = pw.Point.timeWaitMicros(r, reassembly.SideServer)
+	row.TimeWaitEnd = timeWaitEndAs(pw.Point, r, reassembly.SideBoth, micros)
+	row.ClientSide.TimeWaitEnd = timeWaitEndAs(pw.Point, r, reassembly.SideClient, micros)
+	row.ServerSide.TimeWaitEnd = timeWaitEndAs(pw.Point, r, reassembly.SideServer, micros)
 	pw.batch = append(pw.batch, row)
 	if len(pw.batch) == cap(pw.batch) {
 		return pw.flushBatch()

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twscope/twscope/analyze"
 	"github.com/twscope/twscope/reassembly"
 )
 
@@ -91,10 +90,7 @@ func (d zeekInterval) MarshalJSON() ([]byte, error) { return []byte(formatMicros
 // formatMicros writes ns as seconds with six decimals, as Zeek's "%.6f",
 // in integer arithmetic so that no float rounding moves the last digit.
 func formatMicros(ns int64) string {
-	us := ns / 1000
-	if ns%1000 != 0 && ns < 0 {
-		us-- // floor, so that the fraction is never negative
-	}
+	us := micros(ns) // floor, so that the fraction is never negative
 	neg := us < 0
 	if neg {
 		us = -us
@@ -202,10 +198,7 @@ func zeekStamp(ns int64) string {
 func (zw *ZeekConnWriter) Write(r *reassembly.Record) error {
 	z := NewZeekConn(r)
 	z.CapturePoint = zw.Point.Name
-	if end, ok := analyze.TimeWaitEnd(r, reassembly.SideBoth, zw.Point.TimeWait); ok {
-		t := zeekTime(end)
-		z.TimeWaitEnd = &t
-	}
+	z.TimeWaitEnd = timeWaitEndAs(zw.Point, r, reassembly.SideBoth, func(ns int64) zeekTime { return zeekTime(ns) })
 	if zw.json {
 		return zw.enc.Encode(z)
 	}

@@ -23,7 +23,6 @@ func main() {
 	var (
 		cfg   synth.GenConfig
 		out   string
-		gz    bool
 		quiet bool
 	)
 	flag.IntVar(&cfg.Packets, "packets", 1000000, "packets to write (the last connections are finished, so a few more)")
@@ -48,7 +47,6 @@ func main() {
 	flag.StringVar(&out, "o", "-", "output file (- for stdout)")
 	flag.BoolVar(&quiet, "q", false, "do not print the ground truth")
 	flag.Parse()
-	_ = gz
 	var w io.Writer = os.Stdout
 	var f *os.File
 	if out != "-" {
@@ -60,19 +58,9 @@ func main() {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	start := time.Now()
-	if *floodKind != "" {
-		flood.Packets, flood.Seed = cfg.Packets, cfg.Seed
-		switch *floodKind {
-		case "syn":
-			flood.Kind = synth.SYNFlood
-		case "scan":
-			flood.Kind = synth.PortScan
-		default:
-			fmt.Fprintf(os.Stderr, "twscope-gen: -flood %q: syn or scan\n", *floodKind)
-			os.Exit(2)
-		}
-		err := synth.Flood(bw, flood)
+	// finish flushes and closes the output after err, the writing's
+	// result, and exits 2 on the first error.
+	finish := func(err error) {
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -85,21 +73,24 @@ func main() {
 			fmt.Fprintln(os.Stderr, "twscope-gen:", err)
 			os.Exit(2)
 		}
+	}
+	start := time.Now()
+	if *floodKind != "" {
+		flood.Packets, flood.Seed = cfg.Packets, cfg.Seed
+		switch *floodKind {
+		case "syn":
+			flood.Kind = synth.SYNFlood
+		case "scan":
+			flood.Kind = synth.PortScan
+		default:
+			fmt.Fprintf(os.Stderr, "twscope-gen: -flood %q: syn or scan\n", *floodKind)
+			os.Exit(2)
+		}
+		finish(synth.Flood(bw, flood))
 		return
 	}
 	st, err := synth.Generate(bw, cfg)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "twscope-gen:", err)
-		os.Exit(2)
-	}
+	finish(err)
 	if !quiet {
 		b, _ := json.Marshal(st)
 		fmt.Fprintf(os.Stderr, "%s\n", b)

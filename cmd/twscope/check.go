@@ -166,7 +166,7 @@ difference or a failed rule, 2 bad usage or unreadable input.`,
 				return usageError(fmt.Errorf("--group-by: %w", err))
 			}
 			if update {
-				if err := writeGoldenFile(cmd, goldenPath, cur); err != nil {
+				if err := writeGoldenFile(goldenPath, cur); err != nil {
 					return err
 				}
 				fmt.Fprintf(out, "wrote %s: %s\n", goldenPath, goldenSummary(cur))
@@ -234,31 +234,12 @@ func readGoldenFile(path string) (*report.Golden, error) {
 }
 
 // writeGoldenFile writes the golden file through a temporary file in the
-// same directory, so that a failed write leaves the old one.
-func writeGoldenFile(cmd *cobra.Command, path string, g *report.Golden) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// same directory (writeAtomic), so that a failed write leaves the old one.
+func writeGoldenFile(path string, g *report.Golden) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return usageError(err)
 	}
-	tmp, err := os.CreateTemp(dir, ".golden-*.json")
-	if err != nil {
-		return usageError(err)
-	}
-	err = report.WriteGolden(tmp, g)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return usageError(fmt.Errorf("writing %s: %w", path, err))
-	}
-	return nil
+	return writeAtomic(path, func(w io.Writer) error { return report.WriteGolden(w, g) })
 }
 
 func goldenSummary(g *report.Golden) string {

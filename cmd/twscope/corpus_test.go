@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"math"
 	"os"
@@ -45,24 +44,10 @@ func analyzeConns(t *testing.T, args ...string) []conn {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var conns []conn
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var c conn
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatalf("bad record %s: %v", sc.Text(), err)
-		}
-		conns = append(conns, c)
-	}
-	return conns
+	return decodeNDJSON[conn](t, mustRead(t, out))
 }
 
-// labTruth is the part of a lab truth file (../shared/corpus/README.md)
+// labTruth is the part of a lab truth file (testdata/README.md)
 // the connection records are checked against.
 type labTruth struct {
 	Connections []struct {

@@ -47,18 +47,7 @@ func ecosystemRun(t *testing.T, capture, dir string) []report.Conn {
 	if code != 0 {
 		t.Fatalf("analyze %s: exit %d: %s", capture, code, stderr)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "conns.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []report.Conn
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var c report.Conn
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
+	conns := decodeNDJSON[report.Conn](t, mustRead(t, filepath.Join(dir, "conns.ndjson")))
 	if len(conns) == 0 {
 		t.Fatalf("%s: no connection records", capture)
 	}
@@ -325,12 +314,13 @@ func TestParquetReadBack(t *testing.T) {
 	}
 }
 
-// TestParquetDuckDB reads the Parquet file with DuckDB (its Node.js
-// client, installed by scripts/duckdb-install.sh, which .ci/run calls):
-// the same rows and closers as --conns, and no nanosecond timestamps. In
-// CI (CI=true) a missing DuckDB fails the test; elsewhere it is skipped
-// with the command that installs it.
-func TestParquetDuckDB(t *testing.T) {
+// duckDB returns a function that runs SQL in DuckDB (its Node.js client,
+// installed by scripts/duckdb-install.sh, which .ci/run calls) and returns
+// the rows, one JSON object each; what names the query in failures. In CI
+// (CI=true) a missing DuckDB fails the test; elsewhere it is skipped with
+// the command that installs it.
+func duckDB(t *testing.T) func(what, sql string) []map[string]any {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	module := "../../.cache/duckdb/node_modules/@duckdb/node-api/package.json"
 	if dir := os.Getenv("DUCKDB_NODE_DIR"); dir != "" {
@@ -343,17 +333,20 @@ func TestParquetDuckDB(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	query := func(sql string) []map[string]any {
+	return func(what, sql string) []map[string]any {
 		t.Helper()
 		out, err := exec.Command(node, "../../scripts/duckdb.cjs", sql).Output()
 		if err != nil {
 			if ee, ok := err.(*exec.ExitError); ok {
-				t.Fatalf("duckdb: %v: %s", err, ee.Stderr)
+				t.Fatalf("duckdb %s: %v: %s", what, err, ee.Stderr)
 			}
 			t.Fatal(err)
 		}
 		var rows []map[string]any
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if line == "" {
+				continue
+			}
 			var m map[string]any
 			if err := json.Unmarshal([]byte(line), &m); err != nil {
 				t.Fatalf("duckdb output %q: %v", line, err)
@@ -362,6 +355,13 @@ func TestParquetDuckDB(t *testing.T) {
 		}
 		return rows
 	}
+}
+
+// TestParquetDuckDB reads the Parquet file with DuckDB (duckDB): the same
+// rows and closers as --conns, and no nanosecond timestamps.
+func TestParquetDuckDB(t *testing.T) {
+	duck := duckDB(t)
+	query := func(sql string) []map[string]any { return duck("query", sql) }
 	for _, capture := range ecosystemCaptures {
 		t.Run(filepath.Base(capture), func(t *testing.T) {
 			dir, err := filepath.Abs(t.TempDir())
@@ -385,7 +385,11 @@ func TestParquetDuckDB(t *testing.T) {
 					t.Errorf("row %d: DuckDB %s, --conns %s", i, got, want)
 				}
 			}
-			for _, col := range query("DESCRIBE SELECT * FROM " + file) {
+			cols := query("DESCRIBE SELECT * FROM " + file)
+			if len(cols) == 0 {
+				t.Fatal("DuckDB describes no columns")
+			}
+			for _, col := range cols {
 				typ := fmt.Sprint(col["column_type"])
 				name := fmt.Sprint(col["column_name"])
 				if strings.Contains(typ, "TIMESTAMP_NS") || (name == "start" || name == "end" || name == "close_time") && typ != "TIMESTAMP WITH TIME ZONE" {

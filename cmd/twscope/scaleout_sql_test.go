@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,25 +13,12 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// duckQuery runs SQL in DuckDB (its Node.js client, installed by
-// scripts/duckdb-install.sh, which .ci/run calls) after viewing the
-// hive-partitioned Parquet files under dir/parquet as conns, as README
-// "Running it at scale" does. In CI (CI=true) a missing DuckDB fails the
-// test; elsewhere it is skipped with the command that installs it.
+// duckQuery runs the SQL file of scripts/sql in DuckDB (duckDB) after
+// viewing the hive-partitioned Parquet files under dir/parquet as conns,
+// as README "Running it at scale" does.
 func duckQuery(t *testing.T, dir string) func(file string) []map[string]any {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	module := "../../.cache/duckdb/node_modules/@duckdb/node-api/package.json"
-	if d := os.Getenv("DUCKDB_NODE_DIR"); d != "" {
-		module = filepath.Join(d, "node_modules/@duckdb/node-api/package.json")
-	}
-	if _, serr := os.Stat(module); err != nil || serr != nil {
-		msg := "DuckDB is not installed: run scripts/duckdb-install.sh (needs node and npm)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	duck := duckDB(t)
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -41,25 +27,7 @@ func duckQuery(t *testing.T, dir string) func(file string) []map[string]any {
 	return func(file string) []map[string]any {
 		t.Helper()
 		sql := mustRead(t, filepath.Join("../../scripts/sql", file))
-		out, err := exec.Command(node, "../../scripts/duckdb.cjs", view+string(sql)).Output()
-		if err != nil {
-			if ee, ok := err.(*exec.ExitError); ok {
-				t.Fatalf("duckdb %s: %v: %s", file, err, ee.Stderr)
-			}
-			t.Fatal(err)
-		}
-		var rows []map[string]any
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if line == "" {
-				continue
-			}
-			var m map[string]any
-			if err := json.Unmarshal([]byte(line), &m); err != nil {
-				t.Fatalf("duckdb output %q: %v", line, err)
-			}
-			rows = append(rows, m)
-		}
-		return rows
+		return duck(file, view+string(sql))
 	}
 }
 
