@@ -202,3 +202,19 @@ func natAddresses(res *Result) int {
 	}
 	return res.NATTimestamps.Addresses
 }
+
+// TestQASuspectWhy: the summary gives the rule that refused the segment.
+// In suricata-verify bug-3844 the server answers the SYN with a bare RST
+// (no ACK flag, frame 2): RFC 9293 3.10.7.3 drops it in SYN-SENT whatever
+// its ACK field holds (here 1112, the SYN's ISN + 1, which a summary that
+// compared the number called "not in what the peer sent (up to 1112)").
+func TestQASuspectWhy(t *testing.T) {
+	res := twRun(t, Options{}, filepath.Join("..", "testdata", "corpus", "public", "suricata-verify_bug-3844.pcap"))
+	fs := twKind(res, KindSuspectSegment)
+	if len(fs) != 1 || fs[0].Frames[0] != 2 {
+		t.Fatalf("suspect findings %+v", fs)
+	}
+	if want := "a RST without the ACK flag answering a SYN"; !strings.Contains(fs[0].Summary, want) {
+		t.Errorf("summary %q does not say %q", fs[0].Summary, want)
+	}
+}
