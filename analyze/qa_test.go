@@ -218,3 +218,32 @@ func TestQASuspectWhy(t *testing.T) {
 		t.Errorf("summary %q does not say %q", fs[0].Summary, want)
 	}
 }
+
+// TestQAPortsAndCloseWait: c2's ip_local_port_range set to 40000-40099
+// and 110 curl requests (curl closes first: 100 ports in TIME_WAIT, and
+// the last 10 connect() calls failed with EADDRNOTAVAIL, so no SYN of
+// theirs is in the capture), after 12 connections to a server that reads
+// and never closes (CLOSE_WAIT; tshark: the clients' FINs are frames 6,
+// 13, ... 83, each ACKed).
+func TestQAPortsAndCloseWait(t *testing.T) {
+	res := twRun(t, Options{PortRange: [2]int{40000, 40099}}, qa("ports-closewait-s128.pcap.gz"))
+	if res.Totals.Connections != 112 || res.Verdict.Cause != CausePortExhaustion || res.Verdict.Severity != SeverityCritical {
+		t.Errorf("%d connections, cause %s %s", res.Totals.Connections, res.Verdict.Cause, res.Verdict.Severity)
+	}
+	pp := twKind(res, KindPortPressure)
+	if len(pp) != 1 {
+		t.Fatalf("%d port_pressure", len(pp))
+	}
+	ev := evidenceOf[*PortPressureEvidence](t, pp[0])
+	if pp[0].Severity != SeverityCritical || ev.Peak != 100 || ev.Fraction != 1 || ev.ClientIP != "10.9.0.254" {
+		t.Errorf("port_pressure %s peak %d fraction %v client %s", pp[0].Severity, ev.Peak, ev.Fraction, ev.ClientIP)
+	}
+	cw := twKind(res, KindCloseWait)
+	if len(cw) != 1 {
+		t.Fatalf("%d close_wait", len(cw))
+	}
+	cev := evidenceOf[*CloseWaitEvidence](t, cw[0])
+	if want := []int{6, 13, 20, 27, 34, 41, 48, 55, 62, 69, 76, 83}; cev.Count != 12 || cev.StuckSide != "server" || fmt.Sprint(cev.FINFrames) != fmt.Sprint(want) {
+		t.Errorf("close_wait count %d stuck %s fin frames %v", cev.Count, cev.StuckSide, cev.FINFrames)
+	}
+}
