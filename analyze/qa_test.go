@@ -247,3 +247,23 @@ func TestQAPortsAndCloseWait(t *testing.T) {
 		t.Errorf("close_wait count %d stuck %s fin frames %v", cev.Count, cev.StuckSide, cev.FINFrames)
 	}
 }
+
+// TestQATWReuse: c2 with net.ipv4.tcp_tw_reuse=1, timestamps on and a
+// port range of 40000-40009 (connect() took the four odd ports it could),
+// 24 curl requests: after the first four, each port came back 1.05-1.21 s
+// after its TIME_WAIT began (Linux waits 1 s), with the client's ISN at
+// its old next sequence + 65537 (tshark: frame 41's 2222553793 =
+// 2222488256 + 65537, the final sequence of the connection of frame 11).
+func TestQATWReuse(t *testing.T) {
+	res := twRun(t, Options{}, qa("twreuse-s128.pcap.gz"))
+	fs := twKind(res, KindTupleReuse)
+	if res.Totals.Connections != 12 || len(fs) != 8 {
+		t.Fatalf("%d connections, %d tuple_reuse", res.Totals.Connections, len(fs))
+	}
+	for _, f := range fs {
+		ev := evidenceOf[*TupleReuseEvidence](t, f)
+		if f.Severity != SeverityInfo || ev.Mechanism != "tw_reuse" || ev.Holder != "client" || ev.GapS < 1 || ev.GapS > 1.25 {
+			t.Errorf("%s: %s mechanism %s holder %s gap %v", f.Filter, f.Severity, ev.Mechanism, ev.Holder, ev.GapS)
+		}
+	}
+}
