@@ -267,3 +267,32 @@ func TestQATWReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestQAFinalAckAfterLoss: the client (the active closer: curl closes
+// first) had its pure ACKs dropped in the NAT for 0.7 s, so its final ACKs
+// never reached the server's capture. nginx sent its FIN again at about
+// 206 ms, 414 ms and 830 ms (tshark: frames 25, 27, 29 for port 39606);
+// the ACKs of the first two were dropped too, and the re-ACK the capture
+// holds (frame 30) answers the third. The summary must not tie it to the
+// first resend. With tcp_max_tw_buckets=0 on the client, its RSTs answer
+// the first resend (frames 58 and 60).
+func TestQAFinalAckAfterLoss(t *testing.T) {
+	res := twRun(t, Options{}, qa("lostack-after-s128.pcap.gz"))
+	lost, rst := twKind(res, KindLostFinalAck), twKind(res, KindFinalAckRST)
+	if len(lost) != 2 || len(rst) != 2 {
+		t.Fatalf("%d lost_final_ack, %d final_ack_rst, want 2 and 2", len(lost), len(rst))
+	}
+	for i, want := range []string{"frame 25; twice more after that", "frame 26; twice more after that"} {
+		ev := evidenceOf[*FinalAckEvidence](t, lost[i])
+		if !strings.Contains(lost[i].Summary, want) || !strings.Contains(lost[i].Summary, "after the first resend") ||
+			ev.CapturePoint != "after_loss" || ev.Next != "reack" || ev.FINRetransmits != 3 || ev.Active != "client" {
+			t.Errorf("%s: %q (capture point %s, next %s, %d resends)", lost[i].Filter, lost[i].Summary, ev.CapturePoint, ev.Next, ev.FINRetransmits)
+		}
+	}
+	for i, want := range []string{"frame.number in {48,49,57,58}", "frame.number in {55,56,59,60}"} {
+		ev := evidenceOf[*FinalAckEvidence](t, rst[i])
+		if rst[i].Filter != want || rst[i].Severity != SeverityCritical || ev.FINRetransmits != 1 || strings.Contains(rst[i].Summary, "more after that") {
+			t.Errorf("%s: %s %q", rst[i].Filter, rst[i].Severity, rst[i].Summary)
+		}
+	}
+}
