@@ -141,15 +141,27 @@ func (d *finalAck) observe(r *reassembly.Record) {
 			" (it is not in the capture)"
 	}
 	resent := fmt.Sprintf("%s sent its FIN again %s later (frame %d)", side(r, passive), seconds(delay), la.Retrans.Frame.N)
+	// The answer follows the first resend only when no other resend came
+	// between: the FIN is sent again on each retransmission timeout while
+	// its ACKs are lost too, and the answer that reached the capture may
+	// be that of the third. Say how many, and how long after the first.
+	answered := fmt.Sprintf("frame %d", answer.Frame.N)
+	if pf.FINRetrans > 1 {
+		resent = fmt.Sprintf("%s sent its FIN again %s later (frame %d; %s more after that)", side(r, passive), seconds(delay),
+			la.Retrans.Frame.N, times(pf.FINRetrans-1))
+		if answer.Seen() {
+			answered = fmt.Sprintf("frame %d, %s after the first resend", answer.Frame.N, seconds(answer.Time-la.Retrans.Time))
+		}
+	}
 	switch next {
 	case nextReAck:
-		f.Summary = fmt.Sprintf("Seen in the capture: %s %s; %s and %s ACKed it again from TIME_WAIT (frame %d).",
-			lost, where, resent, side(r, active), answer.Frame.N)
+		f.Summary = fmt.Sprintf("Seen in the capture: %s %s; %s and %s ACKed it again from TIME_WAIT (%s).",
+			lost, where, resent, side(r, active), answered)
 		f.Advice = "Nothing to change: TIME_WAIT did its job and the close ended cleanly. " +
 			"Many of these point to packet loss on the path between the two hosts."
 	case nextRST:
-		f.Summary = fmt.Sprintf("Seen in the capture: %s %s; %s and %s answered with RST (frame %d): it kept no TIME_WAIT state.",
-			lost, where, resent, side(r, active), answer.Frame.N)
+		f.Summary = fmt.Sprintf("Seen in the capture: %s %s; %s and %s answered with RST (%s): it kept no TIME_WAIT state.",
+			lost, where, resent, side(r, active), answered)
 		f.Advice = d.rstAdvice(r, active, la.RSTWithAck, delay)
 	default:
 		f.Summary = fmt.Sprintf("Seen in the capture: %s %s; %s and no answer from %s is in the capture.",
@@ -178,6 +190,17 @@ func (d *finalAck) rstAdvice(r *reassembly.Record, active reassembly.Side, withA
 		"check nstat TcpExtTCPTimeWaitOverflow or \"time wait bucket table overflow\" in dmesg). "+
 		"Raise tcp_max_tw_buckets, or cut the TIME_WAIT count on that host: let the other side close first, or "+
 		"reuse connections (keep-alive, pools).", host)
+}
+
+// times is "once", "twice" or "N times".
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
 }
 
 func (d *finalAck) finish(res *Result) { res.Findings = append(res.Findings, d.findings...) }

@@ -54,12 +54,7 @@ func (d *suspectSegments) observe(r *reassembly.Record) {
 		ev.Window = ptr(sg.Window)
 	}
 	fn.Evidence = ev
-	why := map[reassembly.SuspectReason]string{
-		reassembly.SuspectHeader: "its TCP data offset runs past the packet",
-		reassembly.SuspectSeq:    fmt.Sprintf("its sequence number %d is outside the window from %d", sg.Seq, sg.Expected),
-		reassembly.SuspectAck:    fmt.Sprintf("its acknowledgement number %d is not in what the peer sent (up to %d)", sg.Ack, sg.Expected),
-		reassembly.SuspectView:   fmt.Sprintf("it is the SYN again with ISN %d instead of %d", sg.Seq, sg.Expected),
-	}[sg.Reason]
+	why := suspectWhy(sg)
 	fn.Summary = fmt.Sprintf("connection #%d: %s sent a segment (%s) at frame %d that the receiver would drop (%s); it would have changed the %s, so it was ignored (%d such segment(s), %d not accepted in all)",
 		r.ID, side(r, sg.From), ev.Flags, sg.Frame.N, why, ev.WouldChange, r.SuspectVerdicts, r.SuspectSegments)
 	fn.Advice = "Segments outside the window or acknowledging data never sent come from a blind injection (RST or data, RFC 5961) or a middlebox that rewrites sequence numbers (a firewall's ISN randomisation captured on both sides); the close facts here follow the segments the endpoints accepted. Compare with a capture on the other side of any firewall; keep tcp_challenge_ack_limit and RFC 5961 protection on."
@@ -68,4 +63,33 @@ func (d *suspectSegments) observe(r *reassembly.Record) {
 
 func (d *suspectSegments) finish(res *Result) {
 	res.Findings = append(res.Findings, d.findings...)
+}
+
+// suspectWhy says, in the terms of the rule that refused it
+// (reassembly/accept.go), why the receiver would drop the segment.
+func suspectWhy(sg *reassembly.SuspectSegment) string {
+	has := func(f uint8) bool { return sg.Flags&f != 0 }
+	switch sg.Reason {
+	case reassembly.SuspectHeader:
+		return "its TCP data offset runs past the packet"
+	case reassembly.SuspectSeq:
+		return fmt.Sprintf("its sequence number %d is outside the window from %d", sg.Seq, sg.Expected)
+	case reassembly.SuspectView:
+		return fmt.Sprintf("it is the SYN again with ISN %d instead of %d", sg.Seq, sg.Expected)
+	case reassembly.SuspectAck:
+		switch {
+		case has(reassembly.FlagRST) && !has(reassembly.FlagACK):
+			// RFC 9293 3.10.7.3: in SYN-SENT a RST counts only with an
+			// acceptable ACK; the number in the ACK field means nothing.
+			return "a RST without the ACK flag answering a SYN, which a stack in SYN-SENT drops (RFC 9293 3.10.7.3)"
+		case has(reassembly.FlagRST), has(reassembly.FlagSYN):
+			return fmt.Sprintf("its acknowledgement number %d is not that of the SYN (%d)", sg.Ack, sg.Expected)
+		}
+		w := ""
+		if sg.Window > 0 {
+			w = fmt.Sprintf(" by more than the window of %d", sg.Window)
+		}
+		return fmt.Sprintf("its acknowledgement number %d is beyond what the peer sent (up to %d)%s", sg.Ack, sg.Expected, w)
+	}
+	return sg.Reason.String()
 }

@@ -183,6 +183,13 @@ type SideAnswer struct {
 	Peak        int    `json:"time_wait_peak"`
 	PeakHost    string `json:"time_wait_peak_host,omitempty"`
 	PeakAt      *Time  `json:"time_wait_peak_at,omitempty"`
+	// PeakShared says that the clients' TIME_WAIT sockets sat only on
+	// hosts that are server addresses too (a client and a server on one
+	// address: loopback, a proxy), and is set on both sides when they
+	// name the same host: PeakHost's peak then counts the sockets of both
+	// roles, as the host's one TIME_WAIT table does, and is no measure of
+	// the clients' ports.
+	PeakShared bool `json:"time_wait_peak_shared,omitempty"`
 }
 
 // EndpointAnswer is the verdict's line for one server endpoint.
@@ -288,10 +295,32 @@ func NewVerdict(res *Result, twBuckets int) Verdict {
 		if a.Held == 0 {
 			continue
 		}
-		for _, h := range v.Hosts { // highest peak first
-			if h.Role == sd.role {
-				a.Peak, a.PeakHost, a.PeakAt = h.Peak, h.IP, h.PeakAt
+		// Every host, highest peak first (not only the listed ones): a
+		// side's busiest host may be below ten busier hosts of the other.
+		var shared *Host
+		for i := range hosts {
+			h := &hosts[i]
+			if h.PeakTimeWait == 0 {
 				break
+			}
+			a2, _ := netip.ParseAddr(h.IP)
+			if servers[a2] != (sd.role == RoleServer) {
+				if shared == nil && servers[a2] {
+					shared = h
+				}
+				continue
+			}
+			a.Peak, a.PeakHost, a.PeakAt = h.PeakTimeWait, h.IP, h.PeakAt
+			break
+		}
+		if a.PeakHost == "" && shared != nil && sd.role == RoleClient {
+			// The clients held TIME_WAIT, and only server addresses held
+			// any: the clients share an address with a server.
+			a.Peak, a.PeakHost, a.PeakAt, a.PeakShared = shared.PeakTimeWait, shared.IP, shared.PeakAt, true
+			for i := range v.Sides {
+				if v.Sides[i].PeakHost == a.PeakHost {
+					v.Sides[i].PeakShared = true // the server's peak counts the clients' sockets too
+				}
 			}
 		}
 		v.Sides = append(v.Sides, a)

@@ -86,6 +86,15 @@ func VerdictSentence(res *analyze.Result) string {
 		case sd.ClosedFirst == 0:
 			fmt.Fprintf(&b, "%s %s TIME_WAIT in %s of %s connections after simultaneous closes, up to %s at once on one host (%s%s)",
 				who, verb, thousands(sd.Held), thousands(v.Connections), sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
+		case sd.PeakShared && sd.Side == reassembly.SideServer.String():
+			fmt.Fprintf(&b, "the server closes first in %s of %s connections and holds TIME_WAIT in %s; its address %s is the clients' too, and held up to %s at once for both roles (%s)",
+				thousands(sd.ClosedFirst), thousands(v.Connections), thousands(sd.Held), sd.PeakHost, sockets(sd.Peak), strings.TrimPrefix(at(sd.PeakAt), ", "))
+		case sd.PeakShared && i > 0 && v.Sides[0].PeakShared && v.Sides[0].PeakHost == sd.PeakHost:
+			fmt.Fprintf(&b, "the clients close first in %s of %s connections and hold TIME_WAIT in %s, on the same address",
+				thousands(sd.ClosedFirst), thousands(v.Connections), thousands(sd.Held))
+		case sd.PeakShared:
+			fmt.Fprintf(&b, "the clients close first in %s of %s connections and hold TIME_WAIT in %s, on %s, a server's address too: it held up to %s at once for both roles (%s)",
+				thousands(sd.ClosedFirst), thousands(v.Connections), thousands(sd.Held), sd.PeakHost, sockets(sd.Peak), strings.TrimPrefix(at(sd.PeakAt), ", "))
 		case sd.Side == reassembly.SideServer.String():
 			fmt.Fprintf(&b, "the server closes first in %s of %s connections and holds TIME_WAIT in %s, up to %s at once (%s%s)",
 				thousands(sd.ClosedFirst), thousands(v.Connections), thousands(sd.Held), sockets(sd.Peak), sd.PeakHost, at(sd.PeakAt))
