@@ -28,9 +28,9 @@ func WriteMarkdown(w io.Writer, res *analyze.Result) error {
 	}
 	fmt.Fprintf(b, "## twscope: %d connections, %d critical, %d warning findings\n\n",
 		t.Connections, res.Count(string(analyze.SeverityCritical)), res.Count(string(analyze.SeverityWarning)))
-	where := fmt.Sprintf("%d capture files", len(res.Captures))
+	where := counted(len(res.Captures), "capture file")
 	if len(points) > 0 {
-		where += fmt.Sprintf(" from %d capture points", len(points))
+		where += " from " + counted(len(points), "capture point")
 	}
 	fmt.Fprintf(b, "%s, %d packets (%d TCP); TIME_WAIT judged at %gs (%s profile). As seen in the capture.\n\n",
 		where, t.Packets, t.TCPPackets, res.Profile.TimeWaitS, res.Profile.Name)
@@ -96,4 +96,12 @@ func WriteMarkdown(w io.Writer, res *analyze.Result) error {
 // mdCell keeps text inside one table cell or list line.
 func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;").Replace(s)
+}
+
+// counted is n with the noun in the singular or plural: "1 capture file".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
