@@ -64,8 +64,16 @@ type natTimestamps struct {
 	// a lookup: a few servers take most connections.
 	last [2]*ipStamps
 	now  int64 // the latest record end seen
+	// samples are the clock samples kept over every pair, and pairs the
+	// pairs held: together they set each pair's share (sampleShare).
+	samples, pairs int
+	// dropped counts the samples past a pair's share of natMaxSamples
+	// (not those past natMaxConns), and early the addresses judged before
+	// the capture ended: both exact, said in a warning.
+	dropped, early int
 	// done are the findings of addresses judged early (evicted past
-	// natMaxIPs), and summary the addresses without a finding.
+	// natMaxIPs or natMaxSamples), and summary the addresses without a
+	// finding.
 	done    []Finding
 	summary NATSummary
 	plotted int
@@ -83,6 +91,13 @@ const (
 	natMaxPeers   = 32
 	natMaxConns   = 128
 	natMaxIPConns = 256 // samples per address, over its servers
+	// natMaxSamples bounds the clock samples held over all pairs (about
+	// 70 bytes each): past it a pair keeps its share, natMaxSamples over
+	// the pairs held (at least natMinShare), its newest samples beyond
+	// the share are dropped and counted, and when even the least shares
+	// overflow it the addresses idle longest are judged early.
+	natMaxSamples = 1 << 17
+	natMinShare   = 8
 	natMaxSYNs    = 40
 	natMaxServers = 32
 	natMaxFrames  = 48
@@ -291,14 +306,17 @@ func (d *natTimestamps) evict() {
 		}
 		return all[i].addr.Less(all[j].addr)
 	})
-	for _, ip := range all[:len(all)/4] {
+	for _, ip := range all[:max(1, len(all)/4)] {
 		d.judge(ip)
+		d.early++
+		d.samples -= ip.samples
+		d.pairs -= len(ip.peers)
 		delete(d.ips, ip.addr)
 	}
 	d.last = [2]*ipStamps{}
 }
 
-func (ip *ipStamps) pair(peer netip.Addr) *pairStamps {
+func (d *natTimestamps) pair(ip *ipStamps, peer netip.Addr) *pairStamps {
 	for _, p := range ip.peers {
 		if p.peer == peer {
 			return p
@@ -309,7 +327,37 @@ func (ip *ipStamps) pair(peer netip.Addr) *pairStamps {
 	}
 	p := &pairStamps{peer: peer}
 	ip.peers = append(ip.peers, p)
+	d.pairs++
 	return p
+}
+
+// sampleShare is how many clock samples a pair may keep: natMaxConns
+// while every pair fits in natMaxSamples, else its share of it.
+func (d *natTimestamps) sampleShare(total int) int {
+	return min(natMaxConns, max(natMinShare, total/max(1, d.pairs)))
+}
+
+// trim brings the samples held back within natMaxSamples: every pair keeps
+// its first samples up to three quarters of the budget's share (so that a
+// trim frees room for many samples to come), the rest are dropped and
+// counted as skipped; when the least shares are still too many, the
+// addresses idle longest are judged early.
+func (d *natTimestamps) trim() {
+	share := d.sampleShare(natMaxSamples * 3 / 4)
+	for _, ip := range d.ips {
+		for _, p := range ip.peers {
+			if n := len(p.conns) - share; n > 0 {
+				p.conns = append([]stampConn(nil), p.conns[:share]...) // release the rest
+				p.skipped += n
+				d.dropped += n
+				ip.samples -= n
+				d.samples -= n
+			}
+		}
+	}
+	for d.samples > natMaxSamples*3/4 && len(d.ips) > 0 {
+		d.evict()
+	}
 }
 
 func (d *natTimestamps) observe(r *reassembly.Record) {
@@ -330,7 +378,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 			d.last[side] = ip
 		}
 		ip.lastAt = max(ip.lastAt, r.End)
-		p := ip.pair(s.peer.Addr())
+		p := d.pair(ip, s.peer.Addr())
 		if p == nil {
 			ip.skipped++
 			continue
@@ -341,17 +389,25 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 		if !s.f.HasTS {
 			continue
 		}
-		if len(p.conns) >= natMaxConns || ip.samples >= natMaxIPConns {
+		if len(p.conns) >= d.sampleShare(natMaxSamples) || ip.samples >= natMaxIPConns {
+			if len(p.conns) < natMaxConns && ip.samples < natMaxIPConns {
+				d.dropped++
+			}
 			p.skipped++
 			continue
 		}
 		ip.samples++
+		d.samples++
 		p.conns = append(p.conns, stampConn{
 			id: r.ID, peerPort: s.peer.Port(), port: s.self.Port(), client: s.client,
 			first: s.f.TSFirst, last: s.f.TSLast, firstAt: s.f.TSFirstTime, lastAt: s.f.TSLastTime,
 			start: r.Start, end: r.End, isn: s.f.ISN, next: s.f.NextSeq, isnKnown: s.f.SYN.Seen(),
 			synTS: s.f.SYNHasTS && s.f.TSFirstTime == s.f.SYN.Time,
 		})
+		if d.samples > natMaxSamples {
+			d.trim()
+			d.last = [2]*ipStamps{}
+		}
 	}
 }
 
@@ -431,6 +487,10 @@ func (d *natTimestamps) finish(res *Result) {
 	if d.summary.Addresses > 0 {
 		s := d.summary
 		res.NATTimestamps = &s
+	}
+	if d.dropped > 0 || d.early > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("NAT timestamps: %d clock samples past the %d kept at once were not fitted (each pair's count stays exact), %d client addresses were judged before the capture ended to bound memory: nat_ts_regression may miss some cases",
+			d.dropped, natMaxSamples, d.early))
 	}
 }
 

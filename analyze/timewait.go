@@ -42,8 +42,9 @@ type timeWait struct {
 	intervals   []twInterval
 	// byConn finds the intervals of a record that a later incarnation of
 	// the same four-tuple may cut short, by the seq of its first interval
-	// still kept; an entry goes once it is used or its intervals are.
-	byConn     map[int]int64
+	// still kept (its low 32 bits, seqOf: half the map of full ones); an
+	// entry goes once it is used or its intervals are.
+	byConn     map[int32]uint32
 	nextSeq    int64    // of the next interval
 	lastServer *hostAcc // the last server's host, to skip a lookup
 	// otherHost sums the addresses first seen once MaxHosts were kept,
@@ -152,7 +153,7 @@ func newTimeWait(opts Options) *timeWait {
 		tw: int64(tw), portRange: pr,
 		hosts:  make(map[netip.Addr]*hostAcc),
 		groups: make(map[groupKey]*pressureGroup),
-		byConn: make(map[int]int64),
+		byConn: make(map[int32]uint32),
 		keep:   opts.KeepOccupancy,
 	}
 }
@@ -225,7 +226,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 	if holder == reassembly.SideNone {
 		return
 	}
-	d.byConn[r.ID] = d.nextSeq
+	d.byConn[int32(r.ID)] = uint32(d.nextSeq)
 	for _, sd := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
 		if holder != sd && holder != reassembly.SideBoth {
 			continue
@@ -261,12 +262,12 @@ func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Eve
 // cut ends the TIME_WAIT of incarnation id when its four-tuple's next
 // incarnation starts at t.
 func (d *timeWait) cut(id int, t int64) {
-	seq, ok := d.byConn[id]
+	low, ok := d.byConn[int32(id)]
 	if !ok {
 		return
 	}
-	delete(d.byConn, id)
-	i, ok := slices.BinarySearchFunc(d.intervals, seq, func(iv twInterval, seq int64) int { return cmp.Compare(iv.seq, seq) })
+	delete(d.byConn, int32(id))
+	i, ok := slices.BinarySearchFunc(d.intervals, d.seqOf(low), func(iv twInterval, seq int64) int { return cmp.Compare(iv.seq, seq) })
 	if !ok {
 		return
 	}
@@ -278,6 +279,13 @@ func (d *timeWait) cut(id int, t int64) {
 		}
 		i++
 	}
+}
+
+// seqOf is the seq whose low 32 bits are low: the latest at or before
+// nextSeq, as the intervals kept span far fewer than 2^32 seqs (they end
+// within a TIME_WAIT length).
+func (d *timeWait) seqOf(low uint32) int64 {
+	return d.nextSeq - int64(uint32(d.nextSeq)-low)
 }
 
 // TimeWaitSeries is one host's TIME_WAIT occupancy over the capture, for

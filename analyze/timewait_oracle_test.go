@@ -50,7 +50,7 @@ func oracleTimeWait(d *timeWait) *Result {
 			}
 		}
 		for _, e := range ev {
-			a.cur += e.delta
+			a.cur += int(e.delta)
 			a.series.add(e.t, a.cur)
 		}
 		if f, ok := d.pressure(g); ok {
@@ -70,7 +70,7 @@ func (d *timeWait) oracleSweep(ivs []int32) []twEvent {
 		if iv.end <= iv.start {
 			continue
 		}
-		ev = append(ev, twEvent{iv.start, 1, i}, twEvent{iv.end, -1, i})
+		ev = append(ev, twEvent{iv.start, i, 1}, twEvent{iv.end, i, -1})
 	}
 	sort.Slice(ev, func(a, b int) bool {
 		if ev[a].t != ev[b].t {
@@ -86,7 +86,7 @@ func (d *timeWait) oracleSweep(ivs []int32) []twEvent {
 func oraclePeak(ev []twEvent) (n int, at int64) {
 	cur := 0
 	for _, e := range ev {
-		cur += e.delta
+		cur += int(e.delta)
 		if cur > n {
 			n, at = cur, e.t
 		}
@@ -101,7 +101,7 @@ func (d *timeWait) oracleSeries(ev []twEvent) []TimeWaitPoint {
 	var pts []TimeWaitPoint
 	cur, bin := 0, int64(-1)
 	for _, e := range ev {
-		cur += e.delta
+		cur += int(e.delta)
 		b := (e.t - d.first) * seriesPoints / (span + 1)
 		if b != bin || len(pts) == 0 {
 			bin = b

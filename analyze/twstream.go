@@ -148,8 +148,8 @@ func stepPoints(steps []twStep, first, span int64) []TimeWaitPoint {
 // twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
 type twEvent struct {
 	t     int64
-	delta int
 	iv    int32
+	delta int32
 }
 
 // twAcc is the running occupancy of one host or port pressure group.
@@ -216,30 +216,30 @@ func (d *timeWait) apply(wm int64) {
 			continue
 		}
 		if !iv.started && iv.start < wm {
-			ev = append(ev, twEvent{max(iv.start, st.settled), 1, int32(i)})
+			ev = append(ev, twEvent{max(iv.start, st.settled), int32(i), 1})
 		}
 		if iv.end < wm {
-			ev = append(ev, twEvent{max(iv.end, st.settled), -1, int32(i)})
+			ev = append(ev, twEvent{max(iv.end, st.settled), int32(i), -1})
 		}
 	}
 	slices.SortFunc(ev, func(a, b twEvent) int {
 		if a.t != b.t {
 			return cmp.Compare(a.t, b.t)
 		}
-		return a.delta - b.delta
+		return int(a.delta - b.delta)
 	})
 	var changed []int32 // groups whose peak moved
 	for _, e := range ev {
 		iv := &d.intervals[e.iv]
 		h := &st.hosts[iv.host]
-		h.cur += e.delta
+		h.cur += int(e.delta)
 		if h.cur > h.peak {
 			h.peak, h.at = h.cur, e.t
 		}
 		h.series.add(e.t, h.cur)
 		if iv.group >= 0 {
 			g := &st.groups[iv.group]
-			g.cur += e.delta
+			g.cur += int(e.delta)
 			if g.cur > g.peak {
 				if !g.changed {
 					g.changed = true
@@ -275,11 +275,11 @@ func (d *timeWait) apply(wm int64) {
 		nextKept := iv.two && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
 		if iv.end <= iv.start || iv.end < wm {
 			// A record's entry follows its first interval still kept.
-			if seq, ok := d.byConn[int(iv.conn)]; ok && seq == iv.seq {
+			if low, ok := d.byConn[iv.conn]; ok && low == uint32(iv.seq) {
 				if nextKept {
-					d.byConn[int(iv.conn)] = d.intervals[i+1].seq
+					d.byConn[iv.conn] = uint32(d.intervals[i+1].seq)
 				} else {
-					delete(d.byConn, int(iv.conn))
+					delete(d.byConn, iv.conn)
 				}
 			}
 			continue
