@@ -64,6 +64,9 @@ type natTimestamps struct {
 	// a lookup: a few servers take most connections.
 	last [2]*ipStamps
 	now  int64 // the latest record end seen
+	// first is the earliest record start seen: the series' time base
+	// when the result has none.
+	first int64
 	// samples are the clock samples kept over every pair, and pairs the
 	// pairs held: together they set each pair's share (sampleShare).
 	samples, pairs int
@@ -263,12 +266,13 @@ type NATServer struct {
 // timestamp check would drop marked.
 type NATPoint struct {
 	Conn    int     `json:"conn"`
-	T       float64 `json:"t"` // Unix seconds
+	T       float64 `json:"t"` // seconds since Result.SeriesStart
 	TSval   uint32  `json:"tsval"`
 	Clock   int     `json:"clock"` // unique over the IP's servers
 	SYN     bool    `json:"syn"`
 	Behind  bool    `json:"behind"`  // a SYN behind the IP's latest TSval to that server
 	Dropped bool    `json:"dropped"` // a SYN tcp_tw_recycle would drop
+	at      int64   // capture time (Unix ns), until T is set from it at finish
 }
 
 // NATSummary counts the client addresses whose SYNs fell behind their
@@ -362,6 +366,9 @@ func (d *natTimestamps) trim() {
 
 func (d *natTimestamps) observe(r *reassembly.Record) {
 	d.now = max(d.now, r.End)
+	if d.first == 0 || r.Start < d.first {
+		d.first = r.Start
+	}
 	for side, s := range []struct {
 		f          *reassembly.Flow
 		self, peer netip.AddrPort
@@ -481,6 +488,14 @@ func (d *natTimestamps) finish(res *Result) {
 	})
 	for _, ip := range all {
 		d.judge(ip)
+	}
+	base := seriesBase(res, d.first)
+	for _, f := range d.done {
+		if ev, ok := f.Evidence.(*NATEvidence); ok {
+			for i := range ev.Points {
+				ev.Points[i].T = Seconds(ev.Points[i].at - base)
+			}
+		}
 	}
 	sort.SliceStable(d.done, func(i, j int) bool { return d.done[i].Severity > d.done[j].Severity })
 	res.Findings = append(res.Findings, d.done...)
@@ -691,7 +706,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 		f.Filter = HostFilter(ip.addr)
 	}
 	if plot {
-		sort.SliceStable(points, func(i, j int) bool { return points[i].T < points[j].T })
+		sort.SliceStable(points, func(i, j int) bool { return points[i].at < points[j].at })
 		ev.Points = points
 	}
 	f.Evidence = ev
@@ -724,13 +739,13 @@ func (p *pairStamps) points(base, n int) []NATPoint {
 		if len(pts) >= n {
 			break
 		}
-		pt := NATPoint{Conn: c.id, T: Seconds(c.firstAt), TSval: c.first, Clock: base + int(c.clock), SYN: c.client && c.synTS}
+		pt := NATPoint{Conn: c.id, at: c.firstAt, TSval: c.first, Clock: base + int(c.clock), SYN: c.client && c.synTS}
 		if s, ok := bySYN[c.id]; ok && c.client && c.synTS {
 			pt.Behind, pt.Dropped = s.Behind, s.Recycle
 		}
 		pts = append(pts, pt)
 		if both && c.lastAt != c.firstAt && len(pts) < n {
-			pts = append(pts, NATPoint{Conn: c.id, T: Seconds(c.lastAt), TSval: c.last, Clock: base + int(c.clock)})
+			pts = append(pts, NATPoint{Conn: c.id, at: c.lastAt, TSval: c.last, Clock: base + int(c.clock)})
 		}
 	}
 	return pts

@@ -36,6 +36,7 @@ type timeWait struct {
 
 	first, last int64
 	seriesEnd   int64 // the last TIME_WAIT's end, at or after last: where series end
+	base        int64 // Result.SeriesStart: what series times count from
 	hosts       map[netip.Addr]*hostAcc
 	groups      map[groupKey]*pressureGroup
 	groupList   []*pressureGroup // by index
@@ -291,10 +292,12 @@ func (d *timeWait) seqOf(low uint32) int64 {
 // TimeWaitSeries is one host's TIME_WAIT occupancy over the capture, for
 // plots: the most it held in each of at most 500 equal time bins.
 type TimeWaitSeries struct {
-	IP    string `json:"ip"`
-	Peak  int    `json:"peak"`
-	Start Time   `json:"start"` // the first connection's start: T is counted from it
-	// CaptureEnd is the capture's last packet (seconds since Start):
+	IP   string `json:"ip"`
+	Peak int    `json:"peak"`
+	// Start is Result.SeriesStart, the capture's first packet, which T
+	// counts from (the same for every series).
+	Start Time `json:"start"`
+	// CaptureEnd is the last connection's end (seconds since Start):
 	// Points run on past it to where the sockets still held then leave
 	// TIME_WAIT (unless a new incarnation of their four-tuple came).
 	CaptureEnd float64         `json:"capture_end"`
@@ -303,7 +306,7 @@ type TimeWaitSeries struct {
 
 // TimeWaitPoint is a step of an occupancy series.
 type TimeWaitPoint struct {
-	T float64 `json:"t"` // seconds since the series' start
+	T float64 `json:"t"` // seconds since Result.SeriesStart
 	N int     `json:"n"` // sockets in TIME_WAIT from T on
 }
 
@@ -343,7 +346,7 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 			break
 		}
 		res.TimeWait = append(res.TimeWait, TimeWaitSeries{
-			IP: p.h.addr.String(), Peak: p.peak, Start: Time(d.first), CaptureEnd: Seconds(d.last - d.first),
+			IP: p.h.addr.String(), Peak: p.peak, Start: Time(d.base), CaptureEnd: Seconds(d.last - d.base),
 			Points: series(p.h),
 		})
 	}
@@ -355,7 +358,7 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	portRange, narrowed := g.seenRange(d.portRange)
 	size := portRange[1] - portRange[0] + 1
 	a := &d.stream.groups[g.index]
-	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, max(d.seriesEnd, d.last))
+	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, max(d.seriesEnd, d.last), d.base)
 	if n == 0 {
 		return Finding{}, false
 	}

@@ -14,9 +14,11 @@ import (
 // and each port pressure group's in time order.
 
 // oracleTimeWait is the result of the exact sweep over a timeWait that
-// observed every record and was never settled.
-func oracleTimeWait(d *timeWait) *Result {
-	res := &Result{}
+// observed every record and was never settled, its series counted from
+// start (the streamed result's SeriesStart).
+func oracleTimeWait(d *timeWait, start Time) *Result {
+	res := &Result{SeriesStart: start}
+	d.base = seriesBase(res, d.first)
 	d.seriesEnd = d.last
 	for _, iv := range d.intervals {
 		d.seriesEnd = max(d.seriesEnd, iv.end)
@@ -109,11 +111,11 @@ func (d *timeWait) oracleSeries(ev []twEvent) []TimeWaitPoint {
 			if len(ev) > seriesPoints {
 				t = d.first + b*(span+1)/seriesPoints
 			}
-			pts = append(pts, TimeWaitPoint{T: Seconds(t - d.first), N: cur})
+			pts = append(pts, TimeWaitPoint{T: Seconds(t - d.base), N: cur})
 			continue
 		}
 		if len(ev) <= seriesPoints {
-			pts = append(pts, TimeWaitPoint{T: Seconds(e.t - d.first), N: cur})
+			pts = append(pts, TimeWaitPoint{T: Seconds(e.t - d.base), N: cur})
 		} else if cur > pts[len(pts)-1].N {
 			pts[len(pts)-1].N = cur
 		}
@@ -161,7 +163,7 @@ func TestTimeWaitOracle(t *testing.T) {
 			} else {
 				got = twAnalyze(t, opts, oracle.observe, []string{tt.file}, nil)
 			}
-			want := oracleTimeWait(oracle)
+			want := oracleTimeWait(oracle, got.SeriesStart)
 			if len(want.Hosts) == 0 || len(want.TimeWait) == 0 {
 				t.Fatal("no TIME_WAIT in the test capture")
 			}
