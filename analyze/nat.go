@@ -203,13 +203,40 @@ type stampConn struct {
 	clock           int32 // index of the clock it lies on, within the pair
 }
 
-// natSYN is one listed SYN with what locates it.
+// natSYN is one listed SYN: the facts its NATSYN is made of when a
+// finding lists it (about 100 bytes, no string or pointer to keep while
+// tens of thousands of addresses are watched), and what locates it.
 type natSYN struct {
-	NATSYN
-	at     int64
-	frame  reassembly.Frame
-	client netip.AddrPort
-	server netip.AddrPort
+	at, latestAt                  int64
+	frame                         reassembly.Frame
+	client                        netip.AddrPort
+	conn, latestConn, recycleConn int32
+	tsval, latest, by             uint32 // by: ticks behind, 0 unless behind
+	sentAgain                     int32
+	serverPort                    uint16
+	hasTS, checked, behind        bool
+	recycle, answered             bool
+}
+
+func (s *natSYN) server(peer netip.Addr) netip.AddrPort {
+	return netip.AddrPortFrom(peer, s.serverPort)
+}
+
+// evidence is the SYN as a finding lists it, toward peer; Clock -1 and
+// BehindByS unset, for the finding to fill.
+func (s *natSYN) evidence(peer netip.Addr) NATSYN {
+	e := NATSYN{
+		Conn: int(s.conn), Frame: s.frame.N, Time: FormatTime(s.at), Server: s.server(peer).String(),
+		Behind: s.behind, BehindBy: s.by, Recycle: s.recycle, RecycleConn: int(s.recycleConn),
+		Answered: s.answered, SentAgain: int(s.sentAgain), Clock: -1,
+	}
+	if s.hasTS {
+		e.TSval = ptr(s.tsval)
+	}
+	if s.checked {
+		e.Latest, e.LatestConn, e.LatestAgoS = ptr(s.latest), int(s.latestConn), ptr(Seconds(s.at-s.latestAt))
+	}
+	return e
 }
 
 // NATSYN is one SYN in a nat_ts_regression finding's evidence.
@@ -451,23 +478,18 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 		return
 	}
 	ip.listed++
-	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, server: r.Server, NATSYN: NATSYN{
-		Conn: r.ID, Frame: r.C.SYN.Frame.N, Time: FormatTime(r.C.SYN.Time), Server: r.Server.String(),
-		Behind: behind, Recycle: st.Recycle, Answered: st.Answered, SentAgain: st.Unanswered, Clock: -1,
-	}}
-	if r.C.SYNHasTS {
-		ts := r.C.TSFirst
-		s.TSval = &ts
+	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, serverPort: r.Server.Port(),
+		conn: int32(r.ID), behind: behind, recycle: st.Recycle, answered: st.Answered, sentAgain: int32(st.Unanswered),
+		hasTS: r.C.SYNHasTS, tsval: r.C.TSFirst,
 	}
 	if st.Checked {
-		latest, ago := st.Latest, Seconds(r.C.SYN.Time-st.LatestAt)
-		s.Latest, s.LatestConn, s.LatestAgoS = &latest, st.LatestConn, &ago
+		s.checked, s.latest, s.latestAt, s.latestConn = true, st.Latest, st.LatestAt, int32(st.LatestConn)
 	}
 	if behind {
-		s.BehindBy = st.By
+		s.by = st.By
 	}
 	if st.Recycle {
-		s.RecycleConn = st.RecycleConn
+		s.recycleConn = int32(st.RecycleConn)
 	}
 	p.syns = append(p.syns, s)
 }
@@ -603,6 +625,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 	severity := SeverityInfo
 	var hosts int
 	var first *natSYN
+	var firstPeer netip.Addr
 	var frames []reassembly.Frame
 	conns := map[int]bool{}
 	clockBase := 0
@@ -653,21 +676,22 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 				clockOf[c.id] = clockBase + int(c.clock)
 			}
 		}
-		for _, s := range p.syns {
+		for i := range p.syns {
+			syn := &p.syns[i]
 			if first == nil {
-				s := s
-				first = &s
-			}
-			if c, ok := clockOf[s.Conn]; ok && s.TSval != nil {
-				s.Clock = c
-			}
-			if s.Behind {
-				s.BehindByS = ptr(round6(float64(s.BehindBy) / fit.rate))
+				first, firstPeer = syn, p.peer
 			}
 			if len(ev.SYNs) < natMaxSYNs {
-				ev.SYNs = append(ev.SYNs, s.NATSYN)
+				s := syn.evidence(p.peer)
+				if c, ok := clockOf[s.Conn]; ok && s.TSval != nil {
+					s.Clock = c
+				}
+				if s.Behind {
+					s.BehindByS = ptr(round6(float64(s.BehindBy) / fit.rate))
+				}
+				ev.SYNs = append(ev.SYNs, s)
 				if len(frames) < natMaxFrames {
-					frames = append(frames, s.frame)
+					frames = append(frames, syn.frame)
 				}
 				conns[s.Conn] = true
 				if s.LatestConn > 0 {
@@ -700,7 +724,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 	f := newFinding(KindNATTSRegression, severity, at, ids...)
 	f.addFrames(frames...)
 	if first != nil {
-		f.about(first.client, first.server, first.frame)
+		f.about(first.client, first.server(firstPeer), first.frame)
 	}
 	if len(f.Frames) == 0 {
 		f.Filter = HostFilter(ip.addr)
@@ -729,9 +753,9 @@ func roundSig(x float64) float64 {
 // points are the pair's TSvals for the plot: each connection's first and
 // last, up to n points; the first ones always.
 func (p *pairStamps) points(base, n int) []NATPoint {
-	bySYN := map[int]natSYN{}
-	for _, s := range p.syns {
-		bySYN[s.Conn] = s
+	bySYN := map[int]*natSYN{}
+	for i := range p.syns {
+		bySYN[int(p.syns[i].conn)] = &p.syns[i]
 	}
 	both := 2*len(p.conns) <= n
 	pts := make([]NATPoint, 0, min(n, 2*len(p.conns)))
@@ -741,7 +765,7 @@ func (p *pairStamps) points(base, n int) []NATPoint {
 		}
 		pt := NATPoint{Conn: c.id, at: c.firstAt, TSval: c.first, Clock: base + int(c.clock), SYN: c.client && c.synTS}
 		if s, ok := bySYN[c.id]; ok && c.client && c.synTS {
-			pt.Behind, pt.Dropped = s.Behind, s.Recycle
+			pt.Behind, pt.Dropped = s.behind, s.recycle
 		}
 		pts = append(pts, pt)
 		if both && c.lastAt != c.firstAt && len(pts) < n {
