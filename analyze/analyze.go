@@ -218,6 +218,7 @@ func (a *Analyzer) result(src *reassembly.Source, n reassembly.Counts, st reasse
 		}
 		res.Captures = append(res.Captures, c)
 	}
+	res.SeriesStart = seriesStart(res.Captures)
 	for _, w := range src.Warnings() {
 		res.Warnings = append(res.Warnings, w.Error())
 	}

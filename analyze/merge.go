@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -328,7 +329,8 @@ func addMap(dst, src map[string]int) {
 
 // mergeCaptures lists every capture file by capture point (each point's
 // in its own order), and returns each partial's findings (copies) with
-// their frames pointed at their files in the merged list.
+// their frames pointed at their files in the merged list and their plot
+// series counted from the merged captures' first packet.
 func mergeCaptures(res *Result, ps []*Partial) [][]Finding {
 	type capture struct {
 		Capture
@@ -352,11 +354,15 @@ func mergeCaptures(res *Result, ps []*Partial) [][]Finding {
 		moved[c.part][c.index] = n
 		res.Captures = append(res.Captures, c.Capture)
 	}
+	res.SeriesStart = seriesStart(res.Captures)
 	findings := make([][]Finding, len(ps))
 	for i, p := range ps {
 		findings[i] = slices.Clone(p.Result.Findings)
 		for j := range findings[i] {
 			f := &findings[i][j]
+			if p.Result.SeriesStart != 0 && res.SeriesStart != 0 {
+				f.shiftSeries(Seconds(int64(p.Result.SeriesStart - res.SeriesStart)))
+			}
 			if f.CapturePoint == "" {
 				f.CapturePoint = p.CapturePoint
 			}
@@ -563,8 +569,9 @@ func mergeHosts(out *Partial, ps []*Partial) {
 		if m.h.PeakTimeWait == 0 || m.occ == nil {
 			break
 		}
-		res.TimeWait = append(res.TimeWait, TimeWaitSeries{IP: m.h.IP, Peak: m.h.PeakTimeWait, Start: Time(out.First),
-			CaptureEnd: Seconds(out.Last - out.First), Points: m.occ.series().points(out.First, max(out.SeriesEnd, out.Last))})
+		base := seriesBase(res, out.First)
+		res.TimeWait = append(res.TimeWait, TimeWaitSeries{IP: m.h.IP, Peak: m.h.PeakTimeWait, Start: Time(base),
+			CaptureEnd: Seconds(out.Last - base), Points: m.occ.series().points(out.First, max(out.SeriesEnd, out.Last), base)})
 	}
 }
 
@@ -657,3 +664,31 @@ func TimeWaitEnd(r *reassembly.Record, s reassembly.Side, tw int64) (end int64, 
 	}
 	return end, ok
 }
+
+// shiftSeries moves the times of a finding's plot series by d seconds (to
+// the time base of a merged result), on copies: the partial's evidence is
+// left as it was.
+func (f *Finding) shiftSeries(d float64) {
+	if d == 0 {
+		return
+	}
+	switch ev := f.Evidence.(type) {
+	case *PortPressureEvidence:
+		c := *ev
+		c.Points = slices.Clone(ev.Points)
+		for i := range c.Points {
+			c.Points[i].T = shiftSeconds(c.Points[i].T, d)
+		}
+		f.Evidence = &c
+	case *NATEvidence:
+		c := *ev
+		c.Points = slices.Clone(ev.Points)
+		for i := range c.Points {
+			c.Points[i].T = shiftSeconds(c.Points[i].T, d)
+		}
+		f.Evidence = &c
+	}
+}
+
+// shiftSeconds is t+d rounded to the nanosecond, as Seconds would give it.
+func shiftSeconds(t, d float64) float64 { return math.Round((t+d)*1e9) / 1e9 }

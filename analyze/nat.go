@@ -64,8 +64,19 @@ type natTimestamps struct {
 	// a lookup: a few servers take most connections.
 	last [2]*ipStamps
 	now  int64 // the latest record end seen
+	// first is the earliest record start seen: the series' time base
+	// when the result has none.
+	first int64
+	// samples are the clock samples kept over every pair, and pairs the
+	// pairs held: together they set each pair's share (sampleShare).
+	samples, pairs int
+	// dropped counts the samples past a pair's share of natMaxSamples
+	// (not those past natMaxConns), and early the addresses judged before
+	// the capture ended: both exact, said in a warning.
+	dropped, early int
 	// done are the findings of addresses judged early (evicted past
-	// natMaxIPs), and summary the addresses without a finding.
+	// natMaxIPs or natMaxSamples), and summary the addresses without a
+	// finding.
 	done    []Finding
 	summary NATSummary
 	plotted int
@@ -83,6 +94,13 @@ const (
 	natMaxPeers   = 32
 	natMaxConns   = 128
 	natMaxIPConns = 256 // samples per address, over its servers
+	// natMaxSamples bounds the clock samples held over all pairs (about
+	// 70 bytes each): past it a pair keeps its share, natMaxSamples over
+	// the pairs held (at least natMinShare), its newest samples beyond
+	// the share are dropped and counted, and when even the least shares
+	// overflow it the addresses idle longest are judged early.
+	natMaxSamples = 1 << 17
+	natMinShare   = 8
 	natMaxSYNs    = 40
 	natMaxServers = 32
 	natMaxFrames  = 48
@@ -185,13 +203,40 @@ type stampConn struct {
 	clock           int32 // index of the clock it lies on, within the pair
 }
 
-// natSYN is one listed SYN with what locates it.
+// natSYN is one listed SYN: the facts its NATSYN is made of when a
+// finding lists it (about 100 bytes, no string or pointer to keep while
+// tens of thousands of addresses are watched), and what locates it.
 type natSYN struct {
-	NATSYN
-	at     int64
-	frame  reassembly.Frame
-	client netip.AddrPort
-	server netip.AddrPort
+	at, latestAt                  int64
+	frame                         reassembly.Frame
+	client                        netip.AddrPort
+	conn, latestConn, recycleConn int32
+	tsval, latest, by             uint32 // by: ticks behind, 0 unless behind
+	sentAgain                     int32
+	serverPort                    uint16
+	hasTS, checked, behind        bool
+	recycle, answered             bool
+}
+
+func (s *natSYN) server(peer netip.Addr) netip.AddrPort {
+	return netip.AddrPortFrom(peer, s.serverPort)
+}
+
+// evidence is the SYN as a finding lists it, toward peer; Clock -1 and
+// BehindByS unset, for the finding to fill.
+func (s *natSYN) evidence(peer netip.Addr) NATSYN {
+	e := NATSYN{
+		Conn: int(s.conn), Frame: s.frame.N, Time: FormatTime(s.at), Server: s.server(peer).String(),
+		Behind: s.behind, BehindBy: s.by, Recycle: s.recycle, RecycleConn: int(s.recycleConn),
+		Answered: s.answered, SentAgain: int(s.sentAgain), Clock: -1,
+	}
+	if s.hasTS {
+		e.TSval = ptr(s.tsval)
+	}
+	if s.checked {
+		e.Latest, e.LatestConn, e.LatestAgoS = ptr(s.latest), int(s.latestConn), ptr(Seconds(s.at-s.latestAt))
+	}
+	return e
 }
 
 // NATSYN is one SYN in a nat_ts_regression finding's evidence.
@@ -248,12 +293,13 @@ type NATServer struct {
 // timestamp check would drop marked.
 type NATPoint struct {
 	Conn    int     `json:"conn"`
-	T       float64 `json:"t"` // Unix seconds
+	T       float64 `json:"t"` // seconds since Result.SeriesStart
 	TSval   uint32  `json:"tsval"`
 	Clock   int     `json:"clock"` // unique over the IP's servers
 	SYN     bool    `json:"syn"`
 	Behind  bool    `json:"behind"`  // a SYN behind the IP's latest TSval to that server
 	Dropped bool    `json:"dropped"` // a SYN tcp_tw_recycle would drop
+	at      int64   // capture time (Unix ns), until T is set from it at finish
 }
 
 // NATSummary counts the client addresses whose SYNs fell behind their
@@ -291,14 +337,17 @@ func (d *natTimestamps) evict() {
 		}
 		return all[i].addr.Less(all[j].addr)
 	})
-	for _, ip := range all[:len(all)/4] {
+	for _, ip := range all[:max(1, len(all)/4)] {
 		d.judge(ip)
+		d.early++
+		d.samples -= ip.samples
+		d.pairs -= len(ip.peers)
 		delete(d.ips, ip.addr)
 	}
 	d.last = [2]*ipStamps{}
 }
 
-func (ip *ipStamps) pair(peer netip.Addr) *pairStamps {
+func (d *natTimestamps) pair(ip *ipStamps, peer netip.Addr) *pairStamps {
 	for _, p := range ip.peers {
 		if p.peer == peer {
 			return p
@@ -309,11 +358,44 @@ func (ip *ipStamps) pair(peer netip.Addr) *pairStamps {
 	}
 	p := &pairStamps{peer: peer}
 	ip.peers = append(ip.peers, p)
+	d.pairs++
 	return p
+}
+
+// sampleShare is how many clock samples a pair may keep: natMaxConns
+// while every pair fits in natMaxSamples, else its share of it.
+func (d *natTimestamps) sampleShare(total int) int {
+	return min(natMaxConns, max(natMinShare, total/max(1, d.pairs)))
+}
+
+// trim brings the samples held back within natMaxSamples: every pair keeps
+// its first samples up to three quarters of the budget's share (so that a
+// trim frees room for many samples to come), the rest are dropped and
+// counted as skipped; when the least shares are still too many, the
+// addresses idle longest are judged early.
+func (d *natTimestamps) trim() {
+	share := d.sampleShare(natMaxSamples * 3 / 4)
+	for _, ip := range d.ips {
+		for _, p := range ip.peers {
+			if n := len(p.conns) - share; n > 0 {
+				p.conns = append([]stampConn(nil), p.conns[:share]...) // release the rest
+				p.skipped += n
+				d.dropped += n
+				ip.samples -= n
+				d.samples -= n
+			}
+		}
+	}
+	for d.samples > natMaxSamples*3/4 && len(d.ips) > 0 {
+		d.evict()
+	}
 }
 
 func (d *natTimestamps) observe(r *reassembly.Record) {
 	d.now = max(d.now, r.End)
+	if d.first == 0 || r.Start < d.first {
+		d.first = r.Start
+	}
 	for side, s := range []struct {
 		f          *reassembly.Flow
 		self, peer netip.AddrPort
@@ -330,7 +412,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 			d.last[side] = ip
 		}
 		ip.lastAt = max(ip.lastAt, r.End)
-		p := ip.pair(s.peer.Addr())
+		p := d.pair(ip, s.peer.Addr())
 		if p == nil {
 			ip.skipped++
 			continue
@@ -341,17 +423,25 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 		if !s.f.HasTS {
 			continue
 		}
-		if len(p.conns) >= natMaxConns || ip.samples >= natMaxIPConns {
+		if len(p.conns) >= d.sampleShare(natMaxSamples) || ip.samples >= natMaxIPConns {
+			if len(p.conns) < natMaxConns && ip.samples < natMaxIPConns {
+				d.dropped++
+			}
 			p.skipped++
 			continue
 		}
 		ip.samples++
+		d.samples++
 		p.conns = append(p.conns, stampConn{
 			id: r.ID, peerPort: s.peer.Port(), port: s.self.Port(), client: s.client,
 			first: s.f.TSFirst, last: s.f.TSLast, firstAt: s.f.TSFirstTime, lastAt: s.f.TSLastTime,
 			start: r.Start, end: r.End, isn: s.f.ISN, next: s.f.NextSeq, isnKnown: s.f.SYN.Seen(),
 			synTS: s.f.SYNHasTS && s.f.TSFirstTime == s.f.SYN.Time,
 		})
+		if d.samples > natMaxSamples {
+			d.trim()
+			d.last = [2]*ipStamps{}
+		}
 	}
 }
 
@@ -388,23 +478,18 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 		return
 	}
 	ip.listed++
-	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, server: r.Server, NATSYN: NATSYN{
-		Conn: r.ID, Frame: r.C.SYN.Frame.N, Time: FormatTime(r.C.SYN.Time), Server: r.Server.String(),
-		Behind: behind, Recycle: st.Recycle, Answered: st.Answered, SentAgain: st.Unanswered, Clock: -1,
-	}}
-	if r.C.SYNHasTS {
-		ts := r.C.TSFirst
-		s.TSval = &ts
+	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, serverPort: r.Server.Port(),
+		conn: int32(r.ID), behind: behind, recycle: st.Recycle, answered: st.Answered, sentAgain: int32(st.Unanswered),
+		hasTS: r.C.SYNHasTS, tsval: r.C.TSFirst,
 	}
 	if st.Checked {
-		latest, ago := st.Latest, Seconds(r.C.SYN.Time-st.LatestAt)
-		s.Latest, s.LatestConn, s.LatestAgoS = &latest, st.LatestConn, &ago
+		s.checked, s.latest, s.latestAt, s.latestConn = true, st.Latest, st.LatestAt, int32(st.LatestConn)
 	}
 	if behind {
-		s.BehindBy = st.By
+		s.by = st.By
 	}
 	if st.Recycle {
-		s.RecycleConn = st.RecycleConn
+		s.recycleConn = int32(st.RecycleConn)
 	}
 	p.syns = append(p.syns, s)
 }
@@ -426,11 +511,23 @@ func (d *natTimestamps) finish(res *Result) {
 	for _, ip := range all {
 		d.judge(ip)
 	}
+	base := seriesBase(res, d.first)
+	for _, f := range d.done {
+		if ev, ok := f.Evidence.(*NATEvidence); ok {
+			for i := range ev.Points {
+				ev.Points[i].T = Seconds(ev.Points[i].at - base)
+			}
+		}
+	}
 	sort.SliceStable(d.done, func(i, j int) bool { return d.done[i].Severity > d.done[j].Severity })
 	res.Findings = append(res.Findings, d.done...)
 	if d.summary.Addresses > 0 {
 		s := d.summary
 		res.NATTimestamps = &s
+	}
+	if d.dropped > 0 || d.early > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("NAT timestamps: %d clock samples past the %d kept at once were not fitted (each pair's count stays exact), %d client addresses were judged before the capture ended to bound memory: nat_ts_regression may miss some cases",
+			d.dropped, natMaxSamples, d.early))
 	}
 }
 
@@ -528,6 +625,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 	severity := SeverityInfo
 	var hosts int
 	var first *natSYN
+	var firstPeer netip.Addr
 	var frames []reassembly.Frame
 	conns := map[int]bool{}
 	clockBase := 0
@@ -578,21 +676,22 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 				clockOf[c.id] = clockBase + int(c.clock)
 			}
 		}
-		for _, s := range p.syns {
+		for i := range p.syns {
+			syn := &p.syns[i]
 			if first == nil {
-				s := s
-				first = &s
-			}
-			if c, ok := clockOf[s.Conn]; ok && s.TSval != nil {
-				s.Clock = c
-			}
-			if s.Behind {
-				s.BehindByS = ptr(round6(float64(s.BehindBy) / fit.rate))
+				first, firstPeer = syn, p.peer
 			}
 			if len(ev.SYNs) < natMaxSYNs {
-				ev.SYNs = append(ev.SYNs, s.NATSYN)
+				s := syn.evidence(p.peer)
+				if c, ok := clockOf[s.Conn]; ok && s.TSval != nil {
+					s.Clock = c
+				}
+				if s.Behind {
+					s.BehindByS = ptr(round6(float64(s.BehindBy) / fit.rate))
+				}
+				ev.SYNs = append(ev.SYNs, s)
 				if len(frames) < natMaxFrames {
-					frames = append(frames, s.frame)
+					frames = append(frames, syn.frame)
 				}
 				conns[s.Conn] = true
 				if s.LatestConn > 0 {
@@ -625,13 +724,13 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 	f := newFinding(KindNATTSRegression, severity, at, ids...)
 	f.addFrames(frames...)
 	if first != nil {
-		f.about(first.client, first.server, first.frame)
+		f.about(first.client, first.server(firstPeer), first.frame)
 	}
 	if len(f.Frames) == 0 {
 		f.Filter = HostFilter(ip.addr)
 	}
 	if plot {
-		sort.SliceStable(points, func(i, j int) bool { return points[i].T < points[j].T })
+		sort.SliceStable(points, func(i, j int) bool { return points[i].at < points[j].at })
 		ev.Points = points
 	}
 	f.Evidence = ev
@@ -654,9 +753,9 @@ func roundSig(x float64) float64 {
 // points are the pair's TSvals for the plot: each connection's first and
 // last, up to n points; the first ones always.
 func (p *pairStamps) points(base, n int) []NATPoint {
-	bySYN := map[int]natSYN{}
-	for _, s := range p.syns {
-		bySYN[s.Conn] = s
+	bySYN := map[int]*natSYN{}
+	for i := range p.syns {
+		bySYN[int(p.syns[i].conn)] = &p.syns[i]
 	}
 	both := 2*len(p.conns) <= n
 	pts := make([]NATPoint, 0, min(n, 2*len(p.conns)))
@@ -664,13 +763,13 @@ func (p *pairStamps) points(base, n int) []NATPoint {
 		if len(pts) >= n {
 			break
 		}
-		pt := NATPoint{Conn: c.id, T: Seconds(c.firstAt), TSval: c.first, Clock: base + int(c.clock), SYN: c.client && c.synTS}
+		pt := NATPoint{Conn: c.id, at: c.firstAt, TSval: c.first, Clock: base + int(c.clock), SYN: c.client && c.synTS}
 		if s, ok := bySYN[c.id]; ok && c.client && c.synTS {
-			pt.Behind, pt.Dropped = s.Behind, s.Recycle
+			pt.Behind, pt.Dropped = s.behind, s.recycle
 		}
 		pts = append(pts, pt)
 		if both && c.lastAt != c.firstAt && len(pts) < n {
-			pts = append(pts, NATPoint{Conn: c.id, T: Seconds(c.lastAt), TSval: c.last, Clock: base + int(c.clock)})
+			pts = append(pts, NATPoint{Conn: c.id, at: c.lastAt, TSval: c.last, Clock: base + int(c.clock)})
 		}
 	}
 	return pts

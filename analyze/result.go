@@ -52,6 +52,12 @@ type Result struct {
 	// whether it is a problem, its cause and advice (verdict.go).
 	Verdict Verdict `json:"verdict"`
 
+	// SeriesStart is the one time base of every plotted series: the
+	// capture's first packet (the earliest over its files). The times of
+	// the TIME_WAIT series (T, capture_end), of port_pressure and of
+	// nat_ts_regression points are seconds since it.
+	SeriesStart Time `json:"series_start,omitempty"`
+
 	// TimeWait is the TIME_WAIT occupancy of the hosts with the highest
 	// peaks, for plots.
 	TimeWait []TimeWaitSeries `json:"time_wait,omitempty"`
@@ -226,6 +232,26 @@ type Time int64
 // timeLayout is RFC 3339 with exactly nine digits of the second, so that
 // every time in a report has the same width.
 const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// seriesStart is the first packet over the captures (0: none).
+func seriesStart(cs []Capture) Time {
+	var first Time
+	for _, c := range cs {
+		if c.First != nil && (first == 0 || *c.First < first) {
+			first = *c.First
+		}
+	}
+	return first
+}
+
+// seriesBase is where the series of res count from: its SeriesStart, or
+// else (no packet times known, as in tests that hand records over) first.
+func seriesBase(res *Result, first int64) int64 {
+	if res.SeriesStart == 0 {
+		res.SeriesStart = Time(first)
+	}
+	return int64(res.SeriesStart)
+}
 
 // UTC is the time as a time.Time in UTC.
 func (t Time) UTC() time.Time { return time.Unix(0, int64(t)).UTC() }

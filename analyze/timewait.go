@@ -36,14 +36,16 @@ type timeWait struct {
 
 	first, last int64
 	seriesEnd   int64 // the last TIME_WAIT's end, at or after last: where series end
+	base        int64 // Result.SeriesStart: what series times count from
 	hosts       map[netip.Addr]*hostAcc
 	groups      map[groupKey]*pressureGroup
 	groupList   []*pressureGroup // by index
 	intervals   []twInterval
 	// byConn finds the intervals of a record that a later incarnation of
 	// the same four-tuple may cut short, by the seq of its first interval
-	// still kept; an entry goes once it is used or its intervals are.
-	byConn     map[int]int64
+	// still kept (its low 32 bits, seqOf: half the map of full ones); an
+	// entry goes once it is used or its intervals are.
+	byConn     map[int32]uint32
 	nextSeq    int64    // of the next interval
 	lastServer *hostAcc // the last server's host, to skip a lookup
 	// otherHost sums the addresses first seen once MaxHosts were kept,
@@ -152,7 +154,7 @@ func newTimeWait(opts Options) *timeWait {
 		tw: int64(tw), portRange: pr,
 		hosts:  make(map[netip.Addr]*hostAcc),
 		groups: make(map[groupKey]*pressureGroup),
-		byConn: make(map[int]int64),
+		byConn: make(map[int32]uint32),
 		keep:   opts.KeepOccupancy,
 	}
 }
@@ -225,7 +227,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 	if holder == reassembly.SideNone {
 		return
 	}
-	d.byConn[r.ID] = d.nextSeq
+	d.byConn[int32(r.ID)] = uint32(d.nextSeq)
 	for _, sd := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
 		if holder != sd && holder != reassembly.SideBoth {
 			continue
@@ -261,12 +263,12 @@ func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Eve
 // cut ends the TIME_WAIT of incarnation id when its four-tuple's next
 // incarnation starts at t.
 func (d *timeWait) cut(id int, t int64) {
-	seq, ok := d.byConn[id]
+	low, ok := d.byConn[int32(id)]
 	if !ok {
 		return
 	}
-	delete(d.byConn, id)
-	i, ok := slices.BinarySearchFunc(d.intervals, seq, func(iv twInterval, seq int64) int { return cmp.Compare(iv.seq, seq) })
+	delete(d.byConn, int32(id))
+	i, ok := slices.BinarySearchFunc(d.intervals, d.seqOf(low), func(iv twInterval, seq int64) int { return cmp.Compare(iv.seq, seq) })
 	if !ok {
 		return
 	}
@@ -280,13 +282,22 @@ func (d *timeWait) cut(id int, t int64) {
 	}
 }
 
+// seqOf is the seq whose low 32 bits are low: the latest at or before
+// nextSeq, as the intervals kept span far fewer than 2^32 seqs (they end
+// within a TIME_WAIT length).
+func (d *timeWait) seqOf(low uint32) int64 {
+	return d.nextSeq - int64(uint32(d.nextSeq)-low)
+}
+
 // TimeWaitSeries is one host's TIME_WAIT occupancy over the capture, for
 // plots: the most it held in each of at most 500 equal time bins.
 type TimeWaitSeries struct {
-	IP    string `json:"ip"`
-	Peak  int    `json:"peak"`
-	Start Time   `json:"start"` // the first connection's start: T is counted from it
-	// CaptureEnd is the capture's last packet (seconds since Start):
+	IP   string `json:"ip"`
+	Peak int    `json:"peak"`
+	// Start is Result.SeriesStart, the capture's first packet, which T
+	// counts from (the same for every series).
+	Start Time `json:"start"`
+	// CaptureEnd is the last connection's end (seconds since Start):
 	// Points run on past it to where the sockets still held then leave
 	// TIME_WAIT (unless a new incarnation of their four-tuple came).
 	CaptureEnd float64         `json:"capture_end"`
@@ -295,7 +306,7 @@ type TimeWaitSeries struct {
 
 // TimeWaitPoint is a step of an occupancy series.
 type TimeWaitPoint struct {
-	T float64 `json:"t"` // seconds since the series' start
+	T float64 `json:"t"` // seconds since Result.SeriesStart
 	N int     `json:"n"` // sockets in TIME_WAIT from T on
 }
 
@@ -335,7 +346,7 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 			break
 		}
 		res.TimeWait = append(res.TimeWait, TimeWaitSeries{
-			IP: p.h.addr.String(), Peak: p.peak, Start: Time(d.first), CaptureEnd: Seconds(d.last - d.first),
+			IP: p.h.addr.String(), Peak: p.peak, Start: Time(d.base), CaptureEnd: Seconds(d.last - d.base),
 			Points: series(p.h),
 		})
 	}
@@ -347,7 +358,7 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	portRange, narrowed := g.seenRange(d.portRange)
 	size := portRange[1] - portRange[0] + 1
 	a := &d.stream.groups[g.index]
-	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, max(d.seriesEnd, d.last))
+	n, at, held, points := a.peak, a.at, a.listed, a.series.points(d.first, max(d.seriesEnd, d.last), d.base)
 	if n == 0 {
 		return Finding{}, false
 	}

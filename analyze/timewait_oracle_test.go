@@ -14,9 +14,11 @@ import (
 // and each port pressure group's in time order.
 
 // oracleTimeWait is the result of the exact sweep over a timeWait that
-// observed every record and was never settled.
-func oracleTimeWait(d *timeWait) *Result {
-	res := &Result{}
+// observed every record and was never settled, its series counted from
+// start (the streamed result's SeriesStart).
+func oracleTimeWait(d *timeWait, start Time) *Result {
+	res := &Result{SeriesStart: start}
+	d.base = seriesBase(res, d.first)
 	d.seriesEnd = d.last
 	for _, iv := range d.intervals {
 		d.seriesEnd = max(d.seriesEnd, iv.end)
@@ -50,7 +52,7 @@ func oracleTimeWait(d *timeWait) *Result {
 			}
 		}
 		for _, e := range ev {
-			a.cur += e.delta
+			a.cur += int(e.delta)
 			a.series.add(e.t, a.cur)
 		}
 		if f, ok := d.pressure(g); ok {
@@ -70,7 +72,7 @@ func (d *timeWait) oracleSweep(ivs []int32) []twEvent {
 		if iv.end <= iv.start {
 			continue
 		}
-		ev = append(ev, twEvent{iv.start, 1, i}, twEvent{iv.end, -1, i})
+		ev = append(ev, twEvent{iv.start, i, 1}, twEvent{iv.end, i, -1})
 	}
 	sort.Slice(ev, func(a, b int) bool {
 		if ev[a].t != ev[b].t {
@@ -86,7 +88,7 @@ func (d *timeWait) oracleSweep(ivs []int32) []twEvent {
 func oraclePeak(ev []twEvent) (n int, at int64) {
 	cur := 0
 	for _, e := range ev {
-		cur += e.delta
+		cur += int(e.delta)
 		if cur > n {
 			n, at = cur, e.t
 		}
@@ -101,7 +103,7 @@ func (d *timeWait) oracleSeries(ev []twEvent) []TimeWaitPoint {
 	var pts []TimeWaitPoint
 	cur, bin := 0, int64(-1)
 	for _, e := range ev {
-		cur += e.delta
+		cur += int(e.delta)
 		b := (e.t - d.first) * seriesPoints / (span + 1)
 		if b != bin || len(pts) == 0 {
 			bin = b
@@ -109,11 +111,11 @@ func (d *timeWait) oracleSeries(ev []twEvent) []TimeWaitPoint {
 			if len(ev) > seriesPoints {
 				t = d.first + b*(span+1)/seriesPoints
 			}
-			pts = append(pts, TimeWaitPoint{T: Seconds(t - d.first), N: cur})
+			pts = append(pts, TimeWaitPoint{T: Seconds(t - d.base), N: cur})
 			continue
 		}
 		if len(ev) <= seriesPoints {
-			pts = append(pts, TimeWaitPoint{T: Seconds(e.t - d.first), N: cur})
+			pts = append(pts, TimeWaitPoint{T: Seconds(e.t - d.base), N: cur})
 		} else if cur > pts[len(pts)-1].N {
 			pts[len(pts)-1].N = cur
 		}
@@ -161,7 +163,7 @@ func TestTimeWaitOracle(t *testing.T) {
 			} else {
 				got = twAnalyze(t, opts, oracle.observe, []string{tt.file}, nil)
 			}
-			want := oracleTimeWait(oracle)
+			want := oracleTimeWait(oracle, got.SeriesStart)
 			if len(want.Hosts) == 0 || len(want.TimeWait) == 0 {
 				t.Fatal("no TIME_WAIT in the test capture")
 			}

@@ -96,11 +96,12 @@ func (s *twSeries) addBinned(t int64, n int) {
 
 // points renders the series over the capture from first to last: every
 // step when there are at most seriesPoints, else one point per bin of
-// (span+1)/seriesPoints that saw a step, with the highest count in it.
-func (s *twSeries) points(first, last int64) []TimeWaitPoint {
+// (span+1)/seriesPoints that saw a step, with the highest count in it;
+// the times in seconds since base (Result.SeriesStart).
+func (s *twSeries) points(first, last, base int64) []TimeWaitPoint {
 	span := max(last-first, 1)
 	if !s.binned {
-		return stepPoints(s.steps, first, span)
+		return stepPoints(s.steps, first, span, base)
 	}
 	var pts []TimeWaitPoint
 	bin := int64(-1)
@@ -112,7 +113,7 @@ func (s *twSeries) points(first, last int64) []TimeWaitPoint {
 		b := (t - first) * seriesPoints / (span + 1)
 		if b != bin || len(pts) == 0 {
 			bin = b
-			pts = append(pts, TimeWaitPoint{T: Seconds(first + b*(span+1)/seriesPoints - first), N: int(m)})
+			pts = append(pts, TimeWaitPoint{T: Seconds(first + b*(span+1)/seriesPoints - base), N: int(m)})
 		} else if int(m) > pts[len(pts)-1].N {
 			pts[len(pts)-1].N = int(m)
 		}
@@ -121,7 +122,7 @@ func (s *twSeries) points(first, last int64) []TimeWaitPoint {
 }
 
 // stepPoints draws steps as twSeries.points does.
-func stepPoints(steps []twStep, first, span int64) []TimeWaitPoint {
+func stepPoints(steps []twStep, first, span, base int64) []TimeWaitPoint {
 	var pts []TimeWaitPoint
 	bin := int64(-1)
 	for _, st := range steps {
@@ -133,11 +134,11 @@ func stepPoints(steps []twStep, first, span int64) []TimeWaitPoint {
 			if len(steps) > seriesPoints {
 				t = first + b*(span+1)/seriesPoints
 			}
-			pts = append(pts, TimeWaitPoint{T: Seconds(t - first), N: cur})
+			pts = append(pts, TimeWaitPoint{T: Seconds(t - base), N: cur})
 			continue
 		}
 		if len(steps) <= seriesPoints {
-			pts = append(pts, TimeWaitPoint{T: Seconds(st.t - first), N: cur})
+			pts = append(pts, TimeWaitPoint{T: Seconds(st.t - base), N: cur})
 		} else if cur > pts[len(pts)-1].N {
 			pts[len(pts)-1].N = cur
 		}
@@ -148,8 +149,8 @@ func stepPoints(steps []twStep, first, span int64) []TimeWaitPoint {
 // twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
 type twEvent struct {
 	t     int64
-	delta int
 	iv    int32
+	delta int32
 }
 
 // twAcc is the running occupancy of one host or port pressure group.
@@ -216,30 +217,30 @@ func (d *timeWait) apply(wm int64) {
 			continue
 		}
 		if !iv.started && iv.start < wm {
-			ev = append(ev, twEvent{max(iv.start, st.settled), 1, int32(i)})
+			ev = append(ev, twEvent{max(iv.start, st.settled), int32(i), 1})
 		}
 		if iv.end < wm {
-			ev = append(ev, twEvent{max(iv.end, st.settled), -1, int32(i)})
+			ev = append(ev, twEvent{max(iv.end, st.settled), int32(i), -1})
 		}
 	}
 	slices.SortFunc(ev, func(a, b twEvent) int {
 		if a.t != b.t {
 			return cmp.Compare(a.t, b.t)
 		}
-		return a.delta - b.delta
+		return int(a.delta - b.delta)
 	})
 	var changed []int32 // groups whose peak moved
 	for _, e := range ev {
 		iv := &d.intervals[e.iv]
 		h := &st.hosts[iv.host]
-		h.cur += e.delta
+		h.cur += int(e.delta)
 		if h.cur > h.peak {
 			h.peak, h.at = h.cur, e.t
 		}
 		h.series.add(e.t, h.cur)
 		if iv.group >= 0 {
 			g := &st.groups[iv.group]
-			g.cur += e.delta
+			g.cur += int(e.delta)
 			if g.cur > g.peak {
 				if !g.changed {
 					g.changed = true
@@ -275,11 +276,11 @@ func (d *timeWait) apply(wm int64) {
 		nextKept := iv.two && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
 		if iv.end <= iv.start || iv.end < wm {
 			// A record's entry follows its first interval still kept.
-			if seq, ok := d.byConn[int(iv.conn)]; ok && seq == iv.seq {
+			if low, ok := d.byConn[iv.conn]; ok && low == uint32(iv.seq) {
 				if nextKept {
-					d.byConn[int(iv.conn)] = d.intervals[i+1].seq
+					d.byConn[iv.conn] = uint32(d.intervals[i+1].seq)
 				} else {
-					delete(d.byConn, int(iv.conn))
+					delete(d.byConn, iv.conn)
 				}
 			}
 			continue
@@ -310,7 +311,8 @@ func (d *timeWait) finish(res *Result) {
 		a := &st.hosts[h.index]
 		peaks = append(peaks, hostPeak{h, a.peak, a.at})
 	}
-	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.seriesEnd) })
+	d.base = seriesBase(res, d.first)
+	d.reportHosts(res, peaks, func(h *hostAcc) []TimeWaitPoint { return st.hosts[h.index].series.points(d.first, d.seriesEnd, d.base) })
 	if d.keep {
 		res.occupancy = &occupancy{first: d.first, last: d.last, seriesEnd: d.seriesEnd}
 		for _, h := range res.Hosts { // in report order; a row that is no address (a folded rest) has no series

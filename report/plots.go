@@ -137,20 +137,6 @@ func evidenceOf[E analyze.Evidence](f *analyze.Finding) (E, bool) {
 	return e, ok
 }
 
-// captureStart is the first packet's time over all captures (Unix ns),
-// 0 when none.
-func captureStart(res *analyze.Result) int64 {
-	var first int64
-	for _, c := range res.Captures {
-		if c.First != nil {
-			if ns := int64(*c.First); first == 0 || ns < first {
-				first = ns
-			}
-		}
-	}
-	return first
-}
-
 // timeWaitPlotted are the series the TIME_WAIT plot draws: the hosts
 // with the highest peaks (at most plotHosts) whose peak is at least
 // plotPeakShare of the highest, so that thousands of clients holding a
@@ -577,16 +563,12 @@ func PlotNAT(res *analyze.Result, f *analyze.Finding) *plot.Plot {
 		return nil
 	}
 	pts := ev.Points
-	t0 := float64(captureStart(res)) / 1e9
-	if t0 == 0 {
-		t0 = pts[0].T
-	}
 	p := newPlot("TSval against capture time from "+ev.IP, "time since the capture started (s)", "TSval (ticks)")
 	byClock := map[int]plotter.XYs{}
 	var clocks []int
 	var behind, dropped plotter.XYs
 	for _, pt := range pts {
-		xy := plotter.XY{X: pt.T - t0, Y: float64(pt.TSval)}
+		xy := plotter.XY{X: pt.T, Y: float64(pt.TSval)} // since res.SeriesStart, the capture's start
 		if _, ok := byClock[pt.Clock]; !ok {
 			clocks = append(clocks, pt.Clock)
 		}
