@@ -177,6 +177,7 @@ type pairStamps struct {
 	listed  int    // SYNs behind or refused by the exact rule, listed or not
 	behind  int    // of them, behind the latest TSval
 	recycle int    // of them, where the exact tcp_tw_recycle rule applies
+	noTS    int    // of them, SYNs that carried no timestamp (refused by the rule for that)
 	maxBy   uint32 // ticks
 	// unanswered counts the listed SYNs sent again before any SYN+ACK;
 	// sentAgain counts every SYN to the peer that was.
@@ -308,7 +309,12 @@ type NATPoint struct {
 type NATSummary struct {
 	Addresses int `json:"addresses"`
 	SYNs      int `json:"syns"`         // SYNs a per-IP timestamp check would refuse
+	Behind    int `json:"syns_behind"`  // of them, behind the latest TSval to the same server
 	Recycle   int `json:"syns_recycle"` // of them, where the exact tcp_tw_recycle rule applies
+	// NoTimestamp counts, of them, the SYNs that carried no timestamp
+	// while the address had sent one to that server within 60 s: the
+	// exact rule refused those too, and they are not "behind" anything.
+	NoTimestamp int `json:"syns_without_timestamp"`
 }
 
 func (d *natTimestamps) ip(addr netip.Addr) *ipStamps {
@@ -471,6 +477,9 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 	if st.Recycle {
 		p.recycle++
 	}
+	if !r.C.SYNHasTS {
+		p.noTS++
+	}
 	if st.Unanswered > 0 {
 		p.unanswered++
 	}
@@ -551,7 +560,7 @@ type pairVerdict struct {
 // judge decides an address: a finding, a line of the summary, or nothing.
 func (d *natTimestamps) judge(ip *ipStamps) {
 	var vs []pairVerdict
-	listed, recycle := 0, 0
+	listed, behind, recycle, noTS := 0, 0, 0, 0
 	finding := false
 	for _, p := range ip.peers {
 		if p.listed == 0 && p.sentAgain == 0 && len(p.conns) < natMinConns {
@@ -565,7 +574,9 @@ func (d *natTimestamps) judge(ip *ipStamps) {
 			finding = true
 		}
 		listed += p.listed
+		behind += p.behind
 		recycle += p.recycle
+		noTS += p.noTS
 		if p.listed > 0 || v.several || v.pattern {
 			vs = append(vs, v)
 		}
@@ -574,7 +585,9 @@ func (d *natTimestamps) judge(ip *ipStamps) {
 		if listed > 0 {
 			d.summary.Addresses++
 			d.summary.SYNs += listed
+			d.summary.Behind += behind
 			d.summary.Recycle += recycle
+			d.summary.NoTimestamp += noTS
 		}
 		return
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/twscope/twscope/analyze"
 )
@@ -15,12 +16,23 @@ func natSummaryLine(res *analyze.Result) string {
 	if s == nil || s.Addresses == 0 {
 		return ""
 	}
-	line := fmt.Sprintf("timestamps: %d client %s sent %d %s behind their latest TSval to the same server (a per-IP timestamp check such as tcp_tw_recycle would refuse them",
+	line := fmt.Sprintf("timestamps: %d client %s sent %d %s that a per-IP timestamp check such as tcp_tw_recycle would refuse (",
 		s.Addresses, pick(s.Addresses, "address", "addresses"), s.SYNs, pick(s.SYNs, "SYN", "SYNs"))
-	if s.Recycle > 0 {
-		line += fmt.Sprintf("; %d under the exact tcp_tw_recycle rule", s.Recycle)
+	var parts []string
+	if s.Behind > 0 {
+		parts = append(parts, fmt.Sprintf("%d behind their latest TSval to the same server", s.Behind))
 	}
-	return line + "); per-connection timestamp offsets (Linux 6.x) explain them and none went unanswered in the pattern: not a NAT finding"
+	if s.NoTimestamp > 0 {
+		parts = append(parts, fmt.Sprintf("%d without a timestamp", s.NoTimestamp))
+	}
+	if s.Recycle > 0 {
+		parts = append(parts, fmt.Sprintf("%d under the exact tcp_tw_recycle rule", s.Recycle))
+	}
+	line += strings.Join(parts, "; ") + "); none went unanswered in the pattern and no address shows several clocks toward one server"
+	if s.Behind > 0 {
+		line += " (per-connection timestamp offsets, Linux 6.x, put SYNs behind)"
+	}
+	return line + ": not a NAT finding"
 }
 
 func pick(n int, one, many string) string {

@@ -14,7 +14,9 @@ import (
 func TestNATSummaryLine(t *testing.T) {
 	res := htmlTestResult(t, lab+"nat_timestamps.pcap")
 	line := natSummaryLine(res)
-	if !strings.Contains(line, "1 client address sent 10 SYNs behind") || !strings.Contains(line, "10 under the exact tcp_tw_recycle rule") {
+	if !strings.Contains(line, "1 client address sent 10 SYNs that a per-IP timestamp check") ||
+		!strings.Contains(line, "10 behind their latest TSval") || !strings.Contains(line, "10 under the exact tcp_tw_recycle rule") ||
+		strings.Contains(line, "without a timestamp") {
 		t.Fatalf("line %q", line)
 	}
 	var text bytes.Buffer
@@ -27,6 +29,13 @@ func TestNATSummaryLine(t *testing.T) {
 	_, page := renderHTML(t, lab+"nat_timestamps.pcap")
 	if n := strings.Count(string(page), `id="nat-timestamps"`); n != 1 {
 		t.Errorf("the HTML report has the line %d times", n)
+	}
+	// Behind one NAT address, a host that sends timestamps and one that
+	// sends none (tcp_timestamps 1 and 0, testdata/README.md qa/): the
+	// SYNs without one are refused by the rule, but behind nothing.
+	mix := natSummaryLine(htmlTestResult(t, "../testdata/qa/nat-tsmix.pcap.gz"))
+	if !strings.Contains(mix, "without a timestamp") || strings.Contains(mix, " 0 behind") {
+		t.Errorf("mixed timestamps: line %q", mix)
 	}
 	if natSummaryLine(htmlTestResult(t, lab+"crafted/syn_tsval_lower_than_previous.pcap")) != "" {
 		t.Errorf("a line without SYNs behind outside a finding")
