@@ -501,9 +501,7 @@ func mergeHosts(out *Partial, ps []*Partial) {
 				s.occ = append(s.occ, o)
 			}
 		}
-		for _, ip := range p.Lowered {
-			out.Lowered = append(out.Lowered, ip)
-		}
+		out.Lowered = append(out.Lowered, p.Lowered...)
 	}
 	type merged struct {
 		h    Host

@@ -56,7 +56,8 @@ func BenchmarkShapes(b *testing.B) {
 				b.Fatal(err)
 			}
 			w := bufio.NewWriterSize(f, 1<<20)
-			if err := sh.write(w); err == nil {
+			err = sh.write(w)
+			if err == nil {
 				err = w.Flush()
 			}
 			if err != nil {

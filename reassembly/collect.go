@@ -127,7 +127,6 @@ type collecting struct {
 	after     int
 	done      bool
 	gaps      []Gap
-	complete  bool
 }
 
 // CollectFrames reads the captures again (files as given to the analysis,
