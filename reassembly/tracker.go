@@ -161,6 +161,8 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 		// Not 0, the generation of a conn that has cached no clock.
 		clockGen: 1,
 	}
+	// boundMemory prunes once one more than the bound is remembered.
+	t.tuples.slab.limit = intOr(cfg.MaxTuples, defaultMaxTuples) + 1
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
 	t.reset = durationOr(cfg.ResetLinger, defaultReset)
@@ -315,7 +317,7 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 		}
 	}
 	if c == nil {
-		c = t.open(*key, seg, srcIsLo)
+		c = t.open(*key, k.hash, seg, srcIsLo)
 	}
 	t.update(c, seg, c.sideOf(srcIsLo))
 	if t.jumpPending {
@@ -372,7 +374,9 @@ func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
 // open starts an incarnation with this segment, deciding the roles: the
 // SYN's sender is the client, the SYN+ACK's the server; without either,
 // the side with the lower (well-known) port is taken for the server.
-func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
+// open starts an incarnation of the four-tuple key, whose hash (hashKey
+// with flowSeed) is h.
+func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn {
 	var c *conn
 	var r *Record
 	if n := len(t.free); n > 0 {
@@ -417,7 +421,6 @@ func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
 	// The first packet is also the last so far, whatever its time (the
 	// zero End must not outrank a time before 1970).
 	c.End, c.LastFrame, c.last = seg.Time, c.FirstFrame, seg.Time
-	h := hashKey(&key, flowSeed)
 	if i, ok := t.tuples.lookup(&key, h); ok {
 		prev := t.tuples.forget(i)
 		if seg.Time-prev.End <= t.tupleMemory {
