@@ -224,10 +224,37 @@ type Summary struct {
 type Record struct {
 	ID             int
 	Client, Server netip.AddrPort
-	Start, End     int64
-	FirstFrame     Frame
-	LastFrame      Frame
-	Packets        int
+
+	// The fields that hold pointers come first: the garbage collector
+	// scans a Record only up to its last pointer, and the rest (the
+	// per-side facts) is most of its size.
+
+	ZeekState string
+	History   string
+
+	// OldDup is the first segment that belongs to Prev rather than to this
+	// incarnation; OldDups counts them.
+	OldDups int
+	OldDup  OldDuplicate
+
+	// SuspectSegments counts the segments the receiver would not have
+	// accepted (RFC 9293 3.10.7, RFC 5961; accept.go): they were not
+	// applied to the close facts. Suspect is the first of them that would
+	// have changed a verdict (closer, close kind, TIME_WAIT holder), and
+	// SuspectVerdicts counts those.
+	SuspectSegments int
+	SuspectVerdicts int
+	Suspect         *SuspectSegment // nil: none
+
+	// StaleState is set when the peer answered this SYN with an ACK of an
+	// older state of the four-tuple (a challenge ACK) that the client then
+	// reset: the peer still held the four-tuple and refused its reuse.
+	StaleState *StaleState // nil: none
+
+	Start, End int64
+	FirstFrame Frame
+	LastFrame  Frame
+	Packets    int
 
 	// Partial is true when the client's SYN is not in the capture: the
 	// connection started before the capture or its SYN was missed.
@@ -274,28 +301,6 @@ type Record struct {
 	// SYNTSBehind describes this connection's SYN compared with the
 	// timestamps seen before from the client's IP address.
 	SYNTS SYNTimestamp
-
-	// OldDup is the first segment that belongs to Prev rather than to this
-	// incarnation; OldDups counts them.
-	OldDups int
-	OldDup  OldDuplicate
-
-	// SuspectSegments counts the segments the receiver would not have
-	// accepted (RFC 9293 3.10.7, RFC 5961; accept.go): they were not
-	// applied to the close facts. Suspect is the first of them that would
-	// have changed a verdict (closer, close kind, TIME_WAIT holder), and
-	// SuspectVerdicts counts those.
-	SuspectSegments int
-	SuspectVerdicts int
-	Suspect         *SuspectSegment // nil: none
-
-	// StaleState is set when the peer answered this SYN with an ACK of an
-	// older state of the four-tuple (a challenge ACK) that the client then
-	// reset: the peer still held the four-tuple and refused its reuse.
-	StaleState *StaleState // nil: none
-
-	ZeekState string
-	History   string
 }
 
 // SuspectReason is why a segment was not accepted.

@@ -161,6 +161,8 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 		// Not 0, the generation of a conn that has cached no clock.
 		clockGen: 1,
 	}
+	// boundMemory prunes once one more than the bound is remembered.
+	t.tuples.slab.limit = intOr(cfg.MaxTuples, defaultMaxTuples) + 1
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
 	t.reset = durationOr(cfg.ResetLinger, defaultReset)
@@ -235,29 +237,31 @@ type ipClock struct {
 // conn is one live incarnation: the record being filled and the little
 // state that is not part of it.
 type conn struct {
+	// The pointers first: the collector scans a conn only up to its last.
 	*Record
-	id         int // Record.ID, kept when the record is handed over
-	key        flowKey
-	lo         Side // the side at the key's lo end
-	last       int64
-	closed     bool // both FINs acknowledged, or a RST: only lingers now
-	lostAckAns bool // the active closer's answer to a resent FIN was seen
-	zeek       zeek.Conn
-	slot       int32  // index in Tracker.live
-	hash       uint64 // of key, in the flow table
-	halfOpen   bool   // counted in Tracker.half
-	twoViews   bool   // a second sequence view of the SYN was seen (accept.go)
 	// pend is the last segment outside the window, kept until the peer
 	// confirms its jump (pendReady) or goes on in the old numbers.
-	pend        *Segment
+	pend *Segment
+	// clk caches the clock of each side's address (by Side.Index), valid
+	// while clkGen matches Tracker.clockGen.
+	clk [2]*ipClock
+
+	id          int // Record.ID, kept when the record is handed over
+	key         flowKey
+	lo          Side // the side at the key's lo end
+	last        int64
+	closed      bool // both FINs acknowledged, or a RST: only lingers now
+	lostAckAns  bool // the active closer's answer to a resent FIN was seen
+	zeek        zeek.Conn
+	slot        int32  // index in Tracker.live
+	hash        uint64 // of key, in the flow table
+	halfOpen    bool   // counted in Tracker.half
+	twoViews    bool   // a second sequence view of the SYN was seen (accept.go)
 	pendFrom    Side
 	pendReady   bool
 	pendVerdict bool    // pend was counted as changing a verdict
 	dups        dupRing // recent segments, to recognise copies
-	// clk caches the clock of each side's address (by Side.Index), valid
-	// while clkGen matches Tracker.clockGen.
-	clk    [2]*ipClock
-	clkGen [2]uint32
+	clkGen      [2]uint32
 }
 
 // sideOf is the side that sent a segment, from whether its sender is the
@@ -315,7 +319,7 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 		}
 	}
 	if c == nil {
-		c = t.open(*key, seg, srcIsLo)
+		c = t.open(*key, k.hash, seg, srcIsLo)
 	}
 	t.update(c, seg, c.sideOf(srcIsLo))
 	if t.jumpPending {
@@ -372,7 +376,9 @@ func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
 // open starts an incarnation with this segment, deciding the roles: the
 // SYN's sender is the client, the SYN+ACK's the server; without either,
 // the side with the lower (well-known) port is taken for the server.
-func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
+// open starts an incarnation of the four-tuple key, whose hash (hashKey
+// with flowSeed) is h.
+func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn {
 	var c *conn
 	var r *Record
 	if n := len(t.free); n > 0 {
@@ -417,7 +423,6 @@ func (t *Tracker) open(key flowKey, seg *Segment, srcIsLo bool) *conn {
 	// The first packet is also the last so far, whatever its time (the
 	// zero End must not outrank a time before 1970).
 	c.End, c.LastFrame, c.last = seg.Time, c.FirstFrame, seg.Time
-	h := hashKey(&key, flowSeed)
 	if i, ok := t.tuples.lookup(&key, h); ok {
 		prev := t.tuples.forget(i)
 		if seg.Time-prev.End <= t.tupleMemory {

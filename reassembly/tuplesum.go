@@ -1,5 +1,7 @@
 package reassembly
 
+import "slices"
+
 // tupleMemory remembers, per four-tuple, the Summary of its last
 // finished incarnation, for the next one to judge reuse by.
 type tupleMemory struct {
@@ -24,6 +26,10 @@ type tupleSlab struct {
 	// on a four-tuple never seen, and the bit says so without a lookup in
 	// the large table.
 	filter []uint64
+	// limit is the most entries the slab ever holds (the tracker's bound
+	// plus one): it grows by doubling up to it, not by append's quarter,
+	// so that filling it leaves little garbage for the collector.
+	limit int
 }
 
 // tupleTable holds, by four-tuple hash, indexes into tupleSlab.
@@ -103,6 +109,12 @@ func (b *tupleSlab) add(s *Summary, k *flowKey, h uint64) int32 {
 		b.holes = b.holes[:n-1]
 		b.s[i], b.keys[i], b.hashes[i] = *s, *k, h
 		return i
+	}
+	if n := len(b.s); n == cap(b.s) && n < b.limit {
+		c := min(max(2*n, 1024), b.limit)
+		b.s = slices.Grow(b.s, c-n)
+		b.keys = slices.Grow(b.keys, c-n)
+		b.hashes = slices.Grow(b.hashes, c-n)
 	}
 	b.s = append(b.s, *s)
 	b.keys = append(b.keys, *k)

@@ -14,6 +14,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twscope/twscope/reassembly/synth"
@@ -40,6 +43,8 @@ func main() {
 	flag.BoolVar(&cfg.TS.LinuxISN, "linux-isn", false, "Linux ISNs: hash of the pre-NAT four-tuple + a 64 ns clock")
 	flag.BoolVar(&cfg.TS.Recycle, "tw-recycle", false, "servers drop SYNs behind the TSval remembered in TIME_WAIT (tcp_tw_recycle=1), sent again at 1, 2, 4 s")
 	flag.BoolVar(&cfg.FrozenClock, "frozen-clock", false, "every packet at the first packet's time (a clock that stood still)")
+	exchanges := flag.String("exchanges", "1-2", "request/response exchanges per connection, LO-HI (1-1: HTTP/1.0 or a database connection per transaction; 10-50: keep-alive)")
+	mixFlag := flag.String("mix", "", "weights of connection kinds, KIND=N,... of "+strings.Join(mixKinds(), ",")+" (unnamed kinds keep their default weight)")
 	var flood synth.FloodConfig
 	floodKind := flag.String("flood", "", "write a hostile capture instead: syn (a SYN flood of -packets SYNs from random sources) or scan (a port scan)")
 	flag.IntVar(&flood.ScanHosts, "scan-hosts", 0, "with -flood scan: scan every port of this many hosts (else -packets random ports of one)")
@@ -47,6 +52,18 @@ func main() {
 	flag.StringVar(&out, "o", "-", "output file (- for stdout)")
 	flag.BoolVar(&quiet, "q", false, "do not print the ground truth")
 	flag.Parse()
+	if _, err := fmt.Sscanf(*exchanges, "%d-%d", &cfg.Exchanges[0], &cfg.Exchanges[1]); err != nil || cfg.Exchanges[0] < 1 || cfg.Exchanges[1] < cfg.Exchanges[0] {
+		fmt.Fprintf(os.Stderr, "twscope-gen: -exchanges %q: LO-HI with 1 <= LO <= HI\n", *exchanges)
+		os.Exit(2)
+	}
+	if *mixFlag != "" {
+		m := synth.DefaultMix
+		if err := parseMix(*mixFlag, &m); err != nil {
+			fmt.Fprintln(os.Stderr, "twscope-gen: -mix:", err)
+			os.Exit(2)
+		}
+		cfg.Mix = &m
+	}
 	var w io.Writer = os.Stdout
 	var f *os.File
 	if out != "-" {
@@ -97,4 +114,29 @@ func main() {
 		fmt.Fprintf(os.Stderr, "twscope-gen: %d packets, %.1f MB, %d connections, %.1f s of capture, written in %.1f s\n",
 			st.Packets, float64(st.Bytes)/1e6, st.Connections, float64(st.Last-st.First)/1e9, time.Since(start).Seconds())
 	}
+}
+
+// mixKinds names the weights of -mix, in the order of
+// synth.Mix.
+func mixKinds() []string {
+	names := []string{"client_close", "server_close", "simultaneous", "client_rst", "server_rst",
+		"lost_ack_reack", "lost_ack_rst", "lost_ack_gone", "half_close", "reuse"}
+	return names
+}
+
+// parseMix sets the weights named in s ("reuse=50,client_rst=70") in m.
+func parseMix(s string, m *synth.Mix) error {
+	fields := []*int{&m.ClientClose, &m.ServerClose, &m.Simultaneous, &m.ClientRST, &m.ServerRST,
+		&m.LostAckReAck, &m.LostAckRST, &m.LostAckGone, &m.HalfClose, &m.Reuse}
+	names := mixKinds()
+	for _, kv := range strings.Split(s, ",") {
+		name, val, ok := strings.Cut(kv, "=")
+		i := slices.Index(names, name)
+		n, err := strconv.Atoi(val)
+		if !ok || i < 0 || err != nil || n < 0 {
+			return fmt.Errorf("%q: KIND=N with KIND one of %s", kv, strings.Join(names, ","))
+		}
+		*fields[i] = n
+	}
+	return nil
 }

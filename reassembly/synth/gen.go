@@ -40,6 +40,10 @@ type GenConfig struct {
 	// capture whose clock stood still does; the order stays that of the
 	// connections' scripts.
 	FrozenClock bool
+	// Exchanges is the least and the most request/response exchanges of
+	// a connection (default 1, 2): 1, 1 is HTTP/1.0 or a database
+	// connection per transaction, 10, 50 a keep-alive connection.
+	Exchanges [2]int
 }
 
 // Mix weighs the kinds of connection the generator writes, in parts of
@@ -108,6 +112,12 @@ func (c *GenConfig) defaults() {
 	}
 	if c.Start.IsZero() {
 		c.Start = Epoch
+	}
+	if c.Exchanges[0] <= 0 {
+		c.Exchanges[0] = 1
+	}
+	if c.Exchanges[1] < c.Exchanges[0] {
+		c.Exchanges[1] = max(c.Exchanges[0], 2)
 	}
 	if c.Mix == nil {
 		m := DefaultMix
@@ -407,8 +417,9 @@ func (g *gen) body(sc *script, k int, rtt int64, us func(lo, hi int) int64) {
 	sc.send(true, SYN, 0, 0)
 	sc.send(false, SYN|ACK, 0, srv)
 	sc.send(true, ACK, 0, rtt)
-	// One or two request/response exchanges.
-	for n := 1 + g.rng.Intn(2); n > 0; n-- {
+	// Exchanges[0] to Exchanges[1] request/response exchanges.
+	lo, hi := g.cfg.Exchanges[0], g.cfg.Exchanges[1]
+	for n := lo + g.rng.Intn(hi-lo+1); n > 0; n-- {
 		sc.send(true, PSH|ACK, 100+g.rng.Intn(400), us(5, 50))
 		sc.send(false, ACK, 0, srv)
 		sc.send(false, PSH|ACK, 200+g.rng.Intn(1200), us(100, 3000))
