@@ -219,11 +219,29 @@ func (s *closeSummary) finish(res *Result) {
 	for _, e := range s.endpoints {
 		res.Endpoints = append(res.Endpoints, *e)
 	}
-	sort.Slice(res.Endpoints, func(i, j int) bool {
-		a, b := res.Endpoints[i], res.Endpoints[j]
+	sortEndpoints(res.Endpoints)
+}
+
+// sortEndpoints orders endpoints the report's way: the busiest first, then
+// by address, so that the same capture gives the same bytes.
+func sortEndpoints(eps []Endpoint) {
+	sort.Slice(eps, func(i, j int) bool {
+		a, b := eps[i], eps[j]
 		if a.Connections != b.Connections {
 			return a.Connections > b.Connections
 		}
 		return a.Server < b.Server
 	})
+}
+
+// hostBefore is the report's order of hosts: those holding the most
+// TIME_WAIT first, then the busiest, then by address.
+func hostBefore(heldA, connsA int, addrA netip.Addr, heldB, connsB int, addrB netip.Addr) bool {
+	if heldA != heldB {
+		return heldA > heldB
+	}
+	if connsA != connsB {
+		return connsA > connsB
+	}
+	return addrA.Less(addrB)
 }

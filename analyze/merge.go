@@ -413,13 +413,7 @@ func mergeEndpoints(res *Result, ps []*Partial) {
 	for _, e := range by {
 		res.Endpoints = append(res.Endpoints, *e)
 	}
-	sort.Slice(res.Endpoints, func(i, j int) bool {
-		a, b := res.Endpoints[i], res.Endpoints[j]
-		if a.Connections != b.Connections {
-			return a.Connections > b.Connections
-		}
-		return a.Server < b.Server
-	})
+	sortEndpoints(res.Endpoints)
 }
 
 // mergeFindings lists the findings of every capture point as one analysis
@@ -551,13 +545,7 @@ func mergeHosts(out *Partial, ps []*Partial) {
 	slices.SortFunc(out.Occupancy, func(a, b HostOccupancy) int { return strings.Compare(a.IP, b.IP) })
 	sort.Slice(hosts, func(i, j int) bool {
 		a, b := hosts[i], hosts[j]
-		if a.h.TimeWaitHeld != b.h.TimeWaitHeld {
-			return a.h.TimeWaitHeld > b.h.TimeWaitHeld
-		}
-		if a.h.Connections != b.h.Connections {
-			return a.h.Connections > b.h.Connections
-		}
-		return a.addr.Less(b.addr)
+		return hostBefore(a.h.TimeWaitHeld, a.h.Connections, a.addr, b.h.TimeWaitHeld, b.h.Connections, b.addr)
 	})
 	for _, m := range hosts {
 		res.Hosts = append(res.Hosts, m.h)

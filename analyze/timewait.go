@@ -321,14 +321,8 @@ type hostPeak struct {
 // and the occupancy series of the hosts with the highest peaks.
 func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostAcc) []TimeWaitPoint) {
 	sort.Slice(peaks, func(i, j int) bool {
-		a, b := peaks[i], peaks[j]
-		if a.h.held != b.h.held {
-			return a.h.held > b.h.held
-		}
-		if a.h.conns != b.h.conns {
-			return a.h.conns > b.h.conns
-		}
-		return a.h.addr.Less(b.h.addr)
+		a, b := peaks[i].h, peaks[j].h
+		return hostBefore(a.held, a.conns, a.addr, b.held, b.conns, b.addr)
 	})
 	for _, p := range peaks {
 		h := Host{

@@ -207,16 +207,7 @@ func TestAcceptBadDataOffset(t *testing.T) {
 	write(false, FlagFIN|ack, 501, 102, 0)
 	write(true, ack, 102, 502, 0)
 
-	src, err := Open([]string{"-"}, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var recs []Record
-	_, st, err := Run(src, Config{}, func(r *Record) { recs = append(recs, *r) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs, st, _ := track(t, Config{}, &buf)
 	if len(recs) != 1 {
 		t.Fatalf("%d records, want 1", len(recs))
 	}
@@ -326,16 +317,7 @@ func TestTimeJump(t *testing.T) {
 		func() error { return w.Close(c2, s, ms) }); err != nil {
 		t.Fatal(err)
 	}
-	src, err := Open([]string{"-"}, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var recs []Record
-	_, st, err := Run(src, Config{}, func(r *Record) { recs = append(recs, *r) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs, st, _ := track(t, Config{}, &buf)
 	if len(recs) != 2 {
 		t.Fatalf("%d records, want 2", len(recs))
 	}

@@ -3,6 +3,7 @@ package reassembly
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -18,23 +19,32 @@ func closeFacts(r *Record) string {
 		r.C.Bytes, r.S.Bytes, r.C.NextSeq, r.S.NextSeq, r.ZeekState, r.History)
 }
 
-// runFile runs Run over one capture held in memory.
+// runFile runs Run over one capture held in memory, which must read
+// without a warning.
 func runFile(t *testing.T, b []byte) ([]Record, TrackerStats) {
 	t.Helper()
-	src, err := Open([]string{"-"}, bytes.NewReader(b))
+	recs, st, warnings := track(t, Config{}, bytes.NewReader(b))
+	if len(warnings) > 0 {
+		t.Fatalf("warnings %v", warnings)
+	}
+	return recs, st
+}
+
+// track runs Run with cfg over one capture read from r, and returns its
+// records, the tracker's counts and the reader's warnings.
+func track(t *testing.T, cfg Config, r io.Reader) ([]Record, TrackerStats, []error) {
+	t.Helper()
+	src, err := Open([]string{"-"}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
 	var recs []Record
-	_, st, err := Run(src, Config{}, func(r *Record) { recs = append(recs, *r) })
+	_, st, err := Run(src, cfg, func(r *Record) { recs = append(recs, *r) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := src.Warnings(); len(w) > 0 {
-		t.Fatalf("warnings %v", w)
-	}
-	return recs, st
+	return recs, st, src.Warnings()
 }
 
 // TestDuplicateCaptures writes every packet of real captures twice into a

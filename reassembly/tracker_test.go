@@ -24,15 +24,7 @@ func trackSynth(t *testing.T, cfg Config, build func(w *synth.Writer, c, s *synt
 	if err := build(w, c, s); err != nil {
 		t.Fatal(err)
 	}
-	src, err := Open([]string{"-"}, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var recs []Record
-	if _, _, err := Run(src, cfg, func(r *Record) { recs = append(recs, *r) }); err != nil {
-		t.Fatal(err)
-	}
+	recs, _, _ := track(t, cfg, &buf)
 	return recs
 }
 
