@@ -300,13 +300,7 @@ func TestAcceptChallengeACK(t *testing.T) {
 // jump is reported with its frame. Then the capture moves on by years for
 // good (merged captures): the next connection lies in the new time.
 func TestTimeJump(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := synth.NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := synth.NewEnd("10.0.0.1:40000", 1000, 5000)
-	s := synth.NewEnd("10.0.0.2:80", 900000, 70000)
+	buf, w, c, s := synthCapture(t)
 	c2 := synth.NewEnd("10.0.0.1:40001", 5000, 9000)
 	const years = 3 * 365 * 24 * time.Hour
 	if err := steps(func() error { return w.Handshake(c, s, ms) },
@@ -317,7 +311,7 @@ func TestTimeJump(t *testing.T) {
 		func() error { return w.Close(c2, s, ms) }); err != nil {
 		t.Fatal(err)
 	}
-	recs, st, _ := track(t, Config{}, &buf)
+	recs, st, _ := track(t, Config{}, buf)
 	if len(recs) != 2 {
 		t.Fatalf("%d records, want 2", len(recs))
 	}

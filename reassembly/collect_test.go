@@ -22,13 +22,7 @@ import (
 // relative numbers are Wireshark's (ISN 1000 and 900000: the SYN has
 // relative seq 0, the first data segment seq 1 ack 1).
 func TestCollectFrames(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := synth.NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := synth.NewEnd("10.0.0.1:40000", 1000, 5000)
-	s := synth.NewEnd("10.0.0.2:80", 900000, 70000)
+	buf, w, c, s := synthCapture(t)
 	other := synth.NewEnd("10.0.0.3:40000", 1000, 5000)
 	if err := w.Handshake(c, s, ms); err != nil {
 		t.Fatal(err)

@@ -14,18 +14,24 @@ import (
 // order they were finished.
 func trackSynth(t *testing.T, cfg Config, build func(w *synth.Writer, c, s *synth.End) error) []Record {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := synth.NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := synth.NewEnd("10.0.0.1:40000", 1000, 5000)
-	s := synth.NewEnd("10.0.0.2:80", 900000, 70000)
+	buf, w, c, s := synthCapture(t)
 	if err := build(w, c, s); err != nil {
 		t.Fatal(err)
 	}
-	recs, _, _ := track(t, cfg, &buf)
+	recs, _, _ := track(t, cfg, buf)
 	return recs
+}
+
+// synthCapture starts a capture written with synth, with the tests' usual
+// client (10.0.0.1:40000, ISN 1000) and server (10.0.0.2:80, ISN 900000).
+func synthCapture(t *testing.T) (*bytes.Buffer, *synth.Writer, *synth.End, *synth.End) {
+	t.Helper()
+	buf := new(bytes.Buffer)
+	w, err := synth.NewWriter(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf, w, synth.NewEnd("10.0.0.1:40000", 1000, 5000), synth.NewEnd("10.0.0.2:80", 900000, 70000)
 }
 
 const ms = time.Millisecond
