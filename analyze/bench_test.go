@@ -9,49 +9,80 @@ import (
 	"github.com/twscope/twscope/reassembly/synth"
 )
 
-// Benchmarks of the analysis stage and of the whole pipeline on a
-// generated capture (synth.Generate). go test ./... does not run them:
+// Benchmarks of the analysis stage and of the whole pipeline on each
+// generated traffic mix (synth.TrafficMixes). go test ./... does not run
+// them:
 //
 //	go test -run - -bench . -benchmem ./analyze/
+//	go test -run - -bench 'Analyze/http10' -count 5 ./analyze/
 
 const benchPackets = 500000
 
+// benchMix is a mix's capture and the records the tracker makes of it.
+type benchMix struct {
+	data    []byte
+	records []reassembly.Record
+	packets int
+}
+
 var (
-	benchOnce    sync.Once
-	benchData    []byte
-	benchRecords []reassembly.Record
-	benchPkts    int
+	benchMu    sync.Mutex
+	benchMixes = map[string]*benchMix{}
 )
 
-func benchCapture(b *testing.B) ([]byte, []reassembly.Record) {
-	b.Helper()
-	benchOnce.Do(func() {
-		var buf bytes.Buffer
-		if _, err := synth.Generate(&buf, synth.GenConfig{Seed: 1, Packets: benchPackets}); err != nil {
-			panic(err)
-		}
-		benchData = buf.Bytes()
-		src, err := reassembly.Open([]string{"-"}, bytes.NewReader(benchData))
-		if err != nil {
-			panic(err)
-		}
-		n, _, err := reassembly.Run(src, reassembly.Config{}, func(r *reassembly.Record) {
-			benchRecords = append(benchRecords, *r)
+// eachMix runs bench once per traffic mix.
+func eachMix(b *testing.B, bench func(b *testing.B, m *benchMix)) {
+	for _, m := range synth.TrafficMixes() {
+		b.Run(m.Name, func(b *testing.B) {
+			c := benchCapture(b, m)
+			b.ResetTimer()
+			bench(b, c)
 		})
-		if err != nil {
-			panic(err)
-		}
-		benchPkts = n.Packets
-		src.Close()
+	}
+}
+
+func benchCapture(b *testing.B, m synth.TrafficMix) *benchMix {
+	b.Helper()
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if c := benchMixes[m.Name]; c != nil {
+		return c
+	}
+	var buf bytes.Buffer
+	if err := m.Write(&buf, benchPackets, 1); err != nil {
+		b.Fatal(err)
+	}
+	c := &benchMix{data: buf.Bytes()}
+	src, err := reassembly.Open([]string{"-"}, bytes.NewReader(c.data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	n, _, err := reassembly.Run(src, reassembly.Config{}, func(r *reassembly.Record) {
+		c.records = append(c.records, *r)
 	})
-	return benchData, benchRecords
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.packets = n.Packets
+	benchMixes[m.Name] = c
+	return c
+}
+
+// reportPackets reports the rate of the packets the records came from.
+func reportPackets(b *testing.B, packets int) {
+	total := float64(packets) * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds(), "packets/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/packet")
 }
 
 // BenchmarkAnalyze runs every detector over the records of the capture
 // (packets/s counts the packets those records came from).
-func BenchmarkAnalyze(b *testing.B) {
-	data, recs := benchCapture(b)
-	src, err := reassembly.Open([]string{"-"}, bytes.NewReader(data))
+func BenchmarkAnalyze(b *testing.B) { eachMix(b, benchAnalyze) }
+
+func benchAnalyze(b *testing.B, m *benchMix) {
+	recs := m.records
+	src, err := reassembly.Open([]string{"-"}, bytes.NewReader(m.data))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,13 +96,15 @@ func BenchmarkAnalyze(b *testing.B) {
 		}
 		a.result(src, reassembly.Counts{}, reassembly.TrackerStats{})
 	}
-	b.ReportMetric(float64(benchPkts)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+	reportPackets(b, m.packets)
 	b.ReportMetric(float64(len(recs)), "records/op")
 }
 
 // BenchmarkWhole is read, decode, track and analyze: analyze.Run.
-func BenchmarkWhole(b *testing.B) {
-	data, _ := benchCapture(b)
+func BenchmarkWhole(b *testing.B) { eachMix(b, benchWhole) }
+
+func benchWhole(b *testing.B, m *benchMix) {
+	data := m.data
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
@@ -85,5 +118,5 @@ func BenchmarkWhole(b *testing.B) {
 		}
 		src.Close()
 	}
-	b.ReportMetric(float64(benchPkts)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+	reportPackets(b, m.packets)
 }

@@ -9,38 +9,56 @@ import (
 	"github.com/twscope/twscope/reassembly/synth"
 )
 
-// Stage benchmarks on a generated capture (synth.Generate: short
-// connections of every close kind, timestamps on every segment). Each
-// reports packets/s and allocations; go test ./... does not run them.
+// Stage benchmarks on each generated traffic mix (synth.TrafficMixes:
+// the shapes of issue 13, from 300 to 100,000 client addresses, HTTP/1.0,
+// keep-alive, a connection per transaction, a scan). Each reports
+// packets/s, ns/packet and allocations; go test ./... does not run them.
 //
 //	go test -run - -bench Stage -benchmem ./reassembly/
+//	go test -run - -bench 'StageTrack/issue13' -count 5 ./reassembly/
 
 const stagePackets = 500000
 
 var (
-	stageOnce sync.Once
-	stageData []byte
+	stageMu   sync.Mutex
+	stageData = map[string][]byte{}
 )
 
-func stageCapture(b *testing.B) []byte {
+// stageMixes runs bench once per traffic mix, on its capture.
+func stageMixes(b *testing.B, bench func(b *testing.B, data []byte)) {
+	for _, m := range synth.TrafficMixes() {
+		b.Run(m.Name, func(b *testing.B) {
+			data := stageCapture(b, m)
+			b.ResetTimer()
+			bench(b, data)
+		})
+	}
+}
+
+func stageCapture(b *testing.B, m synth.TrafficMix) []byte {
 	b.Helper()
-	stageOnce.Do(func() {
-		var buf bytes.Buffer
-		if _, err := synth.Generate(&buf, synth.GenConfig{Seed: 1, Packets: stagePackets}); err != nil {
-			panic(err)
-		}
-		stageData = buf.Bytes()
-	})
-	return stageData
+	stageMu.Lock()
+	defer stageMu.Unlock()
+	if d, ok := stageData[m.Name]; ok {
+		return d
+	}
+	var buf bytes.Buffer
+	if err := m.Write(&buf, stagePackets, 1); err != nil {
+		b.Fatal(err)
+	}
+	stageData[m.Name] = buf.Bytes()
+	return buf.Bytes()
 }
 
 func reportPackets(b *testing.B, packets int) {
 	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(packets), "ns/packet")
 }
 
 // BenchmarkStageRead reads every packet record.
-func BenchmarkStageRead(b *testing.B) {
-	data := stageCapture(b)
+func BenchmarkStageRead(b *testing.B) { stageMixes(b, benchRead) }
+
+func benchRead(b *testing.B, data []byte) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	var packets int
@@ -59,8 +77,7 @@ func BenchmarkStageRead(b *testing.B) {
 }
 
 // stageSegments decodes the capture once, for the tracker benchmark.
-func stageSegments(b *testing.B) []Segment {
-	data := stageCapture(b)
+func stageSegments(b *testing.B, data []byte) []Segment {
 	src, err := Open([]string{"-"}, bytes.NewReader(data))
 	if err != nil {
 		b.Fatal(err)
@@ -82,8 +99,9 @@ func stageSegments(b *testing.B) []Segment {
 
 // BenchmarkStageDecode decodes link, IP and TCP headers of packets
 // already read.
-func BenchmarkStageDecode(b *testing.B) {
-	data := stageCapture(b)
+func BenchmarkStageDecode(b *testing.B) { stageMixes(b, benchDecode) }
+
+func benchDecode(b *testing.B, data []byte) {
 	src, err := Open([]string{"-"}, bytes.NewReader(data))
 	if err != nil {
 		b.Fatal(err)
@@ -112,8 +130,10 @@ func BenchmarkStageDecode(b *testing.B) {
 }
 
 // BenchmarkStageTrack feeds decoded segments to the tracker.
-func BenchmarkStageTrack(b *testing.B) {
-	segs := stageSegments(b)
+func BenchmarkStageTrack(b *testing.B) { stageMixes(b, benchTrack) }
+
+func benchTrack(b *testing.B, data []byte) {
+	segs := stageSegments(b, data)
 	b.ReportAllocs()
 	b.ResetTimer()
 	packets, records := 0, 0
@@ -130,8 +150,9 @@ func BenchmarkStageTrack(b *testing.B) {
 }
 
 // BenchmarkStageReadDecodeTrack is the whole of package reassembly (Run).
-func BenchmarkStageReadDecodeTrack(b *testing.B) {
-	data := stageCapture(b)
+func BenchmarkStageReadDecodeTrack(b *testing.B) { stageMixes(b, benchReadDecodeTrack) }
+
+func benchReadDecodeTrack(b *testing.B, data []byte) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	packets := 0

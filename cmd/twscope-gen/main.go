@@ -49,9 +49,32 @@ func main() {
 	floodKind := flag.String("flood", "", "write a hostile capture instead: syn (a SYN flood of -packets SYNs from random sources) or scan (a port scan)")
 	flag.IntVar(&flood.ScanHosts, "scan-hosts", 0, "with -flood scan: scan every port of this many hosts (else -packets random ports of one)")
 	flag.IntVar(&flood.ScanPorts, "scan-ports", 65535, "with -flood scan -scan-hosts: ports 1..N of each host")
+	traffic := flag.String("traffic", "", "write a named traffic mix of scripts/bench (list: print them); only -packets, -seed, -o and -q go with it")
 	flag.StringVar(&out, "o", "-", "output file (- for stdout)")
 	flag.BoolVar(&quiet, "q", false, "do not print the ground truth")
 	flag.Parse()
+	if *traffic == "list" {
+		for _, m := range synth.TrafficMixes() {
+			fmt.Printf("%-13s %s\n", m.Name, m.About)
+		}
+		return
+	}
+	var mix synth.TrafficMix
+	if *traffic != "" {
+		var err error
+		if mix, err = synth.TrafficMixByName(*traffic); err != nil {
+			fmt.Fprintf(os.Stderr, "twscope-gen: -traffic: %v (-traffic list names them)\n", err)
+			os.Exit(2)
+		}
+		flag.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "traffic", "packets", "seed", "o", "q":
+			default:
+				fmt.Fprintf(os.Stderr, "twscope-gen: -%s does not go with -traffic, which sets the shape\n", f.Name)
+				os.Exit(2)
+			}
+		})
+	}
 	if _, err := fmt.Sscanf(*exchanges, "%d-%d", &cfg.Exchanges[0], &cfg.Exchanges[1]); err != nil || cfg.Exchanges[0] < 1 || cfg.Exchanges[1] < cfg.Exchanges[0] {
 		fmt.Fprintf(os.Stderr, "twscope-gen: -exchanges %q: LO-HI with 1 <= LO <= HI\n", *exchanges)
 		os.Exit(2)
@@ -92,6 +115,10 @@ func main() {
 		}
 	}
 	start := time.Now()
+	if *traffic != "" {
+		finish(mix.Write(bw, cfg.Packets, cfg.Seed))
+		return
+	}
 	if *floodKind != "" {
 		flood.Packets, flood.Seed = cfg.Packets, cfg.Seed
 		switch *floodKind {
