@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -861,25 +863,23 @@ func fitPair(cs []stampConn) clockFit {
 		return fit
 	}
 	g := make([]*stampConn, len(cs))
-	tuples := map[uint32]bool{}
 	for i := range cs {
 		g[i] = &cs[i]
 		if cs[i].synTS && cs[i].first <= freshTS {
 			fit.fresh++
 		}
-		tuples[tupleOf(&cs[i])] = true
 	}
 	sort.SliceStable(g, func(i, j int) bool { return g[i].firstAt < g[j].firstAt })
 	rate, lines := bestRate(g)
-	fit.rate, fit.lines, fit.tuples = rate, len(lines), len(tuples)
+	fit.rate, fit.lines, fit.tuples = rate, len(lines), distinctTuples(g)
 	fit.hosts = concurrentLines(lines)
 	for k, l := range lines {
 		for _, c := range l.members {
 			c.clock = int32(k)
 		}
-		if len(l.tuples) > 1 {
+		if n := distinctTuples(l.members); n > 1 {
 			fit.shared++
-			fit.sharedTuples += len(l.tuples)
+			fit.sharedTuples += n
 		}
 		fit.perConn += preNATTuples(l.members)
 	}
@@ -974,8 +974,37 @@ func sameTuple(a, b *stampConn) bool {
 type clockLine struct {
 	samples []clockSample
 	members []*stampConn
-	tuples  map[uint32]bool // peer port << 16 | own port
-	fresh   bool            // started at its connection's SYN
+	fresh   bool // started at its connection's SYN
+	// A bound on where the samples lie, to pass over a line no sample of
+	// which can be within gap's tolerance of a TSval: the offset of the
+	// first sample (clockOffset) and how far the others' offsets are from
+	// it at most. A sample's clockGap to a TSval is at least the distance
+	// of their offsets less one tick (each rounds by half a tick), so at
+	// least the distance from the first sample's offset less the spread;
+	// a tick more keeps it a bound under floating-point rounding.
+	off    uint32
+	spread int64
+	index  int32 // in cluster's order of lines
+}
+
+// clockOffset is a TSval less the ticks of a clock at rate since base:
+// two samples of one clock have offsets within a tick of their clockGap
+// (each side rounds by half a tick), whatever their times.
+func clockOffset(ts uint32, at, base int64, rate float64) uint32 {
+	return ts - uint32(int64(math.Round(rate*float64(at-base)/1e9)))
+}
+
+// offsetDist is the distance of two offsets on the 32-bit circle.
+func offsetDist(a, b uint32) int64 { return abs64(int64(int32(a - b))) }
+
+// distinctTuples counts the public four-tuples (tupleOf) among members.
+func distinctTuples(members []*stampConn) int {
+	ts := make([]uint32, len(members))
+	for i, c := range members {
+		ts[i] = tupleOf(c)
+	}
+	slices.Sort(ts)
+	return len(slices.Compact(ts))
 }
 
 // clockSample is one TSval and when it was captured.
@@ -984,8 +1013,14 @@ type clockSample struct {
 	at int64
 }
 
-// add puts a sample in time order.
-func (l *clockLine) add(ts uint32, at int64) {
+// add puts a sample in time order, and widens the line's bound (far) to
+// take it in.
+func (l *clockLine) add(ts uint32, at, base int64, rate float64) {
+	off := clockOffset(ts, at, base, rate)
+	if len(l.samples) == 0 {
+		l.off = off
+	}
+	l.spread = max(l.spread, offsetDist(off, l.off))
 	i := sort.Search(len(l.samples), func(i int) bool { return l.samples[i].at > at })
 	l.samples = append(l.samples, clockSample{})
 	copy(l.samples[i+1:], l.samples[i:])
@@ -1095,29 +1130,71 @@ func snapRate(r float64) float64 {
 // on a new clock. A clock that started at its connection's SYN is that
 // connection's alone.
 func cluster(g []*stampConn, rate float64) []*clockLine {
-	var lines []*clockLine
+	if len(g) == 0 {
+		return nil
+	}
+	lines := make([]*clockLine, 0, len(g))
+	// Every sample and TSval lies between the first connection's first
+	// and the latest last: no tolerance is wider than over that span.
+	base, end := g[0].firstAt, g[0].firstAt
+	for _, c := range g {
+		end = max(end, c.lastAt, c.firstAt)
+	}
+	widest := int64(rate*(clockJitter+clockDrift*math.Abs(float64(end-base)/1e9))) + 2
+	// near are the lines a connection may join (not fresh) by the offset
+	// of their first sample, in offset order: a line lies within its
+	// spread + 2 + widest of a TSval's offset, or the TSval is not on it,
+	// so only the lines within the widest such window are judged. Ties
+	// go to the line made first, as if every line were judged in order.
+	type reach struct {
+		off  uint32
+		line *clockLine
+	}
+	near := make([]reach, 0, len(g))
+	var spread int64 // the widest line's
+	// Most lines hold one connection: the lines, and room for one member
+	// and its two samples each, come from one allocation apiece.
+	slab := make([]clockLine, len(g))
+	members := make([]*stampConn, len(g))
+	samples := make([]clockSample, 2*len(g))
 	for _, c := range g {
 		var on *clockLine
 		var onGap int64
 		fresh := c.synTS && c.first <= freshTS
-		for _, l := range lines {
-			if fresh || l.fresh {
-				continue
-			}
-			gap, tol := l.gap(c.first, c.firstAt, rate)
-			if tol > 0 && gap <= tol && (on == nil || gap < onGap) {
-				on, onGap = l, gap
+		if w := spread + 2 + widest; !fresh && len(near) > 0 {
+			off := clockOffset(c.first, c.firstAt, base, rate)
+			lo := off - uint32(min(w, math.MaxUint32))
+			i, _ := slices.BinarySearchFunc(near, lo, func(n reach, t uint32) int { return cmp.Compare(n.off, t) })
+			for k := range near {
+				n := near[(i+k)%len(near)]
+				if w < 1<<31 && int64(n.off-lo) > 2*w {
+					break
+				}
+				l := n.line
+				if offsetDist(off, n.off) > l.spread+2+widest {
+					continue
+				}
+				gap, tol := l.gap(c.first, c.firstAt, rate)
+				if tol > 0 && gap <= tol && (on == nil || gap < onGap || gap == onGap && l.index < on.index) {
+					on, onGap = l, gap
+				}
 			}
 		}
 		if on == nil {
-			on = &clockLine{fresh: fresh, tuples: map[uint32]bool{}}
+			k := len(lines)
+			on = &slab[k]
+			*on = clockLine{fresh: fresh, index: int32(k), members: members[k : k : k+1], samples: samples[2*k : 2*k : 2*k+2]}
 			lines = append(lines, on)
 		}
 		on.members = append(on.members, c)
-		on.tuples[tupleOf(c)] = true
-		on.add(c.first, c.firstAt)
+		on.add(c.first, c.firstAt, base, rate)
 		if c.lastAt != c.firstAt {
-			on.add(c.last, c.lastAt)
+			on.add(c.last, c.lastAt, base, rate)
+		}
+		spread = max(spread, on.spread)
+		if !on.fresh && len(on.members) == 1 {
+			i, _ := slices.BinarySearchFunc(near, on.off, func(n reach, t uint32) int { return cmp.Compare(n.off, t) })
+			near = slices.Insert(near, i, reach{on.off, on})
 		}
 	}
 	return lines
