@@ -61,10 +61,14 @@ import (
 // let it pass, and one clock's segments of two connections can swap places
 // on the way to the capture point.
 type natTimestamps struct {
-	ips map[netip.Addr]*ipStamps
-	// last is the entry of the last client and server address, to skip
-	// a lookup: a few servers take most connections.
-	last [2]*ipStamps
+	// ips finds an address's entry in slab; free are the entries of the
+	// addresses forgotten, to be taken again.
+	ips  map[addrKey]int32
+	slab []ipStamps
+	free []int32
+	// last is the entry of the last client address, to skip a lookup
+	// (-1: none).
+	last int32
 	now  int64 // the latest record end seen
 	// first is the earliest record start seen: the series' time base
 	// when the result has none.
@@ -156,13 +160,13 @@ var tsRates = []float64{1000, 250, 100, 10, 2}
 const freshTS = 100
 
 func newNATTimestamps() *natTimestamps {
-	return &natTimestamps{ips: make(map[netip.Addr]*ipStamps)}
+	return &natTimestamps{ips: make(map[addrKey]int32), last: -1}
 }
 
 // ipStamps is what one source IP's timestamps looked like, per peer.
 type ipStamps struct {
-	addr    netip.Addr
-	peers   []*pairStamps
+	addr    netip.Addr // invalid: the entry is free
+	peers   []pairStamps
 	skipped int   // timestamped connections past natMaxPeers or natMaxIPConns
 	lastAt  int64 // the latest record end
 	samples int   // clock samples kept, over the peers
@@ -319,55 +323,82 @@ type NATSummary struct {
 	NoTimestamp int `json:"syns_without_timestamp"`
 }
 
-func (d *natTimestamps) ip(addr netip.Addr) *ipStamps {
-	ip := d.ips[addr]
-	if ip == nil {
-		if len(d.ips) >= natMaxIPs {
-			d.evict()
-		}
-		ip = &ipStamps{addr: addr}
-		d.ips[addr] = ip
+// ip is the index in slab of addr's entry, made when it has none.
+func (d *natTimestamps) ip(addr netip.Addr) int32 {
+	k := keyOfAddr(addr)
+	if i, ok := d.ips[k]; ok {
+		return i
 	}
-	return ip
+	if len(d.ips) >= natMaxIPs {
+		d.evict()
+	}
+	var i int32
+	if n := len(d.free); n > 0 {
+		i, d.free = d.free[n-1], d.free[:n-1]
+	} else {
+		i = int32(len(d.slab))
+		d.slab = append(d.slab, ipStamps{})
+	}
+	d.slab[i] = ipStamps{addr: addr}
+	d.ips[k] = i
+	return i
 }
 
 // evict judges and forgets the quarter of the addresses idle longest, so
 // that the table stays within natMaxIPs; an address seen again later
-// starts afresh.
+// starts afresh. They are judged from the longest idle, then by address.
 func (d *natTimestamps) evict() {
-	all := make([]*ipStamps, 0, len(d.ips))
-	for _, ip := range d.ips {
-		all = append(all, ip)
+	type idle struct {
+		lastAt int64
+		addr   netip.Addr
+		i      int32
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].lastAt != all[j].lastAt {
-			return all[i].lastAt < all[j].lastAt
+	all := make([]idle, 0, len(d.ips))
+	for i := range d.slab {
+		if ip := &d.slab[i]; ip.addr.IsValid() {
+			all = append(all, idle{ip.lastAt, ip.addr, int32(i)})
 		}
-		return all[i].addr.Less(all[j].addr)
+	}
+	less := func(a, b *idle) bool {
+		if a.lastAt != b.lastAt {
+			return a.lastAt < b.lastAt
+		}
+		return a.addr.Less(b.addr)
+	}
+	n := max(1, len(all)/4)
+	selectFirst(all, n, less)
+	all = all[:n]
+	slices.SortFunc(all, func(a, b idle) int {
+		if less(&a, &b) {
+			return -1
+		}
+		return 1 // never equal: the addresses differ
 	})
-	for _, ip := range all[:max(1, len(all)/4)] {
+	for _, e := range all {
+		ip := &d.slab[e.i]
 		d.judge(ip)
 		d.early++
 		d.samples -= ip.samples
 		d.pairs -= len(ip.peers)
-		delete(d.ips, ip.addr)
+		delete(d.ips, keyOfAddr(ip.addr))
+		*ip = ipStamps{}
+		d.free = append(d.free, e.i)
 	}
-	d.last = [2]*ipStamps{}
+	d.last = -1
 }
 
 func (d *natTimestamps) pair(ip *ipStamps, peer netip.Addr) *pairStamps {
-	for _, p := range ip.peers {
-		if p.peer == peer {
+	for i := range ip.peers {
+		if p := &ip.peers[i]; p.peer == peer {
 			return p
 		}
 	}
 	if len(ip.peers) >= natMaxPeers {
 		return nil
 	}
-	p := &pairStamps{peer: peer}
-	ip.peers = append(ip.peers, p)
+	ip.peers = append(ip.peers, pairStamps{peer: peer})
 	d.pairs++
-	return p
+	return &ip.peers[len(ip.peers)-1]
 }
 
 // sampleShare is how many clock samples a pair may keep: natMaxConns
@@ -383,8 +414,10 @@ func (d *natTimestamps) sampleShare(total int) int {
 // addresses idle longest are judged early.
 func (d *natTimestamps) trim() {
 	share := d.sampleShare(natMaxSamples * 3 / 4)
-	for _, ip := range d.ips {
-		for _, p := range ip.peers {
+	for i := range d.slab {
+		ip := &d.slab[i]
+		for k := range ip.peers {
+			p := &ip.peers[k]
 			if n := len(p.conns) - share; n > 0 {
 				p.conns = append([]stampConn(nil), p.conns[:share]...) // release the rest
 				p.skipped += n
@@ -404,7 +437,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 	if d.first == 0 || r.Start < d.first {
 		d.first = r.Start
 	}
-	for side, s := range []struct {
+	for _, s := range []struct {
 		f          *reassembly.Flow
 		self, peer netip.AddrPort
 		client     bool
@@ -414,11 +447,10 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 		if !s.client || !s.f.HasTS && !r.C.SYN.Seen() {
 			continue
 		}
-		ip := d.last[side]
-		if ip == nil || ip.addr != s.self.Addr() {
-			ip = d.ip(s.self.Addr())
-			d.last[side] = ip
+		if d.last < 0 || d.slab[d.last].addr != s.self.Addr() {
+			d.last = d.ip(s.self.Addr())
 		}
+		ip := &d.slab[d.last]
 		ip.lastAt = max(ip.lastAt, r.End)
 		p := d.pair(ip, s.peer.Addr())
 		if p == nil {
@@ -448,7 +480,6 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 		})
 		if d.samples > natMaxSamples {
 			d.trim()
-			d.last = [2]*ipStamps{}
 		}
 	}
 }
@@ -507,8 +538,10 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 
 func (d *natTimestamps) finish(res *Result) {
 	all := make([]*ipStamps, 0, len(d.ips))
-	for _, ip := range d.ips {
-		all = append(all, ip)
+	for i := range d.slab {
+		if ip := &d.slab[i]; ip.addr.IsValid() {
+			all = append(all, ip)
+		}
 	}
 	// The addresses with the most SYNs listed are judged (and plotted)
 	// first; the order never depends on the map's.
@@ -564,7 +597,8 @@ func (d *natTimestamps) judge(ip *ipStamps) {
 	var vs []pairVerdict
 	listed, behind, recycle, noTS := 0, 0, 0, 0
 	finding := false
-	for _, p := range ip.peers {
+	for k := range ip.peers {
+		p := &ip.peers[k]
 		if p.listed == 0 && p.sentAgain == 0 && len(p.conns) < natMinConns {
 			continue
 		}

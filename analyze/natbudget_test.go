@@ -37,7 +37,8 @@ func TestNATSampleBudget(t *testing.T) {
 		t.Fatalf("%d addresses held, %d judged early; want %d, 0", len(d.ips), d.early, ips)
 	}
 	held := 0
-	for _, ip := range d.ips {
+	for _, i := range d.ips {
+		ip := &d.slab[i]
 		for _, p := range ip.peers {
 			if got := len(p.conns) + p.skipped; got != conns {
 				t.Fatalf("%s: %d timestamped connections counted, want %d", ip.addr, got, conns)
