@@ -86,6 +86,7 @@ type natTimestamps struct {
 	done    []Finding
 	summary NATSummary
 	plotted int
+	fitter  fitter
 }
 
 // Bounds, so that memory and the report stay small whatever the capture
@@ -602,7 +603,7 @@ func (d *natTimestamps) judge(ip *ipStamps) {
 		if p.listed == 0 && p.sentAgain == 0 && len(p.conns) < natMinConns {
 			continue
 		}
-		v := pairVerdict{p: p, fit: fitPair(p.conns)}
+		v := pairVerdict{p: p, fit: d.fitter.fit(p.conns)}
 		v.patP = binomialTail(p.txBehind, p.lostBehind, float64(p.lostOther+1)/float64(p.txOther+2))
 		v.pattern = p.lostBehind >= 2 && v.patP < natPatternP
 		v.several = v.fit.offsets == OffsetsPerAddressPair && v.fit.hosts > 1
@@ -892,19 +893,49 @@ type clockFit struct {
 // TSval minus rate x time agree share a clock"), sets each one's clock
 // index, and decides the offset model (see natTimestamps).
 func fitPair(cs []stampConn) clockFit {
+	var f fitter
+	return f.fit(cs)
+}
+
+// fitter holds fitPair's buffers, to use them again from pair to pair:
+// the connections in time order, the slopes and rates bestRate tries, and
+// the lines of the best rate so far and of the one being tried.
+type fitter struct {
+	g                 []*stampConn
+	own, pairs, rates []float64
+	best, cur         lineBuf
+}
+
+// lineBuf is what cluster makes its lines of.
+type lineBuf struct {
+	lines   []*clockLine
+	slab    []clockLine
+	members []*stampConn
+	samples []clockSample
+	near    []lineReach
+}
+
+func (f *fitter) fit(cs []stampConn) clockFit {
 	fit := clockFit{conns: len(cs), rate: tsRates[0], offsets: OffsetsUnknown}
 	if len(cs) == 0 {
 		return fit
 	}
-	g := make([]*stampConn, len(cs))
+	g := f.g[:0]
 	for i := range cs {
-		g[i] = &cs[i]
+		g = append(g, &cs[i])
 		if cs[i].synTS && cs[i].first <= freshTS {
 			fit.fresh++
 		}
 	}
+	f.g = g
 	sort.SliceStable(g, func(i, j int) bool { return g[i].firstAt < g[j].firstAt })
-	rate, lines := bestRate(g)
+	// No rate needs fewer clocks than one per fresh connection and one
+	// for the rest: a rate that needs that few is not beaten.
+	floor := fit.fresh
+	if fit.fresh < len(g) {
+		floor++
+	}
+	rate, lines := f.bestRate(g, floor)
 	fit.rate, fit.lines, fit.tuples = rate, len(lines), distinctTuples(g)
 	fit.hosts = concurrentLines(lines)
 	for k, l := range lines {
@@ -1087,8 +1118,8 @@ func (l *clockLine) gap(ts uint32, at int64, rate float64) (gap, tol int64) {
 // rate long connections show on their own (TSLast - TSFirst over their
 // duration) and the rate most pairs of nearby connections agree on, for
 // stacks (or crafted captures) that tick at another rate.
-func bestRate(g []*stampConn) (float64, []*clockLine) {
-	var own, pairs []float64
+func (f *fitter) bestRate(g []*stampConn, floor int) (float64, []*clockLine) {
+	own, pairs := f.own[:0], f.pairs[:0]
 	for i, c := range g {
 		if d := c.lastAt - c.firstAt; d >= 1e9 && int32(c.last-c.first) > 0 {
 			own = append(own, float64(c.last-c.first)/(float64(d)/1e9))
@@ -1102,7 +1133,8 @@ func bestRate(g []*stampConn) (float64, []*clockLine) {
 	}
 	// The rate a connection measured on itself comes first, so that it
 	// wins a tie (every connection on its own clock ties at every rate).
-	var rates []float64
+	f.own, f.pairs = own, pairs
+	rates := f.rates[:0]
 	if r := commonRate(own, 1); r > 0 {
 		rates = append(rates, snapRate(r))
 	}
@@ -1113,12 +1145,17 @@ func bestRate(g []*stampConn) (float64, []*clockLine) {
 		// a long gap.
 		rates = append(rates, snapRate(r), r)
 	}
+	f.rates = rates
 	var best []*clockLine
 	bestR := rates[0]
 	for _, r := range rates {
-		lines := cluster(g, r)
+		lines := cluster(g, r, &f.cur)
 		if best == nil || len(lines) < len(best) {
 			best, bestR = lines, r
+			f.best, f.cur = f.cur, f.best // best's lines stay, the next rate's go in the other
+		}
+		if len(best) <= floor {
+			break
 		}
 	}
 	return bestR, best
@@ -1163,11 +1200,11 @@ func snapRate(r float64) float64 {
 // whose latest sample predicts that TSval best, within the tolerance, or
 // on a new clock. A clock that started at its connection's SYN is that
 // connection's alone.
-func cluster(g []*stampConn, rate float64) []*clockLine {
+func cluster(g []*stampConn, rate float64, b *lineBuf) []*clockLine {
 	if len(g) == 0 {
 		return nil
 	}
-	lines := make([]*clockLine, 0, len(g))
+	lines := b.lines[:0]
 	// Every sample and TSval lies between the first connection's first
 	// and the latest last: no tolerance is wider than over that span.
 	base, end := g[0].firstAt, g[0].firstAt
@@ -1180,17 +1217,16 @@ func cluster(g []*stampConn, rate float64) []*clockLine {
 	// spread + 2 + widest of a TSval's offset, or the TSval is not on it,
 	// so only the lines within the widest such window are judged. Ties
 	// go to the line made first, as if every line were judged in order.
-	type reach struct {
-		off  uint32
-		line *clockLine
-	}
-	near := make([]reach, 0, len(g))
+	near := b.near[:0]
 	var spread int64 // the widest line's
 	// Most lines hold one connection: the lines, and room for one member
-	// and its two samples each, come from one allocation apiece.
-	slab := make([]clockLine, len(g))
-	members := make([]*stampConn, len(g))
-	samples := make([]clockSample, 2*len(g))
+	// and its two samples each, come from one buffer apiece.
+	if cap(b.slab) < len(g) {
+		b.slab = make([]clockLine, len(g))
+		b.members = make([]*stampConn, len(g))
+		b.samples = make([]clockSample, 2*len(g))
+	}
+	slab, members, samples := b.slab[:len(g)], b.members[:len(g)], b.samples[:2*len(g)]
 	for _, c := range g {
 		var on *clockLine
 		var onGap int64
@@ -1198,7 +1234,7 @@ func cluster(g []*stampConn, rate float64) []*clockLine {
 		if w := spread + 2 + widest; !fresh && len(near) > 0 {
 			off := clockOffset(c.first, c.firstAt, base, rate)
 			lo := off - uint32(min(w, math.MaxUint32))
-			i, _ := slices.BinarySearchFunc(near, lo, func(n reach, t uint32) int { return cmp.Compare(n.off, t) })
+			i, _ := slices.BinarySearchFunc(near, lo, func(n lineReach, t uint32) int { return cmp.Compare(n.off, t) })
 			for k := range near {
 				n := near[(i+k)%len(near)]
 				if w < 1<<31 && int64(n.off-lo) > 2*w {
@@ -1227,11 +1263,18 @@ func cluster(g []*stampConn, rate float64) []*clockLine {
 		}
 		spread = max(spread, on.spread)
 		if !on.fresh && len(on.members) == 1 {
-			i, _ := slices.BinarySearchFunc(near, on.off, func(n reach, t uint32) int { return cmp.Compare(n.off, t) })
-			near = slices.Insert(near, i, reach{on.off, on})
+			i, _ := slices.BinarySearchFunc(near, on.off, func(n lineReach, t uint32) int { return cmp.Compare(n.off, t) })
+			near = slices.Insert(near, i, lineReach{on.off, on})
 		}
 	}
+	b.lines, b.near = lines, near
 	return lines
+}
+
+// lineReach is a line by the offset of its first sample (cluster).
+type lineReach struct {
+	off  uint32
+	line *clockLine
 }
 
 // clockGap is how far ts2 at at2 lies from where a clock that read ts at
