@@ -37,20 +37,24 @@ type timeWait struct {
 	first, last int64
 	seriesEnd   int64 // the last TIME_WAIT's end, at or after last: where series end
 	base        int64 // Result.SeriesStart: what series times count from
-	hosts       map[netip.Addr]*hostAcc
-	groups      map[groupKey]*pressureGroup
-	groupList   []*pressureGroup // by index
-	intervals   []twInterval
+	// hosts finds an address's row in hostList, groups a pair's in
+	// groupList: rows by index, in slices without pointers to scan.
+	hosts     map[addrKey]int32
+	hostList  []hostAcc
+	groups    map[groupKey]int32
+	groupList []pressureGroup
+	intervals []twInterval
 	// byConn finds the intervals of a record that a later incarnation of
 	// the same four-tuple may cut short, by the seq of its first interval
 	// still kept (its low 32 bits, seqOf: half the map of full ones); an
 	// entry goes once it is used or its intervals are.
 	byConn     map[int32]uint32
-	nextSeq    int64    // of the next interval
-	lastServer *hostAcc // the last server's host, to skip a lookup
-	// otherHost sums the addresses first seen once MaxHosts were kept,
-	// pairsOther the pairs past MaxPairs (tables.go).
-	otherHost  *hostAcc
+	nextSeq    int64 // of the next interval
+	lastServer int32 // the last server's host, to skip a lookup (-1: none)
+	// otherHost is the row (in hostList, after the others) summing the
+	// addresses first seen once MaxHosts were kept, -1 until then;
+	// pairsOther sums the pairs past MaxPairs (tables.go).
+	otherHost  int32
 	pairsOther PairsFold
 	// stream is the running occupancy (twstream.go).
 	stream twStream
@@ -152,23 +156,27 @@ func newTimeWait(opts Options) *timeWait {
 	}
 	return &timeWait{
 		tw: int64(tw), portRange: pr,
-		hosts:  make(map[netip.Addr]*hostAcc),
-		groups: make(map[groupKey]*pressureGroup),
-		byConn: make(map[int32]uint32),
-		keep:   opts.KeepOccupancy,
+		hosts:      make(map[addrKey]int32),
+		groups:     make(map[groupKey]int32),
+		byConn:     make(map[int32]uint32),
+		keep:       opts.KeepOccupancy,
+		lastServer: -1, otherHost: -1,
 	}
 }
 
-func (d *timeWait) host(a netip.Addr) *hostAcc {
-	h := d.hosts[a]
-	if h == nil {
-		if len(d.hosts) >= maxHosts {
-			return d.foldedHost()
-		}
-		h = &hostAcc{addr: a, index: int32(len(d.hosts))}
-		d.hosts[a] = h
+// host is the index of a's row in hostList, made when it has none.
+func (d *timeWait) host(a netip.Addr) int32 {
+	k := keyOfAddr(a)
+	if i, ok := d.hosts[k]; ok {
+		return i
 	}
-	return h
+	if len(d.hosts) >= maxHosts {
+		return d.foldedHost()
+	}
+	i := int32(len(d.hostList))
+	d.hostList = append(d.hostList, hostAcc{addr: a, index: i})
+	d.hosts[k] = i
+	return i
 }
 
 func (d *timeWait) observe(r *reassembly.Record) {
@@ -186,14 +194,15 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		d.cut(r.Prev.ID, start)
 	}
 
-	c := d.host(r.Client.Addr())
-	s := d.lastServer
-	if s == nil || s.addr != r.Server.Addr() { // a few servers take most connections
-		s = d.host(r.Server.Addr())
-		d.lastServer = s
+	ci := d.host(r.Client.Addr())
+	si := d.lastServer
+	if si < 0 || d.hostList[si].addr != r.Server.Addr() { // a few servers take most connections
+		si = d.host(r.Server.Addr())
+		d.lastServer = si
 	}
+	c, s := &d.hostList[ci], &d.hostList[si]
 	c.conns++
-	if s != c {
+	if si != ci {
 		s.conns++
 	}
 	for _, x := range [2]struct {
@@ -208,7 +217,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		}
 	}
 
-	g := d.group(c, s, r, start)
+	g := d.group(ci, si, r, start)
 	if g == nil {
 		d.pairsOther.Connections++
 	} else {

@@ -32,7 +32,8 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 		}
 	}
 	peaks := make([]hostPeak, 0, len(d.hosts))
-	for _, h := range d.hosts {
+	for _, i := range d.hosts {
+		h := &d.hostList[i]
 		n, at := oraclePeak(d.oracleSweep(byHost[h.index]))
 		peaks = append(peaks, hostPeak{h, n, at})
 	}
@@ -41,7 +42,8 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 	// Port pressure: put the sweep's peak, sockets and series where
 	// pressure reads them.
 	d.stream.groups = make([]twAcc, len(d.groupList))
-	for _, g := range d.groupList {
+	for i := range d.groupList {
+		g := &d.groupList[i]
 		ivs := byGroup[g.index]
 		ev := d.oracleSweep(ivs)
 		a := &d.stream.groups[g.index]

@@ -307,7 +307,11 @@ func (d *timeWait) finish(res *Result) {
 	d.apply(math.MaxInt64)
 	st := &d.stream
 	peaks := make([]hostPeak, 0, len(d.hosts))
-	for _, h := range d.hosts {
+	for i := range d.hostList {
+		h := &d.hostList[i]
+		if h.index == d.otherHost {
+			continue
+		}
 		a := &st.hosts[h.index]
 		peaks = append(peaks, hostPeak{h, a.peak, a.at})
 	}
@@ -317,14 +321,14 @@ func (d *timeWait) finish(res *Result) {
 		res.occupancy = &occupancy{first: d.first, last: d.last, seriesEnd: d.seriesEnd}
 		for _, h := range res.Hosts { // in report order; a row that is no address (a folded rest) has no series
 			a, err := netip.ParseAddr(h.IP)
-			if acc := d.hosts[a]; err == nil && acc != nil && h.PeakTimeWait > 0 {
-				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[acc.index].series})
+			if i, ok := d.hosts[keyOfAddr(a)]; err == nil && ok && h.PeakTimeWait > 0 {
+				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[i].series})
 			}
 		}
 	}
 	d.reportFolded(res)
-	for _, g := range d.groupList {
-		if f, ok := d.pressure(g); ok && d.lim.take(KindPortPressure, f.Severity) {
+	for i := range d.groupList {
+		if f, ok := d.pressure(&d.groupList[i]); ok && d.lim.take(KindPortPressure, f.Severity) {
 			res.Findings = append(res.Findings, f)
 		}
 	}
