@@ -34,13 +34,18 @@ const (
 
 // twSeries is an occupancy series: every step while not binned, then the
 // highest count of each time bin, doubling its bin width when it runs out
-// of bins.
+// of bins. Only the bins that saw an event are kept, in time order: most
+// of the tens of thousands of port pressure groups of a busy capture see
+// a few.
 type twSeries struct {
 	steps         []twStep // until binned
 	binned        bool
 	origin, width int64
-	max           []int32 // -1: no event in the bin
+	bins          []twBin
 }
+
+// twBin is the highest count in bin i of a series.
+type twBin struct{ i, max int32 }
 
 // twStep is the count from time t on.
 type twStep struct {
@@ -75,23 +80,59 @@ func (s *twSeries) addBinned(t int64, n int) {
 	t = max(t, s.origin)
 	b := (t - s.origin) / s.width
 	for b >= twSeriesBins {
-		for i := 0; i < len(s.max); i += 2 {
-			m := s.max[i]
-			if i+1 < len(s.max) {
-				m = max(m, s.max[i+1])
+		// Bins 2i and 2i+1 become bin i, with the higher count.
+		k := 0
+		for _, x := range s.bins {
+			x.i /= 2
+			if k > 0 && s.bins[k-1].i == x.i {
+				s.bins[k-1].max = max(s.bins[k-1].max, x.max)
+				continue
 			}
-			s.max[i/2] = m
+			s.bins[k] = x
+			k++
 		}
-		s.max = s.max[:(len(s.max)+1)/2]
+		s.bins = s.bins[:k]
 		s.width *= 2
 		b = (t - s.origin) / s.width
 	}
-	for int64(len(s.max)) <= b {
-		s.max = append(s.max, -1)
+	// Times come in order, so the bin is the last one or a new one after
+	// it; a search keeps the order should one come earlier.
+	j := len(s.bins)
+	for j > 0 && s.bins[j-1].i > int32(b) {
+		j--
 	}
-	if int32(n) > s.max[b] {
-		s.max[b] = int32(n)
+	if j > 0 && s.bins[j-1].i == int32(b) {
+		s.bins[j-1].max = max(s.bins[j-1].max, int32(n))
+		return
 	}
+	s.bins = slices.Insert(s.bins, j, twBin{int32(b), int32(n)})
+}
+
+// denseBins are the bins as a count per bin, -1 where none was seen (the
+// partial result's form).
+func (s *twSeries) denseBins() []int32 {
+	if len(s.bins) == 0 {
+		return nil
+	}
+	m := make([]int32, s.bins[len(s.bins)-1].i+1)
+	for i := range m {
+		m[i] = -1
+	}
+	for _, x := range s.bins {
+		m[x.i] = x.max
+	}
+	return m
+}
+
+// sparseBins are the bins seen of a count per bin (denseBins).
+func sparseBins(m []int32) []twBin {
+	var bins []twBin
+	for i, x := range m {
+		if x >= 0 {
+			bins = append(bins, twBin{int32(i), x})
+		}
+	}
+	return bins
 }
 
 // points renders the series over the capture from first to last: every
@@ -105,10 +146,8 @@ func (s *twSeries) points(first, last, base int64) []TimeWaitPoint {
 	}
 	var pts []TimeWaitPoint
 	bin := int64(-1)
-	for i, m := range s.max {
-		if m < 0 {
-			continue
-		}
+	for _, x := range s.bins {
+		i, m := x.i, x.max
 		t := max(s.origin+int64(i)*s.width, first)
 		b := (t - first) * seriesPoints / (span + 1)
 		if b != bin || len(pts) == 0 {
