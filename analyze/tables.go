@@ -57,7 +57,7 @@ func (d *timeWait) group(c, s int32, r *reassembly.Record, start int64) *pressur
 		return nil
 	}
 	i := int32(len(d.groupList))
-	d.groupList = append(d.groupList, pressureGroup{pressureKey: pressureKey{r.Client.Addr(), r.Server}, index: i, firstSYN: start, lastSYN: start,
+	d.groupList = append(d.groupList, pressureGroup{groupKey: k, index: i, firstSYN: start, lastSYN: start,
 		loPort: r.Client.Port(), hiPort: r.Client.Port()})
 	d.groups[k] = i
 	return &d.groupList[i]

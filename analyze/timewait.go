@@ -89,14 +89,10 @@ type groupKey struct {
 	port           uint16
 }
 
-type pressureKey struct {
-	client netip.Addr
-	server netip.AddrPort
-}
-
-// pressureGroup is one client IP's connections toward one server endpoint.
+// pressureGroup is one client IP's connections toward one server endpoint
+// (by its hosts' rows: no pointer in the table).
 type pressureGroup struct {
-	pressureKey
+	groupKey
 	index             int32
 	conns             int
 	firstSYN, lastSYN int64
@@ -358,6 +354,7 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 // pressure judges one client's TIME_WAIT ports toward one server endpoint
 // against its port range.
 func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
+	client, server := d.hostList[g.client].addr, netip.AddrPortFrom(d.hostList[g.server].addr, g.port)
 	portRange, narrowed := g.seenRange(d.portRange)
 	size := portRange[1] - portRange[0] + 1
 	a := &d.stream.groups[g.index]
@@ -407,18 +404,18 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	f := newFinding(KindPortPressure, severity, at, ids...)
 	f.addFrames(frames...)
 	f.ConnsTotal, f.FramesTotal = n, n // every socket held at the peak
-	f.about(netip.AddrPortFrom(g.client, example.port), g.server, reassembly.Frame{File: int(example.file), N: int(example.frame)})
+	f.about(netip.AddrPortFrom(client, example.port), server, reassembly.Frame{File: int(example.file), N: int(example.frame)})
 	basis := "observed"
 	if fraction < pressureWarning {
 		basis = "projected"
 	}
-	hostFilter := fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
-	if g.server.Addr().Is6() && !g.server.Addr().Is4In6() {
-		hostFilter = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+	hostFilter := fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(client), server.Port(), server.Addr())
+	if server.Addr().Is6() && !server.Addr().Is4In6() {
+		hostFilter = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(client), server.Port(), server.Addr())
 	}
 	f.Evidence = &PortPressureEvidence{
 		Basis:                basis,
-		ClientIP:             g.client.String(),
+		ClientIP:             client.String(),
 		ClientTimeWait:       g.held,
 		ConnRatePerS:         float64(int(rate*100+0.5)) / 100,
 		Connections:          g.conns,
@@ -434,7 +431,7 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 		PortRangeSeen:        narrowed,
 		ConfiguredPortRange:  d.portRange,
 		TWReuseSeen:          g.twReuse,
-		Server:               g.server.String(),
+		Server:               server.String(),
 		SteadyStatePorts:     int(steady + 0.5),
 		TimeWaitRatePerS:     float64(int(twRate*100+0.5)) / 100,
 		TimeWaitS:            Seconds(d.tw),
@@ -443,11 +440,11 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	pct := fraction * 100
 	if basis == "observed" {
 		f.Summary = fmt.Sprintf("Seen in the capture: %s held %d ports in TIME_WAIT toward %s at once (%.0f%% of its %d-port range) at %s.",
-			g.client, n, g.server, pct, size, FormatTime(at))
+			client, n, server, pct, size, FormatTime(at))
 	} else {
 		f.Summary = fmt.Sprintf("Seen in the capture: %s opens %.0f connections/s to %s and closes %.0f/s of them first; "+
 			"sustained for a %s TIME_WAIT that holds about %d ports (%.0f%% of its %d-port range; peak seen %d).",
-			g.client, rate, g.server, twRate, seconds(d.tw), int(steady+0.5), 100*steady/float64(size), size, n)
+			client, rate, server, twRate, seconds(d.tw), int(steady+0.5), 100*steady/float64(size), size, n)
 	}
 	if narrowed {
 		f.Summary += fmt.Sprintf(" The range is the one the client was seen to use, %d-%d: it made %d connections on %d ports, narrower than --port-range %d-%d.",
@@ -465,13 +462,13 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 			seconds(int64(*exhaustion*1e9)))
 	}
 	advice := fmt.Sprintf("%s closed %d of its %d connections to %s first, so it keeps their TIME_WAIT: reuse connections "+
-		"(HTTP keep-alive, a connection pool) instead of opening one per request.", g.client, g.held, g.conns, g.server)
+		"(HTTP keep-alive, a connection pool) instead of opening one per request.", client, g.held, g.conns, server)
 	switch {
 	case g.twReuse > 0:
 		advice += fmt.Sprintf(" net.ipv4.tcp_tw_reuse is already on at this client: %d of its new connections to %s start at the old "+
 			"next sequence + 65537, its fingerprint. It lets connect() take a port still in TIME_WAIT about 1 s after its close, "+
 			"and this pressure is what remains with it on.",
-			g.twReuse, g.server)
+			g.twReuse, server)
 	case g.timestamps == g.conns:
 		advice += " Its connections carry timestamps, so net.ipv4.tcp_tw_reuse=1 on the client lets connect() reuse " +
 			"TIME_WAIT ports safely for these outbound connections."
