@@ -47,3 +47,39 @@ func TestAddrKey(t *testing.T) {
 		}
 	}
 }
+
+// TestIDTable checks the table against a map through puts and deletes
+// that wrap around the slots and shift runs back.
+func TestIDTable(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	tab := newIDTable[addrKey]()
+	want := map[addrKey]int32{}
+	for step := range 20000 {
+		// Few distinct keys, so that deletes hit and runs form.
+		k := addrKey{hi: uint64(rng.Intn(3)), lo: uint64(rng.Intn(600)), v6: rng.Intn(2) == 0}
+		_, in := want[k]
+		switch {
+		case !in && rng.Intn(3) > 0:
+			tab.put(k, int32(step))
+			want[k] = int32(step)
+		case in && rng.Intn(2) == 0:
+			tab.del(k)
+			delete(want, k)
+		default:
+			tab.del(addrKey{hi: 9, lo: uint64(step)}) // not there: no change
+		}
+		if tab.len() != len(want) {
+			t.Fatalf("step %d: %d keys, want %d", step, tab.len(), len(want))
+		}
+		if step%1000 == 0 || step > 19900 {
+			for k, id := range want {
+				if got, ok := tab.get(k); !ok || got != id {
+					t.Fatalf("step %d: %v -> %d %v, want %d", step, k, got, ok, id)
+				}
+			}
+			if _, ok := tab.get(addrKey{hi: 9}); ok {
+				t.Fatalf("step %d: found a key never put", step)
+			}
+		}
+	}
+}

@@ -63,7 +63,7 @@ import (
 type natTimestamps struct {
 	// ips finds an address's entry in slab; free are the entries of the
 	// addresses forgotten, to be taken again.
-	ips  map[addrKey]int32
+	ips  idTable[addrKey]
 	slab []ipStamps
 	free []int32
 	// last is the entry of the last client address, to skip a lookup
@@ -161,7 +161,7 @@ var tsRates = []float64{1000, 250, 100, 10, 2}
 const freshTS = 100
 
 func newNATTimestamps() *natTimestamps {
-	return &natTimestamps{ips: make(map[addrKey]int32), last: -1}
+	return &natTimestamps{ips: newIDTable[addrKey](), last: -1}
 }
 
 // ipStamps is what one source IP's timestamps looked like, per peer.
@@ -327,10 +327,10 @@ type NATSummary struct {
 // ip is the index in slab of addr's entry, made when it has none.
 func (d *natTimestamps) ip(addr netip.Addr) int32 {
 	k := keyOfAddr(addr)
-	if i, ok := d.ips[k]; ok {
+	if i, ok := d.ips.get(k); ok {
 		return i
 	}
-	if len(d.ips) >= natMaxIPs {
+	if d.ips.len() >= natMaxIPs {
 		d.evict()
 	}
 	var i int32
@@ -341,7 +341,7 @@ func (d *natTimestamps) ip(addr netip.Addr) int32 {
 		d.slab = append(d.slab, ipStamps{})
 	}
 	d.slab[i] = ipStamps{addr: addr}
-	d.ips[k] = i
+	d.ips.put(k, i)
 	return i
 }
 
@@ -354,7 +354,7 @@ func (d *natTimestamps) evict() {
 		addr   netip.Addr
 		i      int32
 	}
-	all := make([]idle, 0, len(d.ips))
+	all := make([]idle, 0, d.ips.len())
 	for i := range d.slab {
 		if ip := &d.slab[i]; ip.addr.IsValid() {
 			all = append(all, idle{ip.lastAt, ip.addr, int32(i)})
@@ -381,7 +381,7 @@ func (d *natTimestamps) evict() {
 		d.early++
 		d.samples -= ip.samples
 		d.pairs -= len(ip.peers)
-		delete(d.ips, keyOfAddr(ip.addr))
+		d.ips.del(keyOfAddr(ip.addr))
 		*ip = ipStamps{}
 		d.free = append(d.free, e.i)
 	}
@@ -428,7 +428,7 @@ func (d *natTimestamps) trim() {
 			}
 		}
 	}
-	for d.samples > natMaxSamples*3/4 && len(d.ips) > 0 {
+	for d.samples > natMaxSamples*3/4 && d.ips.len() > 0 {
 		d.evict()
 	}
 }
@@ -538,7 +538,7 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 }
 
 func (d *natTimestamps) finish(res *Result) {
-	all := make([]*ipStamps, 0, len(d.ips))
+	all := make([]*ipStamps, 0, d.ips.len())
 	for i := range d.slab {
 		if ip := &d.slab[i]; ip.addr.IsValid() {
 			all = append(all, ip)

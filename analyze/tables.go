@@ -50,7 +50,7 @@ func (d *timeWait) group(c, s int32, r *reassembly.Record, start int64) *pressur
 		return nil
 	}
 	k := groupKey{c, s, r.Server.Port()}
-	if i, ok := d.groups[k]; ok {
+	if i, ok := d.groups.get(k); ok {
 		return &d.groupList[i]
 	}
 	if len(d.groupList) >= maxPairs {
@@ -59,7 +59,7 @@ func (d *timeWait) group(c, s int32, r *reassembly.Record, start int64) *pressur
 	i := int32(len(d.groupList))
 	d.groupList = append(d.groupList, pressureGroup{groupKey: k, index: i, firstSYN: start, lastSYN: start,
 		loPort: r.Client.Port(), hiPort: r.Client.Port()})
-	d.groups[k] = i
+	d.groups.put(k, i)
 	return &d.groupList[i]
 }
 

@@ -39,9 +39,9 @@ type timeWait struct {
 	base        int64 // Result.SeriesStart: what series times count from
 	// hosts finds an address's row in hostList, groups a pair's in
 	// groupList: rows by index, in slices without pointers to scan.
-	hosts     map[addrKey]int32
+	hosts     idTable[addrKey]
 	hostList  []hostAcc
-	groups    map[groupKey]int32
+	groups    idTable[groupKey]
 	groupList []pressureGroup
 	intervals []twInterval
 	// byConn finds the intervals of a record that a later incarnation of
@@ -152,8 +152,8 @@ func newTimeWait(opts Options) *timeWait {
 	}
 	return &timeWait{
 		tw: int64(tw), portRange: pr,
-		hosts:      make(map[addrKey]int32),
-		groups:     make(map[groupKey]int32),
+		hosts:      newIDTable[addrKey](),
+		groups:     newIDTable[groupKey](),
 		byConn:     make(map[int32]uint32),
 		keep:       opts.KeepOccupancy,
 		lastServer: -1, otherHost: -1,
@@ -163,15 +163,15 @@ func newTimeWait(opts Options) *timeWait {
 // host is the index of a's row in hostList, made when it has none.
 func (d *timeWait) host(a netip.Addr) int32 {
 	k := keyOfAddr(a)
-	if i, ok := d.hosts[k]; ok {
+	if i, ok := d.hosts.get(k); ok {
 		return i
 	}
-	if len(d.hosts) >= maxHosts {
+	if d.hosts.len() >= maxHosts {
 		return d.foldedHost()
 	}
 	i := int32(len(d.hostList))
 	d.hostList = append(d.hostList, hostAcc{addr: a, index: i})
-	d.hosts[k] = i
+	d.hosts.put(k, i)
 	return i
 }
 

@@ -23,7 +23,7 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 	for _, iv := range d.intervals {
 		d.seriesEnd = max(d.seriesEnd, iv.end)
 	}
-	byHost := make([][]int32, len(d.hosts))
+	byHost := make([][]int32, len(d.hostList))
 	byGroup := make([][]int32, len(d.groupList))
 	for i, iv := range d.intervals {
 		byHost[iv.host] = append(byHost[iv.host], int32(i))
@@ -31,9 +31,12 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 			byGroup[iv.group] = append(byGroup[iv.group], int32(i))
 		}
 	}
-	peaks := make([]hostPeak, 0, len(d.hosts))
-	for _, i := range d.hosts {
+	peaks := make([]hostPeak, 0, d.hosts.len())
+	for i := range d.hostList {
 		h := &d.hostList[i]
+		if h.index == d.otherHost {
+			continue
+		}
 		n, at := oraclePeak(d.oracleSweep(byHost[h.index]))
 		peaks = append(peaks, hostPeak{h, n, at})
 	}

@@ -345,7 +345,7 @@ func (d *timeWait) finish(res *Result) {
 	}
 	d.apply(math.MaxInt64)
 	st := &d.stream
-	peaks := make([]hostPeak, 0, len(d.hosts))
+	peaks := make([]hostPeak, 0, d.hosts.len())
 	for i := range d.hostList {
 		h := &d.hostList[i]
 		if h.index == d.otherHost {
@@ -360,7 +360,7 @@ func (d *timeWait) finish(res *Result) {
 		res.occupancy = &occupancy{first: d.first, last: d.last, seriesEnd: d.seriesEnd}
 		for _, h := range res.Hosts { // in report order; a row that is no address (a folded rest) has no series
 			a, err := netip.ParseAddr(h.IP)
-			if i, ok := d.hosts[keyOfAddr(a)]; err == nil && ok && h.PeakTimeWait > 0 {
+			if i, ok := d.hosts.get(keyOfAddr(a)); err == nil && ok && h.PeakTimeWait > 0 {
 				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[i].series})
 			}
 		}
