@@ -212,16 +212,15 @@ type stampConn struct {
 }
 
 // natSYN is one listed SYN: the facts its NATSYN is made of when a
-// finding lists it (about 100 bytes, no string or pointer to keep while
+// finding lists it (72 bytes, no string or pointer to keep while
 // tens of thousands of addresses are watched), and what locates it.
 type natSYN struct {
 	at, latestAt                  int64
 	frame                         reassembly.Frame
-	client                        netip.AddrPort
 	conn, latestConn, recycleConn int32
 	tsval, latest, by             uint32 // by: ticks behind, 0 unless behind
 	sentAgain                     int32
-	serverPort                    uint16
+	clientPort, serverPort        uint16 // the client is the address's own
 	hasTS, checked, behind        bool
 	recycle, answered             bool
 }
@@ -521,7 +520,7 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 		return
 	}
 	ip.listed++
-	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, serverPort: r.Server.Port(),
+	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, clientPort: r.Client.Port(), serverPort: r.Server.Port(),
 		conn: int32(r.ID), behind: behind, recycle: st.Recycle, answered: st.Answered, sentAgain: int32(st.Unanswered),
 		hasTS: r.C.SYNHasTS, tsval: r.C.TSFirst,
 	}
@@ -774,7 +773,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 	f := newFinding(KindNATTSRegression, severity, at, ids...)
 	f.addFrames(frames...)
 	if first != nil {
-		f.about(first.client, first.server(firstPeer), first.frame)
+		f.about(netip.AddrPortFrom(ip.addr, first.clientPort), first.server(firstPeer), first.frame)
 	}
 	if len(f.Frames) == 0 {
 		f.Filter = HostFilter(ip.addr)
