@@ -96,6 +96,11 @@ func (k groupKey) hash(seed uint64) uint64 {
 	return mix64(uint64(uint32(k.client))<<32 | uint64(uint32(k.server)) ^ seed ^ uint64(k.port)<<48)
 }
 
+// connKey is a record's id as an idTable key.
+type connKey int32
+
+func (k connKey) hash(seed uint64) uint64 { return mix64(uint64(uint32(k)) ^ seed) }
+
 func (t *idTable[K]) len() int { return t.n }
 
 // get returns k's id.
@@ -113,6 +118,20 @@ func (t *idTable[K]) get(k K) (int32, bool) {
 			return s.id - 1, true
 		}
 	}
+}
+
+// set sets k's id, whether k is in the table or not.
+func (t *idTable[K]) set(k K, id int32) {
+	if t.n > 0 {
+		mask := uint64(len(t.slots) - 1)
+		for i := k.hash(t.seed) & mask; t.slots[i].id != 0; i = (i + 1) & mask {
+			if t.slots[i].key == k {
+				t.slots[i].id = id + 1
+				return
+			}
+		}
+	}
+	t.put(k, id)
 }
 
 // put sets k's id; k must not be in the table.

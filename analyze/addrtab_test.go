@@ -65,6 +65,9 @@ func TestIDTable(t *testing.T) {
 		case in && rng.Intn(2) == 0:
 			tab.del(k)
 			delete(want, k)
+		case rng.Intn(2) == 0:
+			tab.set(k, int32(-step)) // a new id, or a new key
+			want[k] = int32(-step)
 		default:
 			tab.del(addrKey{hi: 9, lo: uint64(step)}) // not there: no change
 		}

@@ -46,9 +46,9 @@ type timeWait struct {
 	intervals []twInterval
 	// byConn finds the intervals of a record that a later incarnation of
 	// the same four-tuple may cut short, by the seq of its first interval
-	// still kept (its low 32 bits, seqOf: half the map of full ones); an
-	// entry goes once it is used or its intervals are.
-	byConn     map[int32]uint32
+	// still kept (its low 31 bits, seqLow and seqOf: an id of idTable);
+	// an entry goes once it is used or its intervals are.
+	byConn     idTable[connKey]
 	nextSeq    int64 // of the next interval
 	lastServer int32 // the last server's host, to skip a lookup (-1: none)
 	// otherHost is the row (in hostList, after the others) summing the
@@ -154,7 +154,7 @@ func newTimeWait(opts Options) *timeWait {
 		tw: int64(tw), portRange: pr,
 		hosts:      newIDTable[addrKey](),
 		groups:     newIDTable[groupKey](),
-		byConn:     make(map[int32]uint32),
+		byConn:     newIDTable[connKey](),
 		keep:       opts.KeepOccupancy,
 		lastServer: -1, otherHost: -1,
 	}
@@ -232,7 +232,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 	if holder == reassembly.SideNone {
 		return
 	}
-	d.byConn[int32(r.ID)] = uint32(d.nextSeq)
+	d.byConn.set(connKey(r.ID), seqLow(d.nextSeq))
 	for _, sd := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
 		if holder != sd && holder != reassembly.SideBoth {
 			continue
@@ -268,11 +268,11 @@ func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Eve
 // cut ends the TIME_WAIT of incarnation id when its four-tuple's next
 // incarnation starts at t.
 func (d *timeWait) cut(id int, t int64) {
-	low, ok := d.byConn[int32(id)]
+	low, ok := d.byConn.get(connKey(id))
 	if !ok {
 		return
 	}
-	delete(d.byConn, int32(id))
+	d.byConn.del(connKey(id))
 	i, ok := slices.BinarySearchFunc(d.intervals, d.seqOf(low), func(iv twInterval, seq int64) int { return cmp.Compare(iv.seq, seq) })
 	if !ok {
 		return
@@ -287,11 +287,17 @@ func (d *timeWait) cut(id int, t int64) {
 	}
 }
 
-// seqOf is the seq whose low 32 bits are low: the latest at or before
-// nextSeq, as the intervals kept span far fewer than 2^32 seqs (they end
+// seqMask keeps the low 31 bits of a seq.
+const seqMask = 1<<31 - 1
+
+// seqLow is the low 31 bits of seq.
+func seqLow(seq int64) int32 { return int32(seq & seqMask) }
+
+// seqOf is the seq whose low 31 bits are low: the latest at or before
+// nextSeq, as the intervals kept span far fewer than 2^31 seqs (they end
 // within a TIME_WAIT length).
-func (d *timeWait) seqOf(low uint32) int64 {
-	return d.nextSeq - int64(uint32(d.nextSeq)-low)
+func (d *timeWait) seqOf(low int32) int64 {
+	return d.nextSeq - (d.nextSeq-int64(low))&seqMask
 }
 
 // TimeWaitSeries is one host's TIME_WAIT occupancy over the capture, for

@@ -315,11 +315,11 @@ func (d *timeWait) apply(wm int64) {
 		nextKept := iv.two && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
 		if iv.end <= iv.start || iv.end < wm {
 			// A record's entry follows its first interval still kept.
-			if low, ok := d.byConn[iv.conn]; ok && low == uint32(iv.seq) {
+			if low, ok := d.byConn.get(connKey(iv.conn)); ok && low == seqLow(iv.seq) {
 				if nextKept {
-					d.byConn[iv.conn] = uint32(d.intervals[i+1].seq)
+					d.byConn.set(connKey(iv.conn), seqLow(d.intervals[i+1].seq))
 				} else {
-					delete(d.byConn, iv.conn)
+					d.byConn.del(connKey(iv.conn))
 				}
 			}
 			continue
