@@ -71,8 +71,27 @@ type twInterval struct {
 	frame      int32  // frame of the ACK that put the socket into TIME_WAIT
 	file       int32  // capture file of that frame
 	port       uint16 // the client's port, to name the connection
-	two        bool   // the next interval belongs to the same record (both sides held it)
-	started    bool   // streaming: its entry is applied (twstream.go); fields ordered for a 48-byte interval
+	flags      twFlags
+}
+
+// twFlags are an interval's facts in one byte, for a 48-byte interval.
+type twFlags uint8
+
+const (
+	twTwo     twFlags = 1 << iota // the next interval belongs to the same record (both sides held it)
+	twStarted                     // streaming: its entry is applied (twstream.go)
+	twIndexed                     // byConn holds its seq: it is its record's first interval still kept
+)
+
+func (f twFlags) has(x twFlags) bool { return f&x != 0 }
+
+// set turns x on or off.
+func (f *twFlags) set(x twFlags, on bool) {
+	if on {
+		*f |= x
+	} else {
+		*f &^= x
+	}
 }
 
 // hostAcc is what one IP address did in the capture.
@@ -233,6 +252,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		return
 	}
 	d.byConn.set(connKey(r.ID), seqLow(d.nextSeq))
+	firstSeq := d.nextSeq
 	for _, sd := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
 		if holder != sd && holder != reassembly.SideBoth {
 			continue
@@ -241,8 +261,10 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		iv := twInterval{
 			start: entry.Time, end: entry.Time + d.tw, host: c.index, group: -1,
 			conn: int32(r.ID), frame: int32(entry.Frame.N), file: int32(entry.Frame.File), port: r.Client.Port(),
-			two: holder == reassembly.SideBoth && sd == reassembly.SideClient, seq: d.nextSeq,
+			seq: d.nextSeq,
 		}
+		iv.flags.set(twTwo, holder == reassembly.SideBoth && sd == reassembly.SideClient)
+		iv.flags.set(twIndexed, d.nextSeq == firstSeq)
 		d.nextSeq++
 		if sd == reassembly.SideServer {
 			iv.host = s.index
@@ -277,10 +299,11 @@ func (d *timeWait) cut(id int, t int64) {
 	if !ok {
 		return
 	}
+	d.intervals[i].flags.set(twIndexed, false)
 	for {
 		iv := &d.intervals[i]
 		iv.end = max(min(iv.end, t), iv.start)
-		if !iv.two {
+		if !iv.flags.has(twTwo) {
 			return
 		}
 		i++

@@ -70,6 +70,13 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 
 // oracleSweep orders the events of the given intervals, leaving before
 // entering at the same instant ([start, end) intervals).
+// twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
+type twEvent struct {
+	t     int64
+	iv    int32
+	delta int32
+}
+
 func (d *timeWait) oracleSweep(ivs []int32) []twEvent {
 	ev := make([]twEvent, 0, 2*len(ivs))
 	for _, i := range ivs {

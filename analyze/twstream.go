@@ -185,11 +185,21 @@ func stepPoints(steps []twStep, first, span, base int64) []TimeWaitPoint {
 	return pts
 }
 
-// twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
-type twEvent struct {
+// twChange is a socket entering or leaving TIME_WAIT at t: its host's
+// index + 1, negated when it leaves, and its port pressure group (-1 for
+// none). The event carries what it changes, so that applying the events
+// in time order does not reach back into the intervals.
+type twChange struct {
 	t     int64
-	iv    int32
-	delta int32
+	host  int32
+	group int32
+}
+
+func (e twChange) delta() int {
+	if e.host < 0 {
+		return -1
+	}
+	return 1
 }
 
 // twAcc is the running occupancy of one host or port pressure group.
@@ -214,7 +224,7 @@ type twStream struct {
 	settled       int64 // every event before this is applied
 	applied       bool  // settled is set
 	binned        bool  // the series are in bins
-	ev            []twEvent
+	ev            []twChange
 }
 
 // settle applies every event before the tracker's watermark wm, at most
@@ -255,35 +265,37 @@ func (d *timeWait) apply(wm int64) {
 		if iv.end <= iv.start {
 			continue
 		}
-		if !iv.started && iv.start < wm {
-			ev = append(ev, twEvent{max(iv.start, st.settled), int32(i), 1})
+		if !iv.flags.has(twStarted) && iv.start < wm {
+			ev = append(ev, twChange{max(iv.start, st.settled), iv.host + 1, iv.group})
 		}
 		if iv.end < wm {
-			ev = append(ev, twEvent{max(iv.end, st.settled), int32(i), -1})
+			ev = append(ev, twChange{max(iv.end, st.settled), -(iv.host + 1), iv.group})
 		}
 	}
-	slices.SortFunc(ev, func(a, b twEvent) int {
+	// In time order, leaving before entering at the same time; events
+	// equal in both change the same counts the same way in any order.
+	slices.SortFunc(ev, func(a, b twChange) int {
 		if a.t != b.t {
 			return cmp.Compare(a.t, b.t)
 		}
-		return int(a.delta - b.delta)
+		return a.delta() - b.delta()
 	})
 	var changed []int32 // groups whose peak moved
 	for _, e := range ev {
-		iv := &d.intervals[e.iv]
-		h := &st.hosts[iv.host]
-		h.cur += int(e.delta)
+		delta := e.delta()
+		h := &st.hosts[e.host*int32(delta)-1]
+		h.cur += delta
 		if h.cur > h.peak {
 			h.peak, h.at = h.cur, e.t
 		}
 		h.series.add(e.t, h.cur)
-		if iv.group >= 0 {
-			g := &st.groups[iv.group]
-			g.cur += int(e.delta)
+		if e.group >= 0 {
+			g := &st.groups[e.group]
+			g.cur += delta
 			if g.cur > g.peak {
 				if !g.changed {
 					g.changed = true
-					changed = append(changed, iv.group)
+					changed = append(changed, e.group)
 				}
 				g.peak, g.at = g.cur, e.t
 			}
@@ -312,20 +324,21 @@ func (d *timeWait) apply(wm int64) {
 	// place: the write index never passes the read index).
 	kept := d.intervals[:0]
 	for i, iv := range d.intervals {
-		nextKept := iv.two && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
+		nextKept := iv.flags.has(twTwo) && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
 		if iv.end <= iv.start || iv.end < wm {
 			// A record's entry follows its first interval still kept.
-			if low, ok := d.byConn.get(connKey(iv.conn)); ok && low == seqLow(iv.seq) {
+			if iv.flags.has(twIndexed) {
 				if nextKept {
 					d.byConn.set(connKey(iv.conn), seqLow(d.intervals[i+1].seq))
+					d.intervals[i+1].flags.set(twIndexed, true)
 				} else {
 					d.byConn.del(connKey(iv.conn))
 				}
 			}
 			continue
 		}
-		iv.started = iv.started || iv.start < wm
-		iv.two = nextKept
+		iv.flags.set(twStarted, iv.flags.has(twStarted) || iv.start < wm)
+		iv.flags.set(twTwo, nextKept)
 		kept = append(kept, iv)
 	}
 	clear(d.intervals[len(kept):])
