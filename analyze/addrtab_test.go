@@ -3,6 +3,7 @@ package analyze
 import (
 	"math/rand"
 	"net/netip"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -83,6 +84,53 @@ func TestIDTable(t *testing.T) {
 			if _, ok := tab.get(addrKey{hi: 9}); ok {
 				t.Fatalf("step %d: found a key never put", step)
 			}
+		}
+	}
+}
+
+// TestFitAllSameFits checks that the pairs fitted on several goroutines
+// at the end get the fits (and clock indexes) fitting them one by one
+// gives.
+func TestFitAllSameFits(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	rng := rand.New(rand.NewSource(3))
+	d := newNATTimestamps()
+	var want [][]stampConn
+	var wantFits []clockFit
+	for i := range 2*natFitAllMin + 10 {
+		ip := ipStamps{addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})}
+		p := pairStamps{peer: netip.MustParseAddr("192.0.2.1")}
+		off := rng.Uint32()
+		for c := range 3 + rng.Intn(20) {
+			at := int64(1e18) + int64(c)*int64(rng.Intn(3e9))
+			if rng.Intn(3) == 0 {
+				off = rng.Uint32() // another clock
+			}
+			ts := off + uint32(at/1e6)
+			p.conns = append(p.conns, stampConn{id: c + 1, firstAt: at, lastAt: at + 1e8, first: ts, last: ts + 100,
+				port: uint16(40000 + c), peerPort: 443, client: true})
+		}
+		cs := slices.Clone(p.conns)
+		wantFits = append(wantFits, fitPair(cs))
+		want = append(want, cs)
+		ip.peers = append(ip.peers, p)
+		d.slab = append(d.slab, ip)
+	}
+	all := make([]*ipStamps, len(d.slab))
+	for i := range d.slab {
+		all[i] = &d.slab[i]
+	}
+	d.fitAll(all)
+	for i, ip := range all {
+		p := &ip.peers[0]
+		if p.fitted == 0 {
+			t.Fatalf("pair %d not fitted", i)
+		}
+		if got := d.fits[p.fitted-1]; got != wantFits[i] {
+			t.Fatalf("pair %d: fit %+v, want %+v", i, got, wantFits[i])
+		}
+		if !slices.Equal(p.conns, want[i]) {
+			t.Fatalf("pair %d: clock indexes differ", i)
 		}
 	}
 }

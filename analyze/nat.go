@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/twscope/twscope/reassembly"
 )
@@ -87,6 +90,50 @@ type natTimestamps struct {
 	summary NATSummary
 	plotted int
 	fitter  fitter
+	fits    []clockFit // fitAll's
+}
+
+// natFitAllMin is how many pairs are worth fitting on several cores.
+const natFitAllMin = 256
+
+// fitAll fits the clocks of every pair judge will fit, on as many
+// goroutines as there are cores: at the end of a run the other stages are
+// done, and each fit is its pair's alone (its connections' clock indexes
+// included), so the findings are the same in any order.
+func (d *natTimestamps) fitAll(all []*ipStamps) {
+	var ps []*pairStamps
+	for _, ip := range all {
+		for k := range ip.peers {
+			if p := &ip.peers[k]; p.listed > 0 || p.sentAgain > 0 || len(p.conns) >= natMinConns {
+				ps = append(ps, p)
+			}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(ps)/natFitAllMin)
+	if workers < 2 {
+		return
+	}
+	d.fits = make([]clockFit, len(ps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var f fitter
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ps) {
+					return
+				}
+				d.fits[i] = f.fit(ps[i].conns)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, p := range ps {
+		p.fitted = int32(i + 1)
+	}
 }
 
 // Bounds, so that memory and the report stay small whatever the capture
@@ -179,7 +226,8 @@ type ipStamps struct {
 type pairStamps struct {
 	peer    netip.Addr
 	conns   []stampConn
-	skipped int // timestamped sides past natMaxConns
+	fitted  int32 // at the end: its fit's index in natTimestamps.fits + 1, 0 for none
+	skipped int   // timestamped sides past natMaxConns
 	syns    []natSYN
 	listed  int    // SYNs behind or refused by the exact rule, listed or not
 	behind  int    // of them, behind the latest TSval
@@ -552,6 +600,7 @@ func (d *natTimestamps) finish(res *Result) {
 		}
 		return all[i].addr.Less(all[j].addr)
 	})
+	d.fitAll(all)
 	for _, ip := range all {
 		d.judge(ip)
 	}
@@ -602,7 +651,12 @@ func (d *natTimestamps) judge(ip *ipStamps) {
 		if p.listed == 0 && p.sentAgain == 0 && len(p.conns) < natMinConns {
 			continue
 		}
-		v := pairVerdict{p: p, fit: d.fitter.fit(p.conns)}
+		v := pairVerdict{p: p}
+		if p.fitted > 0 {
+			v.fit = d.fits[p.fitted-1]
+		} else {
+			v.fit = d.fitter.fit(p.conns)
+		}
 		v.patP = binomialTail(p.txBehind, p.lostBehind, float64(p.lostOther+1)/float64(p.txOther+2))
 		v.pattern = p.lostBehind >= 2 && v.patP < natPatternP
 		v.several = v.fit.offsets == OffsetsPerAddressPair && v.fit.hosts > 1
