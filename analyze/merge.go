@@ -131,7 +131,7 @@ func NewPartial(point string, res *Result) *Partial {
 }
 
 func (s *twSeries) export(ip string) HostOccupancy {
-	h := HostOccupancy{IP: ip, Binned: s.binned, Origin: s.origin, Width: s.width, Max: s.max}
+	h := HostOccupancy{IP: ip, Binned: s.binned, Origin: s.origin, Width: s.width, Max: s.denseBins()}
 	for _, st := range s.steps {
 		h.Steps = append(h.Steps, [2]int64{st.t, int64(st.n)})
 	}
@@ -146,7 +146,7 @@ func (h *HostOccupancy) series() *twSeries {
 		s.steps = append(s.steps, twStep{st[0], int32(st[1])})
 	}
 	if h.Binned && seriesPeak(s) < int32(h.Peak) || len(h.Steps) == 0 {
-		return &twSeries{binned: h.Binned, origin: h.Origin, width: h.Width, max: h.Max}
+		return &twSeries{binned: h.Binned, origin: h.Origin, width: h.Width, bins: sparseBins(h.Max)}
 	}
 	return s
 }
@@ -567,8 +567,8 @@ func seriesPeak(s *twSeries) int32 {
 	for _, st := range s.steps {
 		p = max(p, st.n)
 	}
-	for _, m := range s.max {
-		p = max(p, m)
+	for _, b := range s.bins {
+		p = max(p, b.max)
 	}
 	return p
 }

@@ -1,12 +1,17 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/netip"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/twscope/twscope/reassembly"
 )
@@ -59,10 +64,14 @@ import (
 // let it pass, and one clock's segments of two connections can swap places
 // on the way to the capture point.
 type natTimestamps struct {
-	ips map[netip.Addr]*ipStamps
-	// last is the entry of the last client and server address, to skip
-	// a lookup: a few servers take most connections.
-	last [2]*ipStamps
+	// ips finds an address's entry in slab; free are the entries of the
+	// addresses forgotten, to be taken again.
+	ips  idTable[addrKey]
+	slab []ipStamps
+	free []int32
+	// last is the entry of the last client address, to skip a lookup
+	// (-1: none).
+	last int32
 	now  int64 // the latest record end seen
 	// first is the earliest record start seen: the series' time base
 	// when the result has none.
@@ -80,6 +89,51 @@ type natTimestamps struct {
 	done    []Finding
 	summary NATSummary
 	plotted int
+	fitter  fitter
+	fits    []clockFit // fitAll's
+}
+
+// natFitAllMin is how many pairs are worth fitting on several cores.
+const natFitAllMin = 256
+
+// fitAll fits the clocks of every pair judge will fit, on as many
+// goroutines as there are cores: at the end of a run the other stages are
+// done, and each fit is its pair's alone (its connections' clock indexes
+// included), so the findings are the same in any order.
+func (d *natTimestamps) fitAll(all []*ipStamps) {
+	var ps []*pairStamps
+	for _, ip := range all {
+		for k := range ip.peers {
+			if p := &ip.peers[k]; p.listed > 0 || p.sentAgain > 0 || len(p.conns) >= natMinConns {
+				ps = append(ps, p)
+			}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(ps)/natFitAllMin)
+	if workers < 2 {
+		return
+	}
+	d.fits = make([]clockFit, len(ps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var f fitter
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ps) {
+					return
+				}
+				d.fits[i] = f.fit(ps[i].conns)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, p := range ps {
+		p.fitted = int32(i + 1)
+	}
 }
 
 // Bounds, so that memory and the report stay small whatever the capture
@@ -154,13 +208,13 @@ var tsRates = []float64{1000, 250, 100, 10, 2}
 const freshTS = 100
 
 func newNATTimestamps() *natTimestamps {
-	return &natTimestamps{ips: make(map[netip.Addr]*ipStamps)}
+	return &natTimestamps{ips: newIDTable[addrKey](), last: -1}
 }
 
 // ipStamps is what one source IP's timestamps looked like, per peer.
 type ipStamps struct {
-	addr    netip.Addr
-	peers   []*pairStamps
+	addr    netip.Addr // invalid: the entry is free
+	peers   []pairStamps
 	skipped int   // timestamped connections past natMaxPeers or natMaxIPConns
 	lastAt  int64 // the latest record end
 	samples int   // clock samples kept, over the peers
@@ -172,7 +226,8 @@ type ipStamps struct {
 type pairStamps struct {
 	peer    netip.Addr
 	conns   []stampConn
-	skipped int // timestamped sides past natMaxConns
+	fitted  int32 // at the end: its fit's index in natTimestamps.fits + 1, 0 for none
+	skipped int   // timestamped sides past natMaxConns
 	syns    []natSYN
 	listed  int    // SYNs behind or refused by the exact rule, listed or not
 	behind  int    // of them, behind the latest TSval
@@ -205,16 +260,15 @@ type stampConn struct {
 }
 
 // natSYN is one listed SYN: the facts its NATSYN is made of when a
-// finding lists it (about 100 bytes, no string or pointer to keep while
+// finding lists it (72 bytes, no string or pointer to keep while
 // tens of thousands of addresses are watched), and what locates it.
 type natSYN struct {
 	at, latestAt                  int64
 	frame                         reassembly.Frame
-	client                        netip.AddrPort
 	conn, latestConn, recycleConn int32
 	tsval, latest, by             uint32 // by: ticks behind, 0 unless behind
 	sentAgain                     int32
-	serverPort                    uint16
+	clientPort, serverPort        uint16 // the client is the address's own
 	hasTS, checked, behind        bool
 	recycle, answered             bool
 }
@@ -317,55 +371,82 @@ type NATSummary struct {
 	NoTimestamp int `json:"syns_without_timestamp"`
 }
 
-func (d *natTimestamps) ip(addr netip.Addr) *ipStamps {
-	ip := d.ips[addr]
-	if ip == nil {
-		if len(d.ips) >= natMaxIPs {
-			d.evict()
-		}
-		ip = &ipStamps{addr: addr}
-		d.ips[addr] = ip
+// ip is the index in slab of addr's entry, made when it has none.
+func (d *natTimestamps) ip(addr netip.Addr) int32 {
+	k := keyOfAddr(addr)
+	if i, ok := d.ips.get(k); ok {
+		return i
 	}
-	return ip
+	if d.ips.len() >= natMaxIPs {
+		d.evict()
+	}
+	var i int32
+	if n := len(d.free); n > 0 {
+		i, d.free = d.free[n-1], d.free[:n-1]
+	} else {
+		i = int32(len(d.slab))
+		d.slab = append(d.slab, ipStamps{})
+	}
+	d.slab[i] = ipStamps{addr: addr}
+	d.ips.put(k, i)
+	return i
 }
 
 // evict judges and forgets the quarter of the addresses idle longest, so
 // that the table stays within natMaxIPs; an address seen again later
-// starts afresh.
+// starts afresh. They are judged from the longest idle, then by address.
 func (d *natTimestamps) evict() {
-	all := make([]*ipStamps, 0, len(d.ips))
-	for _, ip := range d.ips {
-		all = append(all, ip)
+	type idle struct {
+		lastAt int64
+		addr   netip.Addr
+		i      int32
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].lastAt != all[j].lastAt {
-			return all[i].lastAt < all[j].lastAt
+	all := make([]idle, 0, d.ips.len())
+	for i := range d.slab {
+		if ip := &d.slab[i]; ip.addr.IsValid() {
+			all = append(all, idle{ip.lastAt, ip.addr, int32(i)})
 		}
-		return all[i].addr.Less(all[j].addr)
+	}
+	less := func(a, b *idle) bool {
+		if a.lastAt != b.lastAt {
+			return a.lastAt < b.lastAt
+		}
+		return a.addr.Less(b.addr)
+	}
+	n := max(1, len(all)/4)
+	selectFirst(all, n, less)
+	all = all[:n]
+	slices.SortFunc(all, func(a, b idle) int {
+		if less(&a, &b) {
+			return -1
+		}
+		return 1 // never equal: the addresses differ
 	})
-	for _, ip := range all[:max(1, len(all)/4)] {
+	for _, e := range all {
+		ip := &d.slab[e.i]
 		d.judge(ip)
 		d.early++
 		d.samples -= ip.samples
 		d.pairs -= len(ip.peers)
-		delete(d.ips, ip.addr)
+		d.ips.del(keyOfAddr(ip.addr))
+		*ip = ipStamps{}
+		d.free = append(d.free, e.i)
 	}
-	d.last = [2]*ipStamps{}
+	d.last = -1
 }
 
 func (d *natTimestamps) pair(ip *ipStamps, peer netip.Addr) *pairStamps {
-	for _, p := range ip.peers {
-		if p.peer == peer {
+	for i := range ip.peers {
+		if p := &ip.peers[i]; p.peer == peer {
 			return p
 		}
 	}
 	if len(ip.peers) >= natMaxPeers {
 		return nil
 	}
-	p := &pairStamps{peer: peer}
-	ip.peers = append(ip.peers, p)
+	ip.peers = append(ip.peers, pairStamps{peer: peer})
 	d.pairs++
-	return p
+	return &ip.peers[len(ip.peers)-1]
 }
 
 // sampleShare is how many clock samples a pair may keep: natMaxConns
@@ -381,8 +462,10 @@ func (d *natTimestamps) sampleShare(total int) int {
 // addresses idle longest are judged early.
 func (d *natTimestamps) trim() {
 	share := d.sampleShare(natMaxSamples * 3 / 4)
-	for _, ip := range d.ips {
-		for _, p := range ip.peers {
+	for i := range d.slab {
+		ip := &d.slab[i]
+		for k := range ip.peers {
+			p := &ip.peers[k]
 			if n := len(p.conns) - share; n > 0 {
 				p.conns = append([]stampConn(nil), p.conns[:share]...) // release the rest
 				p.skipped += n
@@ -392,7 +475,7 @@ func (d *natTimestamps) trim() {
 			}
 		}
 	}
-	for d.samples > natMaxSamples*3/4 && len(d.ips) > 0 {
+	for d.samples > natMaxSamples*3/4 && d.ips.len() > 0 {
 		d.evict()
 	}
 }
@@ -402,7 +485,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 	if d.first == 0 || r.Start < d.first {
 		d.first = r.Start
 	}
-	for side, s := range []struct {
+	for _, s := range []struct {
 		f          *reassembly.Flow
 		self, peer netip.AddrPort
 		client     bool
@@ -412,11 +495,10 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 		if !s.client || !s.f.HasTS && !r.C.SYN.Seen() {
 			continue
 		}
-		ip := d.last[side]
-		if ip == nil || ip.addr != s.self.Addr() {
-			ip = d.ip(s.self.Addr())
-			d.last[side] = ip
+		if d.last < 0 || d.slab[d.last].addr != s.self.Addr() {
+			d.last = d.ip(s.self.Addr())
 		}
+		ip := &d.slab[d.last]
 		ip.lastAt = max(ip.lastAt, r.End)
 		p := d.pair(ip, s.peer.Addr())
 		if p == nil {
@@ -446,7 +528,6 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 		})
 		if d.samples > natMaxSamples {
 			d.trim()
-			d.last = [2]*ipStamps{}
 		}
 	}
 }
@@ -487,7 +568,7 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 		return
 	}
 	ip.listed++
-	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, client: r.Client, serverPort: r.Server.Port(),
+	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, clientPort: r.Client.Port(), serverPort: r.Server.Port(),
 		conn: int32(r.ID), behind: behind, recycle: st.Recycle, answered: st.Answered, sentAgain: int32(st.Unanswered),
 		hasTS: r.C.SYNHasTS, tsval: r.C.TSFirst,
 	}
@@ -504,9 +585,11 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 }
 
 func (d *natTimestamps) finish(res *Result) {
-	all := make([]*ipStamps, 0, len(d.ips))
-	for _, ip := range d.ips {
-		all = append(all, ip)
+	all := make([]*ipStamps, 0, d.ips.len())
+	for i := range d.slab {
+		if ip := &d.slab[i]; ip.addr.IsValid() {
+			all = append(all, ip)
+		}
 	}
 	// The addresses with the most SYNs listed are judged (and plotted)
 	// first; the order never depends on the map's.
@@ -517,6 +600,7 @@ func (d *natTimestamps) finish(res *Result) {
 		}
 		return all[i].addr.Less(all[j].addr)
 	})
+	d.fitAll(all)
 	for _, ip := range all {
 		d.judge(ip)
 	}
@@ -562,11 +646,17 @@ func (d *natTimestamps) judge(ip *ipStamps) {
 	var vs []pairVerdict
 	listed, behind, recycle, noTS := 0, 0, 0, 0
 	finding := false
-	for _, p := range ip.peers {
+	for k := range ip.peers {
+		p := &ip.peers[k]
 		if p.listed == 0 && p.sentAgain == 0 && len(p.conns) < natMinConns {
 			continue
 		}
-		v := pairVerdict{p: p, fit: fitPair(p.conns)}
+		v := pairVerdict{p: p}
+		if p.fitted > 0 {
+			v.fit = d.fits[p.fitted-1]
+		} else {
+			v.fit = d.fitter.fit(p.conns)
+		}
 		v.patP = binomialTail(p.txBehind, p.lostBehind, float64(p.lostOther+1)/float64(p.txOther+2))
 		v.pattern = p.lostBehind >= 2 && v.patP < natPatternP
 		v.several = v.fit.offsets == OffsetsPerAddressPair && v.fit.hosts > 1
@@ -737,7 +827,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 	f := newFinding(KindNATTSRegression, severity, at, ids...)
 	f.addFrames(frames...)
 	if first != nil {
-		f.about(first.client, first.server(firstPeer), first.frame)
+		f.about(netip.AddrPortFrom(ip.addr, first.clientPort), first.server(firstPeer), first.frame)
 	}
 	if len(f.Frames) == 0 {
 		f.Filter = HostFilter(ip.addr)
@@ -856,30 +946,58 @@ type clockFit struct {
 // TSval minus rate x time agree share a clock"), sets each one's clock
 // index, and decides the offset model (see natTimestamps).
 func fitPair(cs []stampConn) clockFit {
+	var f fitter
+	return f.fit(cs)
+}
+
+// fitter holds fitPair's buffers, to use them again from pair to pair:
+// the connections in time order, the slopes and rates bestRate tries, and
+// the lines of the best rate so far and of the one being tried.
+type fitter struct {
+	g                 []*stampConn
+	own, pairs, rates []float64
+	best, cur         lineBuf
+}
+
+// lineBuf is what cluster makes its lines of.
+type lineBuf struct {
+	lines   []*clockLine
+	slab    []clockLine
+	members []*stampConn
+	samples []clockSample
+	near    []lineReach
+}
+
+func (f *fitter) fit(cs []stampConn) clockFit {
 	fit := clockFit{conns: len(cs), rate: tsRates[0], offsets: OffsetsUnknown}
 	if len(cs) == 0 {
 		return fit
 	}
-	g := make([]*stampConn, len(cs))
-	tuples := map[uint32]bool{}
+	g := f.g[:0]
 	for i := range cs {
-		g[i] = &cs[i]
+		g = append(g, &cs[i])
 		if cs[i].synTS && cs[i].first <= freshTS {
 			fit.fresh++
 		}
-		tuples[tupleOf(&cs[i])] = true
 	}
+	f.g = g
 	sort.SliceStable(g, func(i, j int) bool { return g[i].firstAt < g[j].firstAt })
-	rate, lines := bestRate(g)
-	fit.rate, fit.lines, fit.tuples = rate, len(lines), len(tuples)
+	// No rate needs fewer clocks than one per fresh connection and one
+	// for the rest: a rate that needs that few is not beaten.
+	floor := fit.fresh
+	if fit.fresh < len(g) {
+		floor++
+	}
+	rate, lines := f.bestRate(g, floor)
+	fit.rate, fit.lines, fit.tuples = rate, len(lines), distinctTuples(g)
 	fit.hosts = concurrentLines(lines)
 	for k, l := range lines {
 		for _, c := range l.members {
 			c.clock = int32(k)
 		}
-		if len(l.tuples) > 1 {
+		if n := distinctTuples(l.members); n > 1 {
 			fit.shared++
-			fit.sharedTuples += len(l.tuples)
+			fit.sharedTuples += n
 		}
 		fit.perConn += preNATTuples(l.members)
 	}
@@ -974,8 +1092,37 @@ func sameTuple(a, b *stampConn) bool {
 type clockLine struct {
 	samples []clockSample
 	members []*stampConn
-	tuples  map[uint32]bool // peer port << 16 | own port
-	fresh   bool            // started at its connection's SYN
+	fresh   bool // started at its connection's SYN
+	// A bound on where the samples lie, to pass over a line no sample of
+	// which can be within gap's tolerance of a TSval: the offset of the
+	// first sample (clockOffset) and how far the others' offsets are from
+	// it at most. A sample's clockGap to a TSval is at least the distance
+	// of their offsets less one tick (each rounds by half a tick), so at
+	// least the distance from the first sample's offset less the spread;
+	// a tick more keeps it a bound under floating-point rounding.
+	off    uint32
+	spread int64
+	index  int32 // in cluster's order of lines
+}
+
+// clockOffset is a TSval less the ticks of a clock at rate since base:
+// two samples of one clock have offsets within a tick of their clockGap
+// (each side rounds by half a tick), whatever their times.
+func clockOffset(ts uint32, at, base int64, rate float64) uint32 {
+	return ts - uint32(int64(math.Round(rate*float64(at-base)/1e9)))
+}
+
+// offsetDist is the distance of two offsets on the 32-bit circle.
+func offsetDist(a, b uint32) int64 { return abs64(int64(int32(a - b))) }
+
+// distinctTuples counts the public four-tuples (tupleOf) among members.
+func distinctTuples(members []*stampConn) int {
+	ts := make([]uint32, len(members))
+	for i, c := range members {
+		ts[i] = tupleOf(c)
+	}
+	slices.Sort(ts)
+	return len(slices.Compact(ts))
 }
 
 // clockSample is one TSval and when it was captured.
@@ -984,8 +1131,14 @@ type clockSample struct {
 	at int64
 }
 
-// add puts a sample in time order.
-func (l *clockLine) add(ts uint32, at int64) {
+// add puts a sample in time order, and widens the line's bound (far) to
+// take it in.
+func (l *clockLine) add(ts uint32, at, base int64, rate float64) {
+	off := clockOffset(ts, at, base, rate)
+	if len(l.samples) == 0 {
+		l.off = off
+	}
+	l.spread = max(l.spread, offsetDist(off, l.off))
 	i := sort.Search(len(l.samples), func(i int) bool { return l.samples[i].at > at })
 	l.samples = append(l.samples, clockSample{})
 	copy(l.samples[i+1:], l.samples[i:])
@@ -1018,8 +1171,8 @@ func (l *clockLine) gap(ts uint32, at int64, rate float64) (gap, tol int64) {
 // rate long connections show on their own (TSLast - TSFirst over their
 // duration) and the rate most pairs of nearby connections agree on, for
 // stacks (or crafted captures) that tick at another rate.
-func bestRate(g []*stampConn) (float64, []*clockLine) {
-	var own, pairs []float64
+func (f *fitter) bestRate(g []*stampConn, floor int) (float64, []*clockLine) {
+	own, pairs := f.own[:0], f.pairs[:0]
 	for i, c := range g {
 		if d := c.lastAt - c.firstAt; d >= 1e9 && int32(c.last-c.first) > 0 {
 			own = append(own, float64(c.last-c.first)/(float64(d)/1e9))
@@ -1033,7 +1186,8 @@ func bestRate(g []*stampConn) (float64, []*clockLine) {
 	}
 	// The rate a connection measured on itself comes first, so that it
 	// wins a tie (every connection on its own clock ties at every rate).
-	var rates []float64
+	f.own, f.pairs = own, pairs
+	rates := f.rates[:0]
 	if r := commonRate(own, 1); r > 0 {
 		rates = append(rates, snapRate(r))
 	}
@@ -1044,12 +1198,17 @@ func bestRate(g []*stampConn) (float64, []*clockLine) {
 		// a long gap.
 		rates = append(rates, snapRate(r), r)
 	}
+	f.rates = rates
 	var best []*clockLine
 	bestR := rates[0]
 	for _, r := range rates {
-		lines := cluster(g, r)
+		lines := cluster(g, r, &f.cur)
 		if best == nil || len(lines) < len(best) {
 			best, bestR = lines, r
+			f.best, f.cur = f.cur, f.best // best's lines stay, the next rate's go in the other
+		}
+		if len(best) <= floor {
+			break
 		}
 	}
 	return bestR, best
@@ -1094,33 +1253,81 @@ func snapRate(r float64) float64 {
 // whose latest sample predicts that TSval best, within the tolerance, or
 // on a new clock. A clock that started at its connection's SYN is that
 // connection's alone.
-func cluster(g []*stampConn, rate float64) []*clockLine {
-	var lines []*clockLine
+func cluster(g []*stampConn, rate float64, b *lineBuf) []*clockLine {
+	if len(g) == 0 {
+		return nil
+	}
+	lines := b.lines[:0]
+	// Every sample and TSval lies between the first connection's first
+	// and the latest last: no tolerance is wider than over that span.
+	base, end := g[0].firstAt, g[0].firstAt
+	for _, c := range g {
+		end = max(end, c.lastAt, c.firstAt)
+	}
+	widest := int64(rate*(clockJitter+clockDrift*math.Abs(float64(end-base)/1e9))) + 2
+	// near are the lines a connection may join (not fresh) by the offset
+	// of their first sample, in offset order: a line lies within its
+	// spread + 2 + widest of a TSval's offset, or the TSval is not on it,
+	// so only the lines within the widest such window are judged. Ties
+	// go to the line made first, as if every line were judged in order.
+	near := b.near[:0]
+	var spread int64 // the widest line's
+	// Most lines hold one connection: the lines, and room for one member
+	// and its two samples each, come from one buffer apiece.
+	if cap(b.slab) < len(g) {
+		b.slab = make([]clockLine, len(g))
+		b.members = make([]*stampConn, len(g))
+		b.samples = make([]clockSample, 2*len(g))
+	}
+	slab, members, samples := b.slab[:len(g)], b.members[:len(g)], b.samples[:2*len(g)]
 	for _, c := range g {
 		var on *clockLine
 		var onGap int64
 		fresh := c.synTS && c.first <= freshTS
-		for _, l := range lines {
-			if fresh || l.fresh {
-				continue
-			}
-			gap, tol := l.gap(c.first, c.firstAt, rate)
-			if tol > 0 && gap <= tol && (on == nil || gap < onGap) {
-				on, onGap = l, gap
+		if w := spread + 2 + widest; !fresh && len(near) > 0 {
+			off := clockOffset(c.first, c.firstAt, base, rate)
+			lo := off - uint32(min(w, math.MaxUint32))
+			i, _ := slices.BinarySearchFunc(near, lo, func(n lineReach, t uint32) int { return cmp.Compare(n.off, t) })
+			for k := range near {
+				n := near[(i+k)%len(near)]
+				if w < 1<<31 && int64(n.off-lo) > 2*w {
+					break
+				}
+				l := n.line
+				if offsetDist(off, n.off) > l.spread+2+widest {
+					continue
+				}
+				gap, tol := l.gap(c.first, c.firstAt, rate)
+				if tol > 0 && gap <= tol && (on == nil || gap < onGap || gap == onGap && l.index < on.index) {
+					on, onGap = l, gap
+				}
 			}
 		}
 		if on == nil {
-			on = &clockLine{fresh: fresh, tuples: map[uint32]bool{}}
+			k := len(lines)
+			on = &slab[k]
+			*on = clockLine{fresh: fresh, index: int32(k), members: members[k : k : k+1], samples: samples[2*k : 2*k : 2*k+2]}
 			lines = append(lines, on)
 		}
 		on.members = append(on.members, c)
-		on.tuples[tupleOf(c)] = true
-		on.add(c.first, c.firstAt)
+		on.add(c.first, c.firstAt, base, rate)
 		if c.lastAt != c.firstAt {
-			on.add(c.last, c.lastAt)
+			on.add(c.last, c.lastAt, base, rate)
+		}
+		spread = max(spread, on.spread)
+		if !on.fresh && len(on.members) == 1 {
+			i, _ := slices.BinarySearchFunc(near, on.off, func(n lineReach, t uint32) int { return cmp.Compare(n.off, t) })
+			near = slices.Insert(near, i, lineReach{on.off, on})
 		}
 	}
+	b.lines, b.near = lines, near
 	return lines
+}
+
+// lineReach is a line by the offset of its first sample (cluster).
+type lineReach struct {
+	off  uint32
+	line *clockLine
 }
 
 // clockGap is how far ts2 at at2 lies from where a clock that read ts at

@@ -33,11 +33,12 @@ func TestNATSampleBudget(t *testing.T) {
 			}
 		}
 	}
-	if len(d.ips) != ips || d.early != 0 {
-		t.Fatalf("%d addresses held, %d judged early; want %d, 0", len(d.ips), d.early, ips)
+	if d.ips.len() != ips || d.early != 0 {
+		t.Fatalf("%d addresses held, %d judged early; want %d, 0", d.ips.len(), d.early, ips)
 	}
 	held := 0
-	for _, ip := range d.ips {
+	for i := range d.slab {
+		ip := &d.slab[i]
 		for _, p := range ip.peers {
 			if got := len(p.conns) + p.skipped; got != conns {
 				t.Fatalf("%s: %d timestamped connections counted, want %d", ip.addr, got, conns)

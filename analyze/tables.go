@@ -32,44 +32,41 @@ var maxHosts, maxPairs = MaxHosts, MaxPairs
 // foldedHost is the row of the addresses past MaxHosts. It takes the next
 // index once the table is full, so that the streamed occupancy counts its
 // sockets together.
-func (d *timeWait) foldedHost() *hostAcc {
-	if d.otherHost == nil {
-		d.otherHost = &hostAcc{index: int32(len(d.hosts))}
+func (d *timeWait) foldedHost() int32 {
+	if d.otherHost < 0 {
+		d.otherHost = int32(len(d.hostList))
+		d.hostList = append(d.hostList, hostAcc{index: d.otherHost})
 	}
 	return d.otherHost
 }
 
 // numHosts counts the host rows, the folded one included.
-func (d *timeWait) numHosts() int {
-	if d.otherHost != nil {
-		return len(d.hosts) + 1
-	}
-	return len(d.hosts)
-}
+func (d *timeWait) numHosts() int { return len(d.hostList) }
 
 // group is the port pressure group of client c toward r's server endpoint
 // (s its host), nil when either address or the pair is past its bound.
-func (d *timeWait) group(c, s *hostAcc, r *reassembly.Record, start int64) *pressureGroup {
+func (d *timeWait) group(c, s int32, r *reassembly.Record, start int64) *pressureGroup {
 	if c == d.otherHost || s == d.otherHost {
 		return nil
 	}
-	k := groupKey{c.index, s.index, r.Server.Port()}
-	g := d.groups[k]
-	if g == nil {
-		if len(d.groupList) >= maxPairs {
-			return nil
-		}
-		g = &pressureGroup{pressureKey: pressureKey{r.Client.Addr(), r.Server}, index: int32(len(d.groupList)), firstSYN: start, lastSYN: start,
-			loPort: r.Client.Port(), hiPort: r.Client.Port()}
-		d.groups[k] = g
-		d.groupList = append(d.groupList, g)
+	k := groupKey{c, s, r.Server.Port()}
+	if i, ok := d.groups.get(k); ok {
+		return &d.groupList[i]
 	}
-	return g
+	if len(d.groupList) >= maxPairs {
+		return nil
+	}
+	i := int32(len(d.groupList))
+	d.groupList = append(d.groupList, pressureGroup{groupKey: k, index: i, firstSYN: start, lastSYN: start,
+		loPort: r.Client.Port(), hiPort: r.Client.Port()})
+	d.groups.put(k, i)
+	return &d.groupList[i]
 }
 
 // reportFolded fills the "other" rows of the bounded tables.
 func (d *timeWait) reportFolded(res *Result) {
-	if h := d.otherHost; h != nil {
+	if d.otherHost >= 0 {
+		h := &d.hostList[d.otherHost]
 		a := &d.stream.hosts[h.index]
 		o := &Host{IP: "other", Connections: h.conns, TimeWaitHeld: h.held, PeakTimeWait: a.peak,
 			ClosesInitiated: h.closes, RSTsSent: h.rsts}

@@ -37,20 +37,24 @@ type timeWait struct {
 	first, last int64
 	seriesEnd   int64 // the last TIME_WAIT's end, at or after last: where series end
 	base        int64 // Result.SeriesStart: what series times count from
-	hosts       map[netip.Addr]*hostAcc
-	groups      map[groupKey]*pressureGroup
-	groupList   []*pressureGroup // by index
-	intervals   []twInterval
+	// hosts finds an address's row in hostList, groups a pair's in
+	// groupList: rows by index, in slices without pointers to scan.
+	hosts     idTable[addrKey]
+	hostList  []hostAcc
+	groups    idTable[groupKey]
+	groupList []pressureGroup
+	intervals []twInterval
 	// byConn finds the intervals of a record that a later incarnation of
 	// the same four-tuple may cut short, by the seq of its first interval
-	// still kept (its low 32 bits, seqOf: half the map of full ones); an
-	// entry goes once it is used or its intervals are.
-	byConn     map[int32]uint32
-	nextSeq    int64    // of the next interval
-	lastServer *hostAcc // the last server's host, to skip a lookup
-	// otherHost sums the addresses first seen once MaxHosts were kept,
-	// pairsOther the pairs past MaxPairs (tables.go).
-	otherHost  *hostAcc
+	// still kept (its low 31 bits, seqLow and seqOf: an id of idTable);
+	// an entry goes once it is used or its intervals are.
+	byConn     idTable[connKey]
+	nextSeq    int64 // of the next interval
+	lastServer int32 // the last server's host, to skip a lookup (-1: none)
+	// otherHost is the row (in hostList, after the others) summing the
+	// addresses first seen once MaxHosts were kept, -1 until then;
+	// pairsOther sums the pairs past MaxPairs (tables.go).
+	otherHost  int32
 	pairsOther PairsFold
 	// stream is the running occupancy (twstream.go).
 	stream twStream
@@ -67,8 +71,27 @@ type twInterval struct {
 	frame      int32  // frame of the ACK that put the socket into TIME_WAIT
 	file       int32  // capture file of that frame
 	port       uint16 // the client's port, to name the connection
-	two        bool   // the next interval belongs to the same record (both sides held it)
-	started    bool   // streaming: its entry is applied (twstream.go); fields ordered for a 48-byte interval
+	flags      twFlags
+}
+
+// twFlags are an interval's facts in one byte, for a 48-byte interval.
+type twFlags uint8
+
+const (
+	twTwo     twFlags = 1 << iota // the next interval belongs to the same record (both sides held it)
+	twStarted                     // streaming: its entry is applied (twstream.go)
+	twIndexed                     // byConn holds its seq: it is its record's first interval still kept
+)
+
+func (f twFlags) has(x twFlags) bool { return f&x != 0 }
+
+// set turns x on or off.
+func (f *twFlags) set(x twFlags, on bool) {
+	if on {
+		*f |= x
+	} else {
+		*f &^= x
+	}
 }
 
 // hostAcc is what one IP address did in the capture.
@@ -85,14 +108,10 @@ type groupKey struct {
 	port           uint16
 }
 
-type pressureKey struct {
-	client netip.Addr
-	server netip.AddrPort
-}
-
-// pressureGroup is one client IP's connections toward one server endpoint.
+// pressureGroup is one client IP's connections toward one server endpoint
+// (by its hosts' rows: no pointer in the table).
 type pressureGroup struct {
-	pressureKey
+	groupKey
 	index             int32
 	conns             int
 	firstSYN, lastSYN int64
@@ -152,23 +171,27 @@ func newTimeWait(opts Options) *timeWait {
 	}
 	return &timeWait{
 		tw: int64(tw), portRange: pr,
-		hosts:  make(map[netip.Addr]*hostAcc),
-		groups: make(map[groupKey]*pressureGroup),
-		byConn: make(map[int32]uint32),
-		keep:   opts.KeepOccupancy,
+		hosts:      newIDTable[addrKey](),
+		groups:     newIDTable[groupKey](),
+		byConn:     newIDTable[connKey](),
+		keep:       opts.KeepOccupancy,
+		lastServer: -1, otherHost: -1,
 	}
 }
 
-func (d *timeWait) host(a netip.Addr) *hostAcc {
-	h := d.hosts[a]
-	if h == nil {
-		if len(d.hosts) >= maxHosts {
-			return d.foldedHost()
-		}
-		h = &hostAcc{addr: a, index: int32(len(d.hosts))}
-		d.hosts[a] = h
+// host is the index of a's row in hostList, made when it has none.
+func (d *timeWait) host(a netip.Addr) int32 {
+	k := keyOfAddr(a)
+	if i, ok := d.hosts.get(k); ok {
+		return i
 	}
-	return h
+	if d.hosts.len() >= maxHosts {
+		return d.foldedHost()
+	}
+	i := int32(len(d.hostList))
+	d.hostList = append(d.hostList, hostAcc{addr: a, index: i})
+	d.hosts.put(k, i)
+	return i
 }
 
 func (d *timeWait) observe(r *reassembly.Record) {
@@ -186,14 +209,15 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		d.cut(r.Prev.ID, start)
 	}
 
-	c := d.host(r.Client.Addr())
-	s := d.lastServer
-	if s == nil || s.addr != r.Server.Addr() { // a few servers take most connections
-		s = d.host(r.Server.Addr())
-		d.lastServer = s
+	ci := d.host(r.Client.Addr())
+	si := d.lastServer
+	if si < 0 || d.hostList[si].addr != r.Server.Addr() { // a few servers take most connections
+		si = d.host(r.Server.Addr())
+		d.lastServer = si
 	}
+	c, s := &d.hostList[ci], &d.hostList[si]
 	c.conns++
-	if s != c {
+	if si != ci {
 		s.conns++
 	}
 	for _, x := range [2]struct {
@@ -208,7 +232,7 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		}
 	}
 
-	g := d.group(c, s, r, start)
+	g := d.group(ci, si, r, start)
 	if g == nil {
 		d.pairsOther.Connections++
 	} else {
@@ -227,7 +251,8 @@ func (d *timeWait) observe(r *reassembly.Record) {
 	if holder == reassembly.SideNone {
 		return
 	}
-	d.byConn[int32(r.ID)] = uint32(d.nextSeq)
+	d.byConn.set(connKey(r.ID), seqLow(d.nextSeq))
+	firstSeq := d.nextSeq
 	for _, sd := range [2]reassembly.Side{reassembly.SideClient, reassembly.SideServer} {
 		if holder != sd && holder != reassembly.SideBoth {
 			continue
@@ -236,8 +261,10 @@ func (d *timeWait) observe(r *reassembly.Record) {
 		iv := twInterval{
 			start: entry.Time, end: entry.Time + d.tw, host: c.index, group: -1,
 			conn: int32(r.ID), frame: int32(entry.Frame.N), file: int32(entry.Frame.File), port: r.Client.Port(),
-			two: holder == reassembly.SideBoth && sd == reassembly.SideClient, seq: d.nextSeq,
+			seq: d.nextSeq,
 		}
+		iv.flags.set(twTwo, holder == reassembly.SideBoth && sd == reassembly.SideClient)
+		iv.flags.set(twIndexed, d.nextSeq == firstSeq)
 		d.nextSeq++
 		if sd == reassembly.SideServer {
 			iv.host = s.index
@@ -263,30 +290,37 @@ func (d *timeWait) entry(r *reassembly.Record, s reassembly.Side) reassembly.Eve
 // cut ends the TIME_WAIT of incarnation id when its four-tuple's next
 // incarnation starts at t.
 func (d *timeWait) cut(id int, t int64) {
-	low, ok := d.byConn[int32(id)]
+	low, ok := d.byConn.get(connKey(id))
 	if !ok {
 		return
 	}
-	delete(d.byConn, int32(id))
+	d.byConn.del(connKey(id))
 	i, ok := slices.BinarySearchFunc(d.intervals, d.seqOf(low), func(iv twInterval, seq int64) int { return cmp.Compare(iv.seq, seq) })
 	if !ok {
 		return
 	}
+	d.intervals[i].flags.set(twIndexed, false)
 	for {
 		iv := &d.intervals[i]
 		iv.end = max(min(iv.end, t), iv.start)
-		if !iv.two {
+		if !iv.flags.has(twTwo) {
 			return
 		}
 		i++
 	}
 }
 
-// seqOf is the seq whose low 32 bits are low: the latest at or before
-// nextSeq, as the intervals kept span far fewer than 2^32 seqs (they end
+// seqMask keeps the low 31 bits of a seq.
+const seqMask = 1<<31 - 1
+
+// seqLow is the low 31 bits of seq.
+func seqLow(seq int64) int32 { return int32(seq & seqMask) }
+
+// seqOf is the seq whose low 31 bits are low: the latest at or before
+// nextSeq, as the intervals kept span far fewer than 2^31 seqs (they end
 // within a TIME_WAIT length).
-func (d *timeWait) seqOf(low uint32) int64 {
-	return d.nextSeq - int64(uint32(d.nextSeq)-low)
+func (d *timeWait) seqOf(low int32) int64 {
+	return d.nextSeq - (d.nextSeq-int64(low))&seqMask
 }
 
 // TimeWaitSeries is one host's TIME_WAIT occupancy over the capture, for
@@ -349,6 +383,7 @@ func (d *timeWait) reportHosts(res *Result, peaks []hostPeak, series func(*hostA
 // pressure judges one client's TIME_WAIT ports toward one server endpoint
 // against its port range.
 func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
+	client, server := d.hostList[g.client].addr, netip.AddrPortFrom(d.hostList[g.server].addr, g.port)
 	portRange, narrowed := g.seenRange(d.portRange)
 	size := portRange[1] - portRange[0] + 1
 	a := &d.stream.groups[g.index]
@@ -398,18 +433,18 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	f := newFinding(KindPortPressure, severity, at, ids...)
 	f.addFrames(frames...)
 	f.ConnsTotal, f.FramesTotal = n, n // every socket held at the peak
-	f.about(netip.AddrPortFrom(g.client, example.port), g.server, reassembly.Frame{File: int(example.file), N: int(example.frame)})
+	f.about(netip.AddrPortFrom(client, example.port), server, reassembly.Frame{File: int(example.file), N: int(example.frame)})
 	basis := "observed"
 	if fraction < pressureWarning {
 		basis = "projected"
 	}
-	hostFilter := fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
-	if g.server.Addr().Is6() && !g.server.Addr().Is4In6() {
-		hostFilter = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(g.client), g.server.Port(), g.server.Addr())
+	hostFilter := fmt.Sprintf("%s && tcp.dstport==%d && ip.dst==%s", HostFilter(client), server.Port(), server.Addr())
+	if server.Addr().Is6() && !server.Addr().Is4In6() {
+		hostFilter = fmt.Sprintf("%s && tcp.dstport==%d && ipv6.dst==%s", HostFilter(client), server.Port(), server.Addr())
 	}
 	f.Evidence = &PortPressureEvidence{
 		Basis:                basis,
-		ClientIP:             g.client.String(),
+		ClientIP:             client.String(),
 		ClientTimeWait:       g.held,
 		ConnRatePerS:         float64(int(rate*100+0.5)) / 100,
 		Connections:          g.conns,
@@ -425,7 +460,7 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 		PortRangeSeen:        narrowed,
 		ConfiguredPortRange:  d.portRange,
 		TWReuseSeen:          g.twReuse,
-		Server:               g.server.String(),
+		Server:               server.String(),
 		SteadyStatePorts:     int(steady + 0.5),
 		TimeWaitRatePerS:     float64(int(twRate*100+0.5)) / 100,
 		TimeWaitS:            Seconds(d.tw),
@@ -434,11 +469,11 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 	pct := fraction * 100
 	if basis == "observed" {
 		f.Summary = fmt.Sprintf("Seen in the capture: %s held %d ports in TIME_WAIT toward %s at once (%.0f%% of its %d-port range) at %s.",
-			g.client, n, g.server, pct, size, FormatTime(at))
+			client, n, server, pct, size, FormatTime(at))
 	} else {
 		f.Summary = fmt.Sprintf("Seen in the capture: %s opens %.0f connections/s to %s and closes %.0f/s of them first; "+
 			"sustained for a %s TIME_WAIT that holds about %d ports (%.0f%% of its %d-port range; peak seen %d).",
-			g.client, rate, g.server, twRate, seconds(d.tw), int(steady+0.5), 100*steady/float64(size), size, n)
+			client, rate, server, twRate, seconds(d.tw), int(steady+0.5), 100*steady/float64(size), size, n)
 	}
 	if narrowed {
 		f.Summary += fmt.Sprintf(" The range is the one the client was seen to use, %d-%d: it made %d connections on %d ports, narrower than --port-range %d-%d.",
@@ -456,13 +491,13 @@ func (d *timeWait) pressure(g *pressureGroup) (Finding, bool) {
 			seconds(int64(*exhaustion*1e9)))
 	}
 	advice := fmt.Sprintf("%s closed %d of its %d connections to %s first, so it keeps their TIME_WAIT: reuse connections "+
-		"(HTTP keep-alive, a connection pool) instead of opening one per request.", g.client, g.held, g.conns, g.server)
+		"(HTTP keep-alive, a connection pool) instead of opening one per request.", client, g.held, g.conns, server)
 	switch {
 	case g.twReuse > 0:
 		advice += fmt.Sprintf(" net.ipv4.tcp_tw_reuse is already on at this client: %d of its new connections to %s start at the old "+
 			"next sequence + 65537, its fingerprint. It lets connect() take a port still in TIME_WAIT about 1 s after its close, "+
 			"and this pressure is what remains with it on.",
-			g.twReuse, g.server)
+			g.twReuse, server)
 	case g.timestamps == g.conns:
 		advice += " Its connections carry timestamps, so net.ipv4.tcp_tw_reuse=1 on the client lets connect() reuse " +
 			"TIME_WAIT ports safely for these outbound connections."

@@ -23,7 +23,7 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 	for _, iv := range d.intervals {
 		d.seriesEnd = max(d.seriesEnd, iv.end)
 	}
-	byHost := make([][]int32, len(d.hosts))
+	byHost := make([][]int32, len(d.hostList))
 	byGroup := make([][]int32, len(d.groupList))
 	for i, iv := range d.intervals {
 		byHost[iv.host] = append(byHost[iv.host], int32(i))
@@ -31,8 +31,12 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 			byGroup[iv.group] = append(byGroup[iv.group], int32(i))
 		}
 	}
-	peaks := make([]hostPeak, 0, len(d.hosts))
-	for _, h := range d.hosts {
+	peaks := make([]hostPeak, 0, d.hosts.len())
+	for i := range d.hostList {
+		h := &d.hostList[i]
+		if h.index == d.otherHost {
+			continue
+		}
 		n, at := oraclePeak(d.oracleSweep(byHost[h.index]))
 		peaks = append(peaks, hostPeak{h, n, at})
 	}
@@ -41,7 +45,8 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 	// Port pressure: put the sweep's peak, sockets and series where
 	// pressure reads them.
 	d.stream.groups = make([]twAcc, len(d.groupList))
-	for _, g := range d.groupList {
+	for i := range d.groupList {
+		g := &d.groupList[i]
 		ivs := byGroup[g.index]
 		ev := d.oracleSweep(ivs)
 		a := &d.stream.groups[g.index]
@@ -65,6 +70,13 @@ func oracleTimeWait(d *timeWait, start Time) *Result {
 
 // oracleSweep orders the events of the given intervals, leaving before
 // entering at the same instant ([start, end) intervals).
+// twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
+type twEvent struct {
+	t     int64
+	iv    int32
+	delta int32
+}
+
 func (d *timeWait) oracleSweep(ivs []int32) []twEvent {
 	ev := make([]twEvent, 0, 2*len(ivs))
 	for _, i := range ivs {

@@ -34,13 +34,18 @@ const (
 
 // twSeries is an occupancy series: every step while not binned, then the
 // highest count of each time bin, doubling its bin width when it runs out
-// of bins.
+// of bins. Only the bins that saw an event are kept, in time order: most
+// of the tens of thousands of port pressure groups of a busy capture see
+// a few.
 type twSeries struct {
 	steps         []twStep // until binned
 	binned        bool
 	origin, width int64
-	max           []int32 // -1: no event in the bin
+	bins          []twBin
 }
+
+// twBin is the highest count in bin i of a series.
+type twBin struct{ i, max int32 }
 
 // twStep is the count from time t on.
 type twStep struct {
@@ -75,23 +80,59 @@ func (s *twSeries) addBinned(t int64, n int) {
 	t = max(t, s.origin)
 	b := (t - s.origin) / s.width
 	for b >= twSeriesBins {
-		for i := 0; i < len(s.max); i += 2 {
-			m := s.max[i]
-			if i+1 < len(s.max) {
-				m = max(m, s.max[i+1])
+		// Bins 2i and 2i+1 become bin i, with the higher count.
+		k := 0
+		for _, x := range s.bins {
+			x.i /= 2
+			if k > 0 && s.bins[k-1].i == x.i {
+				s.bins[k-1].max = max(s.bins[k-1].max, x.max)
+				continue
 			}
-			s.max[i/2] = m
+			s.bins[k] = x
+			k++
 		}
-		s.max = s.max[:(len(s.max)+1)/2]
+		s.bins = s.bins[:k]
 		s.width *= 2
 		b = (t - s.origin) / s.width
 	}
-	for int64(len(s.max)) <= b {
-		s.max = append(s.max, -1)
+	// Times come in order, so the bin is the last one or a new one after
+	// it; a search keeps the order should one come earlier.
+	j := len(s.bins)
+	for j > 0 && s.bins[j-1].i > int32(b) {
+		j--
 	}
-	if int32(n) > s.max[b] {
-		s.max[b] = int32(n)
+	if j > 0 && s.bins[j-1].i == int32(b) {
+		s.bins[j-1].max = max(s.bins[j-1].max, int32(n))
+		return
 	}
+	s.bins = slices.Insert(s.bins, j, twBin{int32(b), int32(n)})
+}
+
+// denseBins are the bins as a count per bin, -1 where none was seen (the
+// partial result's form).
+func (s *twSeries) denseBins() []int32 {
+	if len(s.bins) == 0 {
+		return nil
+	}
+	m := make([]int32, s.bins[len(s.bins)-1].i+1)
+	for i := range m {
+		m[i] = -1
+	}
+	for _, x := range s.bins {
+		m[x.i] = x.max
+	}
+	return m
+}
+
+// sparseBins are the bins seen of a count per bin (denseBins).
+func sparseBins(m []int32) []twBin {
+	var bins []twBin
+	for i, x := range m {
+		if x >= 0 {
+			bins = append(bins, twBin{int32(i), x})
+		}
+	}
+	return bins
 }
 
 // points renders the series over the capture from first to last: every
@@ -105,10 +146,8 @@ func (s *twSeries) points(first, last, base int64) []TimeWaitPoint {
 	}
 	var pts []TimeWaitPoint
 	bin := int64(-1)
-	for i, m := range s.max {
-		if m < 0 {
-			continue
-		}
+	for _, x := range s.bins {
+		i, m := x.i, x.max
 		t := max(s.origin+int64(i)*s.width, first)
 		b := (t - first) * seriesPoints / (span + 1)
 		if b != bin || len(pts) == 0 {
@@ -146,11 +185,21 @@ func stepPoints(steps []twStep, first, span, base int64) []TimeWaitPoint {
 	return pts
 }
 
-// twEvent is a socket entering (+1) or leaving (-1) TIME_WAIT.
-type twEvent struct {
+// twChange is a socket entering or leaving TIME_WAIT at t: its host's
+// index + 1, negated when it leaves, and its port pressure group (-1 for
+// none). The event carries what it changes, so that applying the events
+// in time order does not reach back into the intervals.
+type twChange struct {
 	t     int64
-	iv    int32
-	delta int32
+	host  int32
+	group int32
+}
+
+func (e twChange) delta() int {
+	if e.host < 0 {
+		return -1
+	}
+	return 1
 }
 
 // twAcc is the running occupancy of one host or port pressure group.
@@ -175,7 +224,7 @@ type twStream struct {
 	settled       int64 // every event before this is applied
 	applied       bool  // settled is set
 	binned        bool  // the series are in bins
-	ev            []twEvent
+	ev            []twChange
 }
 
 // settle applies every event before the tracker's watermark wm, at most
@@ -216,35 +265,37 @@ func (d *timeWait) apply(wm int64) {
 		if iv.end <= iv.start {
 			continue
 		}
-		if !iv.started && iv.start < wm {
-			ev = append(ev, twEvent{max(iv.start, st.settled), int32(i), 1})
+		if !iv.flags.has(twStarted) && iv.start < wm {
+			ev = append(ev, twChange{max(iv.start, st.settled), iv.host + 1, iv.group})
 		}
 		if iv.end < wm {
-			ev = append(ev, twEvent{max(iv.end, st.settled), int32(i), -1})
+			ev = append(ev, twChange{max(iv.end, st.settled), -(iv.host + 1), iv.group})
 		}
 	}
-	slices.SortFunc(ev, func(a, b twEvent) int {
+	// In time order, leaving before entering at the same time; events
+	// equal in both change the same counts the same way in any order.
+	slices.SortFunc(ev, func(a, b twChange) int {
 		if a.t != b.t {
 			return cmp.Compare(a.t, b.t)
 		}
-		return int(a.delta - b.delta)
+		return a.delta() - b.delta()
 	})
 	var changed []int32 // groups whose peak moved
 	for _, e := range ev {
-		iv := &d.intervals[e.iv]
-		h := &st.hosts[iv.host]
-		h.cur += int(e.delta)
+		delta := e.delta()
+		h := &st.hosts[e.host*int32(delta)-1]
+		h.cur += delta
 		if h.cur > h.peak {
 			h.peak, h.at = h.cur, e.t
 		}
 		h.series.add(e.t, h.cur)
-		if iv.group >= 0 {
-			g := &st.groups[iv.group]
-			g.cur += int(e.delta)
+		if e.group >= 0 {
+			g := &st.groups[e.group]
+			g.cur += delta
 			if g.cur > g.peak {
 				if !g.changed {
 					g.changed = true
-					changed = append(changed, iv.group)
+					changed = append(changed, e.group)
 				}
 				g.peak, g.at = g.cur, e.t
 			}
@@ -273,20 +324,21 @@ func (d *timeWait) apply(wm int64) {
 	// place: the write index never passes the read index).
 	kept := d.intervals[:0]
 	for i, iv := range d.intervals {
-		nextKept := iv.two && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
+		nextKept := iv.flags.has(twTwo) && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
 		if iv.end <= iv.start || iv.end < wm {
 			// A record's entry follows its first interval still kept.
-			if low, ok := d.byConn[iv.conn]; ok && low == uint32(iv.seq) {
+			if iv.flags.has(twIndexed) {
 				if nextKept {
-					d.byConn[iv.conn] = uint32(d.intervals[i+1].seq)
+					d.byConn.set(connKey(iv.conn), seqLow(d.intervals[i+1].seq))
+					d.intervals[i+1].flags.set(twIndexed, true)
 				} else {
-					delete(d.byConn, iv.conn)
+					d.byConn.del(connKey(iv.conn))
 				}
 			}
 			continue
 		}
-		iv.started = iv.started || iv.start < wm
-		iv.two = nextKept
+		iv.flags.set(twStarted, iv.flags.has(twStarted) || iv.start < wm)
+		iv.flags.set(twTwo, nextKept)
 		kept = append(kept, iv)
 	}
 	clear(d.intervals[len(kept):])
@@ -306,8 +358,12 @@ func (d *timeWait) finish(res *Result) {
 	}
 	d.apply(math.MaxInt64)
 	st := &d.stream
-	peaks := make([]hostPeak, 0, len(d.hosts))
-	for _, h := range d.hosts {
+	peaks := make([]hostPeak, 0, d.hosts.len())
+	for i := range d.hostList {
+		h := &d.hostList[i]
+		if h.index == d.otherHost {
+			continue
+		}
 		a := &st.hosts[h.index]
 		peaks = append(peaks, hostPeak{h, a.peak, a.at})
 	}
@@ -317,14 +373,14 @@ func (d *timeWait) finish(res *Result) {
 		res.occupancy = &occupancy{first: d.first, last: d.last, seriesEnd: d.seriesEnd}
 		for _, h := range res.Hosts { // in report order; a row that is no address (a folded rest) has no series
 			a, err := netip.ParseAddr(h.IP)
-			if acc := d.hosts[a]; err == nil && acc != nil && h.PeakTimeWait > 0 {
-				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[acc.index].series})
+			if i, ok := d.hosts.get(keyOfAddr(a)); err == nil && ok && h.PeakTimeWait > 0 {
+				res.occupancy.hosts = append(res.occupancy.hosts, hostSeries{h.IP, &st.hosts[i].series})
 			}
 		}
 	}
 	d.reportFolded(res)
-	for _, g := range d.groupList {
-		if f, ok := d.pressure(g); ok && d.lim.take(KindPortPressure, f.Severity) {
+	for i := range d.groupList {
+		if f, ok := d.pressure(&d.groupList[i]); ok && d.lim.take(KindPortPressure, f.Severity) {
 			res.Findings = append(res.Findings, f)
 		}
 	}
