@@ -2,7 +2,6 @@ package reassembly
 
 import (
 	"encoding/binary"
-	"net/netip"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -166,6 +165,7 @@ func (d *Decoder) parserFor(p *Packet) *gopacket.DecodingLayerParser {
 func (d *Decoder) Decode(p *Packet, seg *Segment) Kind {
 	*seg = Segment{File: p.File, Frame: p.Frame, Time: p.Time}
 	if p.LinkType == layers.LinkTypeEthernet && !d.noFast && d.fastIPv4TCP(p, seg) {
+		seg.key.finish(seg)
 		return KindTCP
 	}
 	parser := d.parserFor(p)
@@ -181,13 +181,15 @@ func (d *Decoder) Decode(p *Packet, seg *Segment) Kind {
 	if last == layers.LayerTypeTCP && n >= 2 {
 		switch d.decoded[n-2] {
 		case layers.LayerTypeIPv4:
+			d.fillTCP(seg)
 			d.fillIPv4(p, seg)
 		case layers.LayerTypeIPv6:
+			d.fillTCP(seg)
 			d.fillIPv6(p, seg)
 		default:
 			return KindTruncated
 		}
-		d.fillTCP(seg)
+		seg.key.finish(seg)
 		return KindTCP
 	}
 	// The walk stopped before TCP: find out why from the layer it ended on.
@@ -252,8 +254,8 @@ func (d *Decoder) fastIPv4TCP(p *Packet, seg *Segment) bool {
 	if d.tcp.DecodeFromBytes(ip[20:], gopacket.NilDecodeFeedback) != nil {
 		return false
 	}
-	d.fillIPv4From(p, ip[:20], seg)
 	d.fillTCP(seg)
+	d.fillIPv4From(p, ip[:20], seg)
 	return true
 }
 
@@ -263,10 +265,10 @@ func linkOffset(p *Packet, b []byte) int { return cap(p.Data) - cap(b) }
 
 func (d *Decoder) fillIPv4(p *Packet, seg *Segment) { d.fillIPv4From(p, d.ip4.Contents, seg) }
 
-// fillIPv4From fills seg from the IPv4 header h, a sub-slice of p.Data.
+// fillIPv4From fills seg from the IPv4 header h, a sub-slice of p.Data,
+// after fillTCP: the key needs the ports.
 func (d *Decoder) fillIPv4From(p *Packet, h []byte, seg *Segment) {
-	seg.Src = netip.AddrFrom4([4]byte(h[12:16]))
-	seg.Dst = netip.AddrFrom4([4]byte(h[16:20]))
+	seg.key.set4(binary.BigEndian.Uint32(h[12:16]), binary.BigEndian.Uint32(h[16:20]), seg.SrcPort, seg.DstPort)
 	seg.IPID = binary.BigEndian.Uint16(h[4:6])
 	total := int(binary.BigEndian.Uint16(h[2:4]))
 	if total == 0 {
@@ -278,10 +280,12 @@ func (d *Decoder) fillIPv4From(p *Packet, h []byte, seg *Segment) {
 	seg.BadHeader = total-len(h) < d.tcp.HeaderLen
 }
 
+// fillIPv6 fills seg from the IPv6 header, after fillTCP: the key needs
+// the ports.
 func (d *Decoder) fillIPv6(p *Packet, seg *Segment) {
 	h := d.ip6.Header
-	seg.Src = netip.AddrFrom16([16]byte(h[8:24]))
-	seg.Dst = netip.AddrFrom16([16]byte(h[24:40]))
+	seg.v6 = true
+	seg.key.set((*[16]byte)(h[8:24]), (*[16]byte)(h[24:40]), seg.SrcPort, seg.DstPort)
 	plen := d.ip6.PayloadLen
 	if plen < 0 {
 		plen = p.Length - linkOffset(p, h) - 40
