@@ -149,3 +149,31 @@ func BenchmarkStageReadDecodeTrack(b *testing.B) {
 	}
 	reportPackets(b, packets)
 }
+
+// BenchmarkStageReadDecode is the work of Run's reading goroutine: read,
+// decode, reorder and hand segments over in batches, without tracking.
+func BenchmarkStageReadDecode(b *testing.B) {
+	data := stageCapture(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	packets := 0
+	batch := make([]Segment, 0, batchSize)
+	for i := 0; i < b.N; i++ {
+		src, err := Open([]string{"-"}, bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := readSegments(src, Config{}, func(seg *Segment) {
+			batch = append(batch, *seg)
+			if len(batch) == batchSize {
+				batch = batch[:0]
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		packets += n.Packets
+		src.Close()
+	}
+	reportPackets(b, packets)
+}
