@@ -38,23 +38,28 @@ func (k *segKey) set(src, dst *[16]byte, sport, dport uint16) {
 	k.key, k.srcIsLo = flowKey{*dst, *src, dport, sport}, false
 }
 
-// set4 is set for IPv4 addresses, given as big-endian words: they order as
-// their IPv4-mapped forms do, which share the first 12 bytes.
-func (k *segKey) set4(src, dst uint32, sport, dport uint16) {
-	k.srcIsLo = src < dst || (src == dst && sport <= dport)
-	if !k.srcIsLo {
-		src, dst, sport, dport = dst, src, dport, sport
-	}
-	putMapped4(&k.key.loAddr, src)
-	putMapped4(&k.key.hiAddr, dst)
-	k.key.loPort, k.key.hiPort = sport, dport
-}
-
-// putMapped4 writes the IPv4-mapped IPv6 form (::ffff:a.b.c.d) of the
-// IPv4 address a, as netip.Addr.As16 gives it.
-func putMapped4(dst *[16]byte, a uint32) {
-	binary.LittleEndian.PutUint64(dst[0:8], 0)
-	binary.BigEndian.PutUint64(dst[8:16], 0xffff<<32|uint64(a))
+// set4 is set for the IPv4 addresses of h, the 8 bytes source then
+// destination as the header has them. IPv4 addresses order as their
+// IPv4-mapped forms do, which share the first 12 bytes, so the (address,
+// port) pairs are compared as 48-bit numbers, and swapped without a
+// branch: which end sends is a coin toss the branch predictor loses.
+func (k *segKey) set4(h []byte, sport, dport uint16) {
+	h = h[:8]
+	a := uint64(binary.BigEndian.Uint32(h[0:4]))<<16 | uint64(sport)
+	b := uint64(binary.BigEndian.Uint32(h[4:8]))<<16 | uint64(dport)
+	swap := uint64(int64(b-a) >> 63) // all ones when a > b: the receiver is lo
+	x := (a ^ b) & swap
+	lo, hi := a^x, b^x
+	k.srcIsLo = swap == 0
+	// The addresses are written as they are in the header, little-endian
+	// words being the bytes in memory order: ::ffff:a.b.c.d.
+	ra, rb := binary.LittleEndian.Uint32(h[0:4]), binary.LittleEndian.Uint32(h[4:8])
+	rx := (ra ^ rb) & uint32(swap)
+	binary.LittleEndian.PutUint64(k.key.loAddr[0:8], 0)
+	binary.LittleEndian.PutUint64(k.key.loAddr[8:16], 0xffff0000|uint64(ra^rx)<<32)
+	binary.LittleEndian.PutUint64(k.key.hiAddr[0:8], 0)
+	binary.LittleEndian.PutUint64(k.key.hiAddr[8:16], 0xffff0000|uint64(rb^rx)<<32)
+	k.key.loPort, k.key.hiPort = uint16(lo), uint16(hi)
 }
 
 // finish computes the key's hash and seg's fingerprint, once the key and
