@@ -48,16 +48,10 @@ func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		b := st.Batch()
-		// The decoder computed each segment's key, hash and
-		// fingerprint already.
-		n, err = readSegments(src, cfg, func(seg *Segment) {
-			b = append(b, *seg)
-			if len(b) == batchSize {
-				b = st.Send(b)
-			}
-		})
-		st.Close(b)
+		// The decoder computed each segment's key, hash and fingerprint
+		// already, and wrote the segment into the batch itself.
+		n, err = readBatches(src, cfg, st.Batch(), st.Send)
+		st.Close(nil)
 	}()
 	st.Drain(func(b []Segment) {
 		for i := range b {
