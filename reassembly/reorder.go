@@ -29,8 +29,10 @@ type reorder struct {
 	// batch full (batchSize) but the last. Index i of the run is
 	// bufs[i/batchSize][i%batchSize].
 	bufs [][]Segment
-	n    int // segments in bufs
-	head int // of which released: the first head
+	n    int      // segments in bufs
+	head int      // of which released: the first head, all in bufs[0] (< batchSize) once commit returns
+	cur  *Segment // the slot handed out last
+	tail int64    // the time of the segment at n-1, the latest held
 	// send hands a batch of released segments over and returns an emptied
 	// one to fill again.
 	send  func([]Segment) []Segment
@@ -66,7 +68,8 @@ func (r *reorder) slot() *Segment {
 	b = b[:len(b)+1] // its old contents are overwritten
 	r.bufs[k] = b
 	r.n++
-	return &b[len(b)-1]
+	r.cur = &b[len(b)-1]
+	return r.cur
 }
 
 // unslot gives back the slot: what was decoded there is no TCP segment.
@@ -79,20 +82,29 @@ func (r *reorder) unslot() {
 // commit takes the segment written into slot, and hands over the batches
 // whose segments all fell out of the window.
 func (r *reorder) commit() {
-	last := r.n - 1
+	t := r.cur.Time
+	held := r.n-1 > r.head // segments not released before this one
 	switch {
 	case r.win < 0:
 		r.head = r.n
-	case last > r.head && r.at(last-1).Time-r.at(last).Time > r.win:
+	case held && r.tail-t > r.win:
 		// Further behind than the window: a clock step, not packets out
 		// of order. It keeps its place in the file, after those held.
-		r.head = r.n
+		r.head, r.tail = r.n, t
 	default:
-		if last > r.head && r.at(last).Time < r.at(last-1).Time {
-			r.insert(last)
+		if held && t < r.tail {
+			r.insert(r.n - 1) // the latest held stays at the tail
+		} else {
+			r.tail = t
 		}
-		newest := r.at(last).Time
-		for r.head < r.n && (newest-r.at(r.head).Time > r.win || r.n-r.head > reorderMax) {
+		for r.head < r.n {
+			if r.head == batchSize {
+				r.handOver()
+				continue
+			}
+			if r.tail-r.bufs[0][r.head].Time <= r.win && r.n-r.head <= reorderMax {
+				break
+			}
 			r.head++
 		}
 	}
