@@ -56,6 +56,7 @@ func BenchmarkStageRead(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	var packets int
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		src, err := Open([]string{"-"}, bytes.NewReader(data))
 		if err != nil {
@@ -68,6 +69,7 @@ func BenchmarkStageRead(b *testing.B) {
 		src.Close()
 	}
 	reportPackets(b, packets)
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(packets), "cpu-ns/packet")
 }
 
 // stageSegments decodes the capture once, for the tracker benchmark.
@@ -112,6 +114,7 @@ func BenchmarkStageDecode(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	packets := 0
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		for j := range pkts {
 			if dec.Decode(&pkts[j], &seg) != KindTCP {
@@ -121,6 +124,7 @@ func BenchmarkStageDecode(b *testing.B) {
 		packets += len(pkts)
 	}
 	reportPackets(b, packets)
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(packets), "cpu-ns/packet")
 }
 
 // BenchmarkStageTrack feeds decoded segments to the tracker.
