@@ -101,7 +101,7 @@ func (w *Window) Anchor(seg *Segment) bool {
 // FromClient reports whether a segment of the window's conversation was
 // sent by its client.
 func (w *Window) FromClient(seg *Segment) bool {
-	return netip.AddrPortFrom(seg.Src, seg.SrcPort) == w.Client && netip.AddrPortFrom(seg.Dst, seg.DstPort) == w.Server
+	return netip.AddrPortFrom(seg.Src(), seg.SrcPort) == w.Client && netip.AddrPortFrom(seg.Dst(), seg.DstPort) == w.Server
 }
 
 // kept is a segment with its relative numbers.
@@ -186,7 +186,7 @@ func CollectFrames(files []string, filter func(*Packet) bool, windows []Window) 
 			dir := 0
 			switch {
 			case c.w.FromClient(&seg):
-			case netip.AddrPortFrom(seg.Src, seg.SrcPort) == c.w.Server && netip.AddrPortFrom(seg.Dst, seg.DstPort) == c.w.Client:
+			case netip.AddrPortFrom(seg.Src(), seg.SrcPort) == c.w.Server && netip.AddrPortFrom(seg.Dst(), seg.DstPort) == c.w.Client:
 				dir = 1
 			default:
 				continue

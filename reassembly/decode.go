@@ -2,7 +2,6 @@ package reassembly
 
 import (
 	"encoding/binary"
-	"net/netip"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -166,6 +165,7 @@ func (d *Decoder) parserFor(p *Packet) *gopacket.DecodingLayerParser {
 func (d *Decoder) Decode(p *Packet, seg *Segment) Kind {
 	*seg = Segment{File: p.File, Frame: p.Frame, Time: p.Time}
 	if p.LinkType == layers.LinkTypeEthernet && !d.noFast && d.fastIPv4TCP(p, seg) {
+		seg.key.finish(seg)
 		return KindTCP
 	}
 	parser := d.parserFor(p)
@@ -181,13 +181,15 @@ func (d *Decoder) Decode(p *Packet, seg *Segment) Kind {
 	if last == layers.LayerTypeTCP && n >= 2 {
 		switch d.decoded[n-2] {
 		case layers.LayerTypeIPv4:
-			d.fillIPv4(p, seg)
+			hlen, captured := decodeTCP(d.tcp.data, seg)
+			d.fillIPv4From(p, d.ip4.Contents, hlen, captured, seg)
 		case layers.LayerTypeIPv6:
-			d.fillIPv6(p, seg)
+			hlen, captured := decodeTCP(d.tcp.data, seg)
+			d.fillIPv6(p, hlen, captured, seg)
 		default:
 			return KindTruncated
 		}
-		d.fillTCP(seg)
+		seg.key.finish(seg)
 		return KindTCP
 	}
 	// The walk stopped before TCP: find out why from the layer it ended on.
@@ -237,8 +239,8 @@ func (d *Decoder) countLink(last, next gopacket.LayerType) {
 // Decode keeps, for anything else (the parser then decodes the packet).
 func (d *Decoder) fastIPv4TCP(p *Packet, seg *Segment) bool {
 	data := p.Data
-	if len(data) < 14+20 || binary.BigEndian.Uint16(data[12:14]) != uint16(layers.EthernetTypeIPv4) {
-		return false
+	if len(data) < 14+20+20 || binary.BigEndian.Uint16(data[12:14]) != uint16(layers.EthernetTypeIPv4) {
+		return false // less than the fixed TCP header is for the parser to name
 	}
 	ip := data[14:]
 	length := int(binary.BigEndian.Uint16(ip[2:4]))
@@ -249,11 +251,12 @@ func (d *Decoder) fastIPv4TCP(p *Packet, seg *Segment) bool {
 	if len(ip) > length {
 		ip = ip[:length] // Ethernet padding
 	}
-	if d.tcp.DecodeFromBytes(ip[20:], gopacket.NilDecodeFeedback) != nil {
+	tcp := ip[20:]
+	if len(tcp) < 20 || tcp[12]>>4 < 5 {
 		return false
 	}
-	d.fillIPv4From(p, ip[:20], seg)
-	d.fillTCP(seg)
+	hlen, captured := decodeTCP(tcp, seg)
+	d.fillIPv4From(p, ip[:20], hlen, captured, seg)
 	return true
 }
 
@@ -261,45 +264,33 @@ func (d *Decoder) fastIPv4TCP(p *Packet, seg *Segment) bool {
 // as every layer's bytes are.
 func linkOffset(p *Packet, b []byte) int { return cap(p.Data) - cap(b) }
 
-func (d *Decoder) fillIPv4(p *Packet, seg *Segment) { d.fillIPv4From(p, d.ip4.Contents, seg) }
-
-// fillIPv4From fills seg from the IPv4 header h, a sub-slice of p.Data.
-func (d *Decoder) fillIPv4From(p *Packet, h []byte, seg *Segment) {
-	seg.Src = netip.AddrFrom4([4]byte(h[12:16]))
-	seg.Dst = netip.AddrFrom4([4]byte(h[16:20]))
+// fillIPv4From fills seg from the IPv4 header h, a sub-slice of p.Data,
+// after decodeTCP (the key needs the ports), which found a TCP header of
+// hlen bytes and captured payload bytes after it.
+func (d *Decoder) fillIPv4From(p *Packet, h []byte, hlen, captured int, seg *Segment) {
+	seg.key.set4(h[12:20], seg.SrcPort, seg.DstPort)
 	seg.IPID = binary.BigEndian.Uint16(h[4:6])
 	total := int(binary.BigEndian.Uint16(h[2:4]))
 	if total == 0 {
 		// TSO: the NIC fills the length in later, so the capture says 0.
 		total = p.Length - linkOffset(p, h)
 	}
-	seg.PayloadLen = max(total-len(h)-d.tcp.HeaderLen, 0)
-	seg.Captured = min(seg.PayloadLen, d.tcp.Captured)
-	seg.BadHeader = total-len(h) < d.tcp.HeaderLen
+	seg.PayloadLen = max(total-len(h)-hlen, 0)
+	seg.Captured = min(seg.PayloadLen, captured)
+	seg.BadHeader = total-len(h) < hlen
 }
 
-func (d *Decoder) fillIPv6(p *Packet, seg *Segment) {
+// fillIPv6 fills seg from the IPv6 header, after decodeTCP (the key needs
+// the ports).
+func (d *Decoder) fillIPv6(p *Packet, hlen, captured int, seg *Segment) {
 	h := d.ip6.Header
-	seg.Src = netip.AddrFrom16([16]byte(h[8:24]))
-	seg.Dst = netip.AddrFrom16([16]byte(h[24:40]))
+	seg.v6 = true
+	seg.key.set((*[16]byte)(h[8:24]), (*[16]byte)(h[24:40]), seg.SrcPort, seg.DstPort)
 	plen := d.ip6.PayloadLen
 	if plen < 0 {
 		plen = p.Length - linkOffset(p, h) - 40
 	}
-	seg.PayloadLen = max(plen-d.ip6.ExtLen-d.tcp.HeaderLen, 0)
-	seg.Captured = min(seg.PayloadLen, d.tcp.Captured)
-	seg.BadHeader = plen-d.ip6.ExtLen < d.tcp.HeaderLen
-}
-
-func (d *Decoder) fillTCP(seg *Segment) {
-	t := &d.tcp
-	seg.SrcPort, seg.DstPort = t.SrcPort, t.DstPort
-	seg.Seq, seg.Ack = t.Seq, t.Ack
-	seg.Flags = t.Flags
-	seg.Window = t.Window
-	seg.Checksum = t.Checksum
-	seg.OptionsKnown = t.OptionsKnown
-	seg.HasTS = t.HasTS
-	seg.TSval, seg.TSecr = t.TSval, t.TSecr
-	seg.WScale = t.WScale
+	seg.PayloadLen = max(plen-d.ip6.ExtLen-hlen, 0)
+	seg.Captured = min(seg.PayloadLen, captured)
+	seg.BadHeader = plen-d.ip6.ExtLen < hlen
 }

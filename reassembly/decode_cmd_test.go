@@ -50,7 +50,7 @@ func TestDecodeCiscoMetaData(t *testing.T) {
 			if k := d.Decode(&p, &seg); k != tt.kind {
 				t.Fatalf("kind %v, want %v", k, tt.kind)
 			}
-			if tt.kind == KindTCP && (seg.Src != netip.MustParseAddr(tt.src) || seg.SrcPort == 0) {
+			if tt.kind == KindTCP && (seg.Src() != netip.MustParseAddr(tt.src) || seg.SrcPort == 0) {
 				t.Errorf("segment %+v, want from %s", seg, tt.src)
 			}
 			n := d.NonIP()

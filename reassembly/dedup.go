@@ -33,26 +33,6 @@ type dupRing struct {
 	n    uint8
 }
 
-// fingerprint hashes the fields that a copy of seg shares and a
-// retransmission does not (FNV-1a over 64-bit words); srcIsLo is the
-// direction, which stays the same across incarnations.
-func fingerprint(seg *Segment, srcIsLo bool) uint64 {
-	const prime = 1099511628211
-	h := uint64(14695981039346656037)
-	mix := func(v uint64) { h = (h ^ v) * prime }
-	dir := uint64(0)
-	if srcIsLo {
-		dir = 1
-	}
-	mix(dir<<56 | uint64(seg.Flags)<<48 | uint64(seg.Window)<<32 | uint64(seg.IPID)<<16 | uint64(seg.Checksum))
-	mix(uint64(seg.Seq)<<32 | uint64(seg.Ack))
-	mix(uint64(seg.PayloadLen))
-	if seg.OptionsKnown && seg.HasTS {
-		mix(1<<63 | uint64(seg.TSval)<<32 | uint64(seg.TSecr))
-	}
-	return h
-}
-
 func (t *Tracker) dupWindow() int64 {
 	if t.cfg.DupWindow == 0 {
 		return int64(defaultDupWindow)

@@ -122,8 +122,9 @@ func TestDuplicateCaptures(t *testing.T) {
 // taken for copies: the same segment sent again with a new IP ID, or after
 // the window, counts as a retransmission.
 func TestDuplicateNotRetransmission(t *testing.T) {
-	base := Segment{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), SrcPort: 40000, DstPort: 80,
+	base := Segment{SrcPort: 40000, DstPort: 80,
 		Seq: 100, Ack: 200, Flags: FlagFIN | FlagACK, IPID: 7, Checksum: 0xabcd, OptionsKnown: true}
+	base.SetAddrs(netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"))
 	tests := []struct {
 		name   string
 		second func(s *Segment)

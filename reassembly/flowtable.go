@@ -3,7 +3,6 @@ package reassembly
 import (
 	"encoding/binary"
 	"math/bits"
-	"time"
 )
 
 // connTable is the flow table: live incarnations by four-tuple.
@@ -81,36 +80,6 @@ func (t *hashSlots[V]) remove(h uint64, v V) {
 		}
 	}
 	t.slots[i] = hashSlot[V]{}
-}
-
-// segKey is what the tracker looks a segment up by. Run's reading
-// goroutine computes it, off the tracker's critical path.
-type segKey struct {
-	key     flowKey
-	hash    uint64
-	fp      uint64 // fingerprint, to recognise a packet captured twice
-	srcIsLo bool
-}
-
-func (k *segKey) of(seg *Segment) {
-	k.key, k.srcIsLo = keyOf(seg)
-	k.hash = hashKey(&k.key, flowSeed)
-	k.fp = fingerprint(seg, k.srcIsLo)
-}
-
-// flowSeed seeds the flow table's hash, differently in every process so
-// that a crafted capture cannot aim at its collisions. Nothing depends on
-// the table's order, so the output does not change with it.
-var flowSeed = uint64(time.Now().UnixNano())*0x9e3779b97f4a7c15 | 1
-
-func hashKey(k *flowKey, seed uint64) uint64 {
-	a := binary.LittleEndian.Uint64(k.loAddr[0:8])
-	b := binary.LittleEndian.Uint64(k.loAddr[8:16])
-	c := binary.LittleEndian.Uint64(k.hiAddr[0:8])
-	d := binary.LittleEndian.Uint64(k.hiAddr[8:16])
-	e := uint64(k.loPort)<<16 | uint64(k.hiPort)
-	h := mix(a^seed, b^0x9e3779b97f4a7c15) ^ mix(c^0xc2b2ae3d27d4eb4f, d^seed) ^ mix(e, 0x165667b19e3779f9)
-	return h | 1 // never 0, the empty mark
 }
 
 // home is the slot where an entry of hash h belongs in a table of mask+1

@@ -16,10 +16,12 @@ func frozenConns(tr *Tracker, n int, rst bool, clock func(seg int) int64) int {
 		cli := netip.AddrFrom4([4]byte{10, 1, byte(i >> 16), byte(i >> 8)})
 		cport := uint16(1024 + i&0xff)
 		send := func(fromClient bool, seq, ack uint32, flags uint8) {
-			seg := Segment{Frame: k + 1, Time: clock(k), Src: cli, Dst: srv, SrcPort: cport, DstPort: 80,
+			seg := Segment{Frame: k + 1, Time: clock(k), SrcPort: cport, DstPort: 80,
 				Seq: seq, Ack: ack, Flags: flags, Window: 1000, IPID: uint16(k), OptionsKnown: true}
+			seg.SetAddrs(cli, srv)
 			if !fromClient {
-				seg.Src, seg.Dst, seg.SrcPort, seg.DstPort = srv, cli, 80, cport
+				seg.SrcPort, seg.DstPort = 80, cport
+				seg.SetAddrs(srv, cli)
 			}
 			k++
 			tr.Feed(&seg)

@@ -61,7 +61,6 @@ func fuzzSegments(b []byte) (Config, []Segment) {
 		now += step
 		seg := Segment{
 			File: 0, Frame: frame, Time: now,
-			Src: addrs[src], Dst: addrs[dst],
 			SrcPort: ports[x[0]>>4&3], DstPort: ports[x[0]>>6&3],
 			Flags: x[2],
 			// Small offsets from each end's base, so that an ACK can be
@@ -75,6 +74,7 @@ func fuzzSegments(b []byte) (Config, []Segment) {
 			HasTS:        x[6]&2 != 0,
 		}
 		seg.Captured = seg.PayloadLen
+		seg.SetAddrs(addrs[src], addrs[dst])
 		if seg.OptionsKnown && seg.HasTS {
 			seg.TSval = base[src]>>8 + uint32(int8(x[7]))
 			seg.TSecr = base[dst] >> 8

@@ -24,13 +24,6 @@ const segBatches = 16
 // Config.Progress.
 const progressEvery = 1<<16 - 1
 
-// segItem is a segment handed from the reading goroutine to the tracker,
-// with its key, hash and fingerprint.
-type segItem struct {
-	seg Segment
-	key segKey
-}
-
 // workers is how many goroutines Run uses: Config.Workers, or two when
 // there are two cores to run them.
 func (c Config) workers() int {
@@ -46,7 +39,7 @@ func (c Config) workers() int {
 // readParallel is readSegments in a goroutine of its own, feeding batches
 // of segments back to feed on the calling goroutine.
 func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
-	st := NewStage[segItem](batchSize, segBatches, nil)
+	st := NewStage[Segment](batchSize, segBatches, nil)
 	var (
 		n   Counts
 		err error
@@ -55,19 +48,14 @@ func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		b := st.Batch()
-		n, err = readSegments(src, cfg, func(seg *Segment) {
-			b = append(b, segItem{seg: *seg})
-			b[len(b)-1].key.of(seg)
-			if len(b) == batchSize {
-				b = st.Send(b)
-			}
-		})
-		st.Close(b)
+		// The decoder computed each segment's key, hash and fingerprint
+		// already, and wrote the segment into the batch itself.
+		n, err = readBatches(src, cfg, st.Batch(), st.Send)
+		st.Close(nil)
 	}()
-	st.Drain(func(b []segItem) {
+	st.Drain(func(b []Segment) {
 		for i := range b {
-			tr.feed(&b[i].seg, &b[i].key)
+			tr.feed(&b[i], &b[i].key)
 		}
 	})
 	wg.Wait()

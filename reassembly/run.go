@@ -40,12 +40,25 @@ func Run(src *Source, cfg Config, emit func(*Record)) (Counts, TrackerStats, err
 // readSegments reads and decodes every packet of src and hands its TCP
 // segments, in time order, to feed. io.EOF is not an error.
 func readSegments(src *Source, cfg Config, feed func(*Segment)) (Counts, error) {
+	return readBatches(src, cfg, make([]Segment, 0, batchSize), func(b []Segment) []Segment {
+		for i := range b {
+			feed(&b[i])
+		}
+		return b
+	})
+}
+
+// readBatches is readSegments handing the segments over in batches of up
+// to batchSize: send takes each and returns an emptied one to fill again;
+// first is the first to fill. Each segment is decoded into its place in a
+// batch.
+func readBatches(src *Source, cfg Config, first []Segment, send func([]Segment) []Segment) (Counts, error) {
 	var (
 		n Counts
 		p Packet
 	)
 	dec := NewDecoder()
-	ro := newReorder(cfg.ReorderWindow)
+	ro := newReorder(cfg.ReorderWindow, first, send)
 	var err error
 	for {
 		if err = src.Next(&p); err != nil {
@@ -59,12 +72,12 @@ func readSegments(src *Source, cfg Config, feed func(*Segment)) (Counts, error) 
 			n.Filtered++
 			continue
 		}
-		// Decoded in place into the reorder buffer: in time order, as
-		// nearly all are, a segment is not copied until it is handed on.
+		// Decoded in place into the reorder buffer, whose batches go to
+		// the tracker as they are.
 		kind := dec.Decode(&p, ro.slot())
 		if kind == KindTCP {
 			n.TCP++
-			ro.commit(feed)
+			ro.commit()
 			continue
 		}
 		ro.unslot()
@@ -77,7 +90,7 @@ func readSegments(src *Source, cfg Config, feed func(*Segment)) (Counts, error) 
 			n.Truncated++
 		}
 	}
-	ro.drain(feed)
+	ro.drain()
 	n.NonIP = dec.NonIP()
 	if errors.Is(err, io.EOF) {
 		err = nil

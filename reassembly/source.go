@@ -196,14 +196,15 @@ func (s *Source) Next(p *Packet) error {
 	}
 	i := s.heap[0]
 	f := s.files[i]
-	*p = Packet{
-		File:     i,
-		Frame:    f.frame,
-		Time:     f.time,
-		Data:     f.data,
-		Length:   f.length,
-		LinkType: f.linkType,
-	}
+	// Field by field: a composite literal is built on the stack and then
+	// copied, and the wide loads of that copy stall on the narrow stores
+	// just made (no store forwarding).
+	p.File = i
+	p.Frame = f.frame
+	p.Time = f.time
+	p.Data = f.data
+	p.Length = f.length
+	p.LinkType = f.linkType
 	s.last = i
 	return nil
 }

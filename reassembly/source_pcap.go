@@ -63,9 +63,10 @@ type fileReader struct {
 
 	pcap *pcapgo.Reader // the pcap file header; nil for pcapng
 
-	// For readPcap: the pcap file's byte order, what its timestamps'
+	// For readPcap: the pcap file's byte order (a bool, not a
+	// binary.ByteOrder: no interface call per field), what its timestamps'
 	// fraction is multiplied by to give nanoseconds, and its snaplen.
-	pcapOrder  binary.ByteOrder
+	pcapBig    bool
 	pcapFactor uint32
 	pcapSnap   uint32
 
@@ -128,10 +129,7 @@ func newFileReader(index int, name string, r io.Reader, closer io.Closer) (*file
 	switch binary.BigEndian.Uint32(magic) {
 	case 0xA1B2C3D4, 0xD4C3B2A1, 0xA1B23C4D, 0x4D3CB2A1:
 		f.info.Format = "pcap"
-		f.pcapOrder = binary.LittleEndian
-		if magic[0] == 0xA1 { // the magic number written big-endian
-			f.pcapOrder = binary.BigEndian
-		}
+		f.pcapBig = magic[0] == 0xA1 // the magic number written big-endian
 		// pcapgo wraps its input in bufio.NewReader, which hands back our
 		// *bufio.Reader unchanged, so positions stay exact.
 		f.pcap, err = pcapgo.NewReader(f.br)
@@ -324,7 +322,6 @@ func (f *fileReader) endErr(frame, n int, err error) error {
 // file is read again; a longer one is copied into f.big. A record longer
 // than maxCaptureLen is skipped unread, whatever the snaplen says.
 func (f *fileReader) readPcap() error {
-	o := f.pcapOrder
 	for {
 		frame := f.frames + 1
 		f.offset = f.pos()
@@ -332,8 +329,8 @@ func (f *fileReader) readPcap() error {
 		if err != nil {
 			return f.endErr(frame, len(hdr), err)
 		}
-		caplen, length := o.Uint32(hdr[8:12]), o.Uint32(hdr[12:16])
-		t := int64(o.Uint32(hdr[0:4]))*1e9 + int64(o.Uint32(hdr[4:8])*f.pcapFactor)
+		sec, frac, caplen, length := pcapRecordHeader(hdr, f.pcapBig)
+		t := int64(sec)*1e9 + int64(frac*f.pcapFactor)
 		switch {
 		case f.pcapSnap > 0 && caplen > f.pcapSnap && caplen <= maxCaptureLen:
 			// A corrupt length field, whose "packet" would swallow the
@@ -361,6 +358,17 @@ func (f *fileReader) readPcap() error {
 		f.accept(frame, t, data, int(length), f.pcap.LinkType())
 		return nil
 	}
+}
+
+// pcapRecordHeader reads the four fields of a pcap record header.
+func pcapRecordHeader(h []byte, big bool) (sec, frac, caplen, length uint32) {
+	h = h[:16]
+	if big {
+		return binary.BigEndian.Uint32(h[0:4]), binary.BigEndian.Uint32(h[4:8]),
+			binary.BigEndian.Uint32(h[8:12]), binary.BigEndian.Uint32(h[12:16])
+	}
+	return binary.LittleEndian.Uint32(h[0:4]), binary.LittleEndian.Uint32(h[4:8]),
+		binary.LittleEndian.Uint32(h[8:12]), binary.LittleEndian.Uint32(h[12:16])
 }
 
 // record consumes a record of head bytes, n bytes of data and tail bytes

@@ -17,21 +17,11 @@ var (
 
 // tcpHeader is a gopacket DecodingLayer for the TCP header alone. Unlike
 // layers.TCP it accepts a header whose options the snaplen cut off (a
-// 54-byte snaplen leaves only the 20 fixed bytes), and it keeps nothing but
-// what a Segment needs.
+// 54-byte snaplen leaves only the 20 fixed bytes). It only checks the
+// header and keeps its bytes: decodeTCP reads them straight into the
+// Segment, with no copy of the fields in between.
 type tcpHeader struct {
-	SrcPort, DstPort uint16
-	Seq, Ack         uint32
-	HeaderLen        int // data offset in bytes, as the header says
-	Flags            uint8
-	Window           uint16
-	Checksum         uint16
-
-	OptionsKnown bool // all HeaderLen bytes were captured
-	Captured     int  // payload bytes after the header in the capture (padding included)
-	HasTS        bool
-	TSval, TSecr uint32
-	WScale       uint8 // window scale shift + 1 (RFC 7323), 0: no option
+	data []byte // the header and the rest of the packet as captured
 }
 
 func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
@@ -39,36 +29,44 @@ func (t *tcpHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 		df.SetTruncated()
 		return errTCPShort
 	}
-	t.SrcPort = binary.BigEndian.Uint16(data[0:2])
-	t.DstPort = binary.BigEndian.Uint16(data[2:4])
-	t.Seq = binary.BigEndian.Uint32(data[4:8])
-	t.Ack = binary.BigEndian.Uint32(data[8:12])
-	t.HeaderLen = int(data[12]>>4) * 4
-	t.Flags = data[13]
-	t.Window = binary.BigEndian.Uint16(data[14:16])
-	t.Checksum = binary.BigEndian.Uint16(data[16:18])
-	t.HasTS, t.TSval, t.TSecr = false, 0, 0
-	t.WScale = 0
-	t.Captured = 0
-	if t.HeaderLen < 20 {
-		t.OptionsKnown = false
+	if data[12]>>4 < 5 {
 		return errTCPDataOffset
 	}
-	if len(data) < t.HeaderLen {
-		t.OptionsKnown = false
-		return nil
-	}
-	t.OptionsKnown = true
-	t.Captured = len(data) - t.HeaderLen
-	t.parseOptions(data[20:t.HeaderLen])
+	t.data = data
 	return nil
 }
 
-// parseOptions looks for the timestamps option. Like Linux's
-// tcp_parse_options it stops at the end-of-list option or at a length that
-// is below 2 or runs past the header, keeping what it found before, and it
-// takes a timestamps option only with its proper length of 10.
-func (t *tcpHeader) parseOptions(opts []byte) {
+// decodeTCP fills seg's TCP fields from data, a TCP header that
+// tcpHeader.DecodeFromBytes accepted, and returns the header length as the
+// data offset says and how many payload bytes follow the header in the
+// capture (padding included; 0 when the snaplen cut into the options, and
+// then OptionsKnown stays false). seg must come zeroed in its TCP fields.
+func decodeTCP(data []byte, seg *Segment) (headerLen, captured int) {
+	h := data[:20]
+	seg.SrcPort = binary.BigEndian.Uint16(h[0:2])
+	seg.DstPort = binary.BigEndian.Uint16(h[2:4])
+	seg.Seq = binary.BigEndian.Uint32(h[4:8])
+	seg.Ack = binary.BigEndian.Uint32(h[8:12])
+	headerLen = int(h[12]>>4) * 4
+	seg.Flags = h[13]
+	seg.Window = binary.BigEndian.Uint16(h[14:16])
+	seg.Checksum = binary.BigEndian.Uint16(h[16:18])
+	if len(data) < headerLen {
+		return headerLen, 0
+	}
+	seg.OptionsKnown = true
+	if headerLen > 20 {
+		parseOptions(data[20:headerLen], seg)
+	}
+	return headerLen, len(data) - headerLen
+}
+
+// parseOptions looks for the timestamps and window scale options. Like
+// Linux's tcp_parse_options it stops at the end-of-list option or at a
+// length that is below 2 or runs past the header, keeping what it found
+// before, and it takes a timestamps option only with its proper length of
+// 10.
+func parseOptions(opts []byte, seg *Segment) {
 	for len(opts) > 0 {
 		switch opts[0] {
 		case 0: // end of option list
@@ -85,12 +83,12 @@ func (t *tcpHeader) parseOptions(opts []byte) {
 			return
 		}
 		if opts[0] == 8 && n == 10 {
-			t.HasTS = true
-			t.TSval = binary.BigEndian.Uint32(opts[2:6])
-			t.TSecr = binary.BigEndian.Uint32(opts[6:10])
+			seg.HasTS = true
+			seg.TSval = binary.BigEndian.Uint32(opts[2:6])
+			seg.TSecr = binary.BigEndian.Uint32(opts[6:10])
 		}
 		if opts[0] == 3 && n == 3 {
-			t.WScale = min(opts[2], 14) + 1 // RFC 7323 2.3: larger is taken as 14
+			seg.WScale = min(opts[2], 14) + 1 // RFC 7323 2.3: larger is taken as 14
 		}
 		opts = opts[n:]
 	}

@@ -191,17 +191,6 @@ type flowKey struct {
 	loPort, hiPort uint16
 }
 
-// keyOf returns the segment's four-tuple key and whether its sender is the
-// key's lo end.
-func keyOf(seg *Segment) (flowKey, bool) {
-	src, dst := seg.Src.As16(), seg.Dst.As16()
-	c := compare16(&src, &dst)
-	if c < 0 || (c == 0 && seg.SrcPort <= seg.DstPort) {
-		return flowKey{src, dst, seg.SrcPort, seg.DstPort}, true
-	}
-	return flowKey{dst, src, seg.DstPort, seg.SrcPort}, false
-}
-
 // clockKey is the unit of every timestamp comparison (domain.md 5): the
 // pair (sender IP, receiver IP). A server keeps its per-peer timestamp
 // memory for the peers it sees, and a client stack draws its offsets per
@@ -409,8 +398,8 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 	if srcIsLo == srcIsClient {
 		c.lo = SideClient
 	}
-	src := netip.AddrPortFrom(seg.Src, seg.SrcPort)
-	dst := netip.AddrPortFrom(seg.Dst, seg.DstPort)
+	src := netip.AddrPortFrom(seg.Src(), seg.SrcPort)
+	dst := netip.AddrPortFrom(seg.Dst(), seg.DstPort)
 	if srcIsClient {
 		c.Client, c.Server = src, dst
 	} else {
@@ -584,7 +573,7 @@ func (t *Tracker) senderClock(c *conn, seg *Segment, from Side, create bool) *ip
 	if c.clkGen[side] == t.clockGen {
 		return c.clk[side]
 	}
-	k := clockKeyOf(seg.Src, seg.Dst)
+	k := clockKeyOf(seg.Src(), seg.Dst())
 	clk := t.clocks[k]
 	if clk == nil {
 		if !create {

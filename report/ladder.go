@@ -205,7 +205,7 @@ func LaddersOf(res *analyze.Result, got []reassembly.Collected) []Ladder {
 		for j, seg := range c.Segments {
 			fr := reassembly.Frame{File: seg.File, N: seg.Frame}
 			pk := LadderPacket{Frame: fr, Time: seg.Time,
-				FromClient: netip.AddrPortFrom(seg.Src, seg.SrcPort) == f.Client && netip.AddrPortFrom(seg.Dst, seg.DstPort) == f.Server,
+				FromClient: netip.AddrPortFrom(seg.Src(), seg.SrcPort) == f.Client && netip.AddrPortFrom(seg.Dst(), seg.DstPort) == f.Server,
 				Flags:      seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: seg.PayloadLen, Marked: refs[fr],
 				HasTS: seg.OptionsKnown && seg.HasTS, TSval: seg.TSval, TSecr: seg.TSecr}
 			if j < len(c.Rel) {
