@@ -152,6 +152,7 @@ func benchTrack(b *testing.B, data []byte) {
 	segs := stageSegments(b, data)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	packets, records := 0, 0
 	for i := 0; i < b.N; i++ {
 		tr := NewTracker(Config{}, func(*Record) { records++ })
@@ -162,6 +163,7 @@ func benchTrack(b *testing.B, data []byte) {
 		packets += len(segs)
 	}
 	reportPackets(b, packets)
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(packets), "cpu-ns/packet")
 	b.ReportMetric(float64(records)/float64(b.N), "records/op")
 }
 
@@ -171,6 +173,7 @@ func BenchmarkStageReadDecodeTrack(b *testing.B) { stageMixes(b, benchReadDecode
 func benchReadDecodeTrack(b *testing.B, data []byte) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
+	cpu0 := cpuTime()
 	packets := 0
 	for i := 0; i < b.N; i++ {
 		src, err := Open([]string{"-"}, bytes.NewReader(data))
@@ -185,12 +188,14 @@ func benchReadDecodeTrack(b *testing.B, data []byte) {
 		src.Close()
 	}
 	reportPackets(b, packets)
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(packets), "cpu-ns/packet")
 }
 
 // BenchmarkStageReadDecode is the work of Run's reading goroutine: read,
 // decode, reorder and hand segments over in batches, without tracking.
-func BenchmarkStageReadDecode(b *testing.B) {
-	data := stageCapture(b)
+func BenchmarkStageReadDecode(b *testing.B) { stageMixes(b, benchReadDecode) }
+
+func benchReadDecode(b *testing.B, data []byte) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	packets := 0
