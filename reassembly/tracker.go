@@ -235,33 +235,36 @@ type ipClock struct {
 }
 
 // conn is one live incarnation: the record being filled and the little
-// state that is not part of it.
+// state that is not part of it. The fields every segment reads come
+// first, in as few cache lines as the key allows: a conn is cold by the
+// time its next segment comes, and each line is a miss.
 type conn struct {
-	// The pointers first: the collector scans a conn only up to its last.
+	key         flowKey
+	lo          Side // the side at the key's lo end
+	closed      bool // both FINs acknowledged, or a RST: only lingers now
+	halfOpen    bool // counted in Tracker.half
+	lostAckAns  bool // the active closer's answer to a resent FIN was seen
+	twoViews    bool // a second sequence view of the SYN was seen (accept.go)
+	pendFrom    Side
+	pendReady   bool
+	pendVerdict bool  // pend was counted as changing a verdict
+	slot        int32 // index in Tracker.live
+	last        int64
+	hash        uint64 // of key, in the flow table
+
+	// The pointers next: the collector scans a conn only up to its last.
 	*Record
 	// pend is the last segment outside the window, kept until the peer
 	// confirms its jump (pendReady) or goes on in the old numbers.
 	pend *Segment
 	// clk caches the clock of each side's address (by Side.Index), valid
 	// while clkGen matches Tracker.clockGen.
-	clk [2]*ipClock
+	clk    [2]*ipClock
+	clkGen [2]uint32
+	id     int // Record.ID, kept when the record is handed over
 
-	id          int // Record.ID, kept when the record is handed over
-	key         flowKey
-	lo          Side // the side at the key's lo end
-	last        int64
-	closed      bool // both FINs acknowledged, or a RST: only lingers now
-	lostAckAns  bool // the active closer's answer to a resent FIN was seen
-	zeek        zeek.Conn
-	slot        int32  // index in Tracker.live
-	hash        uint64 // of key, in the flow table
-	halfOpen    bool   // counted in Tracker.half
-	twoViews    bool   // a second sequence view of the SYN was seen (accept.go)
-	pendFrom    Side
-	pendReady   bool
-	pendVerdict bool    // pend was counted as changing a verdict
-	dups        dupRing // recent segments, to recognise copies
-	clkGen      [2]uint32
+	dups dupRing // recent segments, to recognise copies
+	zeek zeek.Conn
 }
 
 // sideOf is the side that sent a segment, from whether its sender is the
