@@ -108,9 +108,10 @@ func (t *Tracker) boundMemory() {
 	if lim := intOr(t.cfg.MaxTuples, defaultMaxTuples); t.tuples.len() > lim {
 		t.stats.TuplesForgotten += t.tuples.prune(lim*3/4, t.now, t.tupleNeed)
 	}
-	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); len(t.clocks) > lim {
-		t.stats.ClocksForgotten += pruneOldest(t.clocks, lim*3/4, func(_ clockKey, c *ipClock) int64 { return max(c.latestAt, c.recycleAt) },
-			compareClockKeys)
+	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); t.clocks.len() > lim {
+		m := &t.clocks
+		t.stats.ClocksForgotten += pruneOldest(m.index, lim*3/4, func(_ clockKey, i int32) int64 { return max(m.s[i].latestAt, m.s[i].recycleAt) },
+			compareClockKeys, m.forget)
 		t.clockGen++
 	}
 }
@@ -130,15 +131,16 @@ func compareKeys(a, b *flowKey) int {
 
 // pruneOldest deletes the entries of m with the oldest times until keep
 // remain, ties broken by key so that the outcome never depends on map
-// order, and returns how many it deleted.
-func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, cmp func(a, b K) int) int {
+// order, through del, and returns how many it deleted.
+func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, cmp func(a, b K) int, del func(K, V)) int {
 	type entry struct {
 		at  int64
 		key K
+		v   V
 	}
 	all := make([]entry, 0, len(m))
 	for k, v := range m {
-		all = append(all, entry{at(k, v), k})
+		all = append(all, entry{at(k, v), k, v})
 	}
 	less := func(a, b *entry) bool {
 		if a.at != b.at {
@@ -150,7 +152,7 @@ func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, 
 	// Only which n are oldest matters, not their order.
 	selectSmallest(all, n, less)
 	for _, e := range all[:max(n, 0)] {
-		delete(m, e.key)
+		del(e.key, e.v)
 	}
 	return n
 }

@@ -128,10 +128,10 @@ type Tracker struct {
 	tupleNeed                        int64
 	emit                             func(*Record)
 	conns                            connTable
-	tuples                           tupleMemory           // the summary of each finished four-tuple (tuplesum.go)
-	clocks                           map[clockKey]*ipClock // pointers: one lookup per segment
+	tuples                           tupleMemory // the summary of each finished four-tuple (tuplesum.go)
+	clocks                           clockTable
 	// clockGen changes whenever clocks are forgotten, which invalidates
-	// the pointers that conns keep to their senders' clocks.
+	// the indexes that conns keep of their senders' clocks.
 	clockGen       uint32
 	nextID         int
 	now, lastSweep int64
@@ -157,7 +157,7 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	t := &Tracker{
 		cfg:    cfg,
 		emit:   emit,
-		clocks: make(map[clockKey]*ipClock),
+		clocks: clockTable{index: make(map[clockKey]int32)},
 		// Not 0, the generation of a conn that has cached no clock.
 		clockGen: 1,
 	}
@@ -224,14 +224,53 @@ func compareClockKeys(a, b clockKey) int {
 // address looked like lately: the per-peer memory of Linux's
 // tcp_tw_recycle, as the destination kept it.
 type ipClock struct {
-	latest     uint32 // the last TSval the address sent to the destination
 	latestAt   int64
 	latestConn int
 	// recycle is the client's last TSval when this server last put one of
 	// the address's connections into TIME_WAIT (tcp_remember_stamp).
-	recycle     uint32
 	recycleAt   int64
 	recycleConn int
+	latest      uint32 // the last TSval the address sent to the destination
+	recycle     uint32
+}
+
+// clockTable holds the clocks by value in one slice, found by index
+// through a map that holds no pointers: the collector scans neither, and
+// a new clock allocates nothing once the slice has grown. Indexes of
+// forgotten clocks are reused.
+type clockTable struct {
+	index map[clockKey]int32
+	s     []ipClock
+	free  []int32
+}
+
+func (m *clockTable) len() int { return len(m.index) }
+
+// get returns the index of k's clock, made when new if create (else -1
+// when there is none).
+func (m *clockTable) get(k clockKey, create bool) int32 {
+	if i, ok := m.index[k]; ok {
+		return i
+	}
+	if !create {
+		return -1
+	}
+	var i int32
+	if n := len(m.free); n > 0 {
+		i, m.free = m.free[n-1], m.free[:n-1]
+		m.s[i] = ipClock{}
+	} else {
+		i = int32(len(m.s))
+		m.s = append(m.s, ipClock{})
+	}
+	m.index[k] = i
+	return i
+}
+
+// forget deletes k, whose clock is at index i.
+func (m *clockTable) forget(k clockKey, i int32) {
+	delete(m.index, k)
+	m.free = append(m.free, i)
 }
 
 // conn is one live incarnation: the record being filled and the little
@@ -257,10 +296,11 @@ type conn struct {
 	// pend is the last segment outside the window, kept until the peer
 	// confirms its jump (pendReady) or goes on in the old numbers.
 	pend *Segment
-	// clk caches the clock of each side's address (by Side.Index), valid
-	// while clkGen matches Tracker.clockGen.
-	clk    [2]*ipClock
+	// clk caches the index of the clock of each side's address (by
+	// Side.Index) in Tracker.clocks, valid while clkGen matches
+	// Tracker.clockGen.
 	clkGen [2]uint32
+	clk    [2]int32
 	id     int // Record.ID, kept when the record is handed over
 
 	dups dupRing // recent segments, to recognise copies
@@ -581,23 +621,19 @@ func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
 
 // senderClock returns the clock of seg's (source, destination) address pair, made when new
 // if create (else nil when there is none), through c's cache: about one
-// map lookup per side of a conn, not one per segment.
+// map lookup per side of a conn, not one per segment. The pointer is
+// valid until the next clock is made.
 func (t *Tracker) senderClock(c *conn, seg *Segment, from Side, create bool) *ipClock {
 	side := from.Index()
 	if c.clkGen[side] == t.clockGen {
-		return c.clk[side]
+		return &t.clocks.s[c.clk[side]]
 	}
-	k := clockKeyOf(seg.Src, seg.Dst)
-	clk := t.clocks[k]
-	if clk == nil {
-		if !create {
-			return nil
-		}
-		clk = new(ipClock)
-		t.clocks[k] = clk
+	i := t.clocks.get(clockKeyOf(seg.Src, seg.Dst), create)
+	if i < 0 {
+		return nil
 	}
-	c.clk[side], c.clkGen[side] = clk, t.clockGen
-	return clk
+	c.clk[side], c.clkGen[side] = i, t.clockGen
+	return &t.clocks.s[i]
 }
 
 // syn records a SYN or SYN+ACK, and checks a client SYN's timestamp
@@ -695,12 +731,7 @@ func (t *Tracker) rememberStamp(c *conn) {
 	if !c.C.HasTS {
 		return
 	}
-	k := clockKeyOf(c.Client.Addr(), c.Server.Addr())
-	clk := t.clocks[k]
-	if clk == nil {
-		clk = new(ipClock)
-		t.clocks[k] = clk
-	}
+	clk := &t.clocks.s[t.clocks.get(clockKeyOf(c.Client.Addr(), c.Server.Addr()), true)]
 	clk.recycle, clk.recycleAt, clk.recycleConn = c.C.TSLast, c.last, c.ID
 }
 
@@ -801,9 +832,9 @@ func (t *Tracker) sweep() {
 	}
 	t.live.lastForget = t.now
 	t.tuples.forgetOlder(t.now, t.tupleMemory)
-	for a, clk := range t.clocks {
-		if t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
-			delete(t.clocks, a)
+	for a, i := range t.clocks.index {
+		if clk := &t.clocks.s[i]; t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
+			t.clocks.forget(a, i)
 			t.clockGen++
 		}
 	}
