@@ -102,31 +102,19 @@ func (e *Event) setOnce(seg *Segment) {
 
 // Flow holds what one side of an incarnation sent, in its own sequence space.
 // The fields most segments read or write come first, so that they share
-// few cache lines; the rest is ordered by size, without padding.
+// few cache lines; the rest is ordered by size, without padding. What only
+// the tracker needs while the incarnation lasts is in its flowSide.
 type Flow struct {
 	// NextSeq is the sequence number after the side's highest byte, SYN
 	// or FIN (snd_nxt), serially; FirstSeq (below) where it started.
 	NextSeq uint32
-	// What the side's peer would accept from it (accept.go): the highest
-	// ACK the side sent, and its largest advertised window, scaled, when
-	// the handshake gave the scale (winKnown).
-	ackHigh uint32
-	maxWin  uint32
 	TSLast  uint32
 	// AckHigh is the highest ACK number the side sent (valid when
 	// AckSeen), serially; AckHighAtPeerResend (below) is what it was when
 	// the peer first sent its FIN again after acknowledging this side's
 	// FIN (valid when AckSeenAtPeerResend): how far the active closer had
 	// acknowledged toward the passive FIN before the resend.
-	AckHigh  uint32
-	seqKnown bool
-	ackKnown bool
-	winKnown bool
-	wsOpt    bool
-	shift    uint8
-	// jump: a segment outside the window put this side's sequence space
-	// at jumpTo, by the side jumpBy, not yet confirmed (accept.go).
-	jump bool
+	AckHigh uint32
 	// Timestamps (RFC 7323). TSKnown is false when no segment of this side
 	// had its options captured; OptionsCut counts the segments whose
 	// options the snaplen cut off (see TSUnknown).
@@ -164,15 +152,11 @@ type Flow struct {
 	TSFirstTime   int64
 
 	ISN                 uint32 // sequence number of the SYN; valid when SYN is seen
-	synAck              uint32 // ACK number of the first SYN+ACK
 	FirstSeq            uint32
 	FINSeq              uint32 // sequence number the FIN occupies
 	FINAck              uint32 // ACK number carried by the first FIN
 	AckHighAtPeerResend uint32
 	TSFirst             uint32
-	jumpTo              uint32
-	jumpStart           uint32
-	synIPID             uint16
 
 	FINOnData           bool // the FIN rode on a data segment
 	FINHasAck           bool
@@ -181,7 +165,6 @@ type Flow struct {
 	SYNHasTS            bool
 	// SYNOptionsCut is true when the snaplen cut the options of the SYN.
 	SYNOptionsCut bool
-	jumpBy        Side
 }
 
 // TSUnknown reports whether the capture cannot tell if this side sent

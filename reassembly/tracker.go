@@ -303,6 +303,8 @@ type conn struct {
 	clk    [2]int32
 	id     int // Record.ID, kept when the record is handed over
 
+	fs [2]flowSide // by Side.Index: the client's, the server's
+
 	dups dupRing // recent segments, to recognise copies
 	zeek zeek.Conn
 }
@@ -316,9 +318,35 @@ func (c *conn) sideOf(srcIsLo bool) Side {
 	return c.lo.Other()
 }
 
-// flows returns the facts of the side that sent a segment and of its peer.
-func (c *conn) flows(from Side) (sender, receiver *Flow) {
-	return c.Flow(from), c.Flow(from.Other())
+// flowSide is one side's facts (its Flow in the record) and what only the
+// tracker needs of that side while the incarnation lasts, kept in the conn
+// so that the record carries none of it.
+type flowSide struct {
+	*Flow
+	// What the side's peer would accept from it (accept.go): the highest
+	// ACK the side sent, and its largest advertised window, scaled, when
+	// the handshake gave the scale (winKnown).
+	ackHigh uint32
+	maxWin  uint32
+	// jump: a segment outside the window put this side's sequence space
+	// at jumpTo, by the side jumpBy, not yet confirmed (accept.go).
+	jumpTo    uint32
+	jumpStart uint32
+	synAck    uint32 // ACK number of the first SYN+ACK
+	synIPID   uint16
+	seqKnown  bool // FirstSeq and NextSeq are set
+	ackKnown  bool
+	winKnown  bool
+	wsOpt     bool
+	shift     uint8
+	jump      bool
+	jumpBy    Side
+}
+
+// flows returns the side that sent a segment and its peer.
+func (c *conn) flows(from Side) (sender, receiver *flowSide) {
+	i := from.Index()
+	return &c.fs[i], &c.fs[1-i]
 }
 
 // Feed takes the next TCP segment of the capture.
@@ -397,7 +425,7 @@ func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
 		if !c.C.SYN.Seen() {
 			// Started mid-stream or with the SYN+ACK: this is the
 			// missing SYN only if the SYN+ACK acknowledges it.
-			return !(c.S.SYN.Seen() && !ended && seg.Seq+1 == c.S.synAck)
+			return !(c.S.SYN.Seen() && !ended && seg.Seq+1 == c.fs[1].synAck)
 		}
 		return (seg.Seq != c.C.ISN || ended) && !(!ended && sameSYNOtherView(c, seg))
 	}
@@ -439,6 +467,7 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 	}
 	*r = Record{}
 	c.Record = r
+	c.fs[0].Flow, c.fs[1].Flow = &r.C, &r.S
 	srcIsClient := true
 	switch {
 	case seg.Has(FlagSYN) && !seg.Has(FlagACK):
@@ -640,7 +669,7 @@ func (t *Tracker) senderClock(c *conn, seg *Segment, from Side, create bool) *ip
 // against what its address sent before to the same server address, and
 // against the stamp that server remembered when it held one of the
 // address's connections in TIME_WAIT.
-func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, from Side, ack bool) {
+func (t *Tracker) syn(c *conn, s *flowSide, seg *Segment, from Side, ack bool) {
 	s.SYNCount++
 	if !s.SYN.Seen() {
 		s.SYN.set(seg)
@@ -719,7 +748,7 @@ func (t *Tracker) handshakeRTT(c *conn, seg *Segment, from Side, syn, ack bool) 
 
 // ackHigh follows the highest ACK a side sent: how far the active closer
 // had acknowledged toward the passive FIN when the FIN came again.
-func ackHigh(s *Flow, seg *Segment) {
+func ackHigh(s *flowSide, seg *Segment) {
 	if !s.AckSeen || (serialBefore(s.AckHigh, seg.Ack) && seg.Ack-s.AckHigh < maxSeqJump) {
 		s.AckHigh, s.AckSeen = seg.Ack, true
 	}
@@ -736,7 +765,7 @@ func (t *Tracker) rememberStamp(c *conn) {
 }
 
 // advance moves the sender's sequence space forward.
-func (t *Tracker) advance(s *Flow, seg *Segment, syn, fin bool) {
+func (t *Tracker) advance(s *flowSide, seg *Segment, syn, fin bool) {
 	n := uint32(seg.PayloadLen)
 	if syn {
 		n++
@@ -902,6 +931,7 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	t.emit(r)
 	if t.cfg.NewRecord != nil {
 		c.Record = nil // the consumer's now
+		c.fs[0].Flow, c.fs[1].Flow = nil, nil
 	}
 	t.tuples.remember(&c.key, c.hash, &sum)
 	t.conns.del(c)
