@@ -301,7 +301,8 @@ type conn struct {
 	// Tracker.clockGen.
 	clkGen [2]uint32
 	clk    [2]int32
-	id     int // Record.ID, kept when the record is handed over
+	ref    int32 // index in Tracker.conns
+	id     int   // Record.ID, kept when the record is handed over
 
 	fs [2]flowSide // by Side.Index: the client's, the server's
 
@@ -455,9 +456,11 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 	if n := len(t.free); n > 0 {
 		c, t.free = t.free[n-1], t.free[:n-1]
 		r = c.Record
+		ref := c.ref
 		*c = conn{}
+		c.ref = ref
 	} else {
-		c = new(conn)
+		c = t.conns.newConn()
 	}
 	if t.cfg.NewRecord != nil {
 		r = t.cfg.NewRecord()
@@ -885,7 +888,7 @@ func (t *Tracker) finishAll(cs []dueConn) {
 	sink := t.sink
 	if mask := len(t.tuples.table.slots) - 1; mask > 0 {
 		for _, d := range cs {
-			sink += t.tuples.table.slots[home(d.c.hash, mask)].h + uint64(d.c.Record.ID)
+			sink += uint64(t.tuples.table.slots[home(tagOf(d.c.hash), mask)].tag) + uint64(d.c.Record.ID)
 		}
 	}
 	t.sink = sink

@@ -12,7 +12,7 @@ type tupleMemory struct {
 
 // tupleSlab holds the remembered summaries in one slice, with their keys
 // and hashes, and tupleTable finds them: an open-addressing hash table of
-// (hash, index) slots with linear probing and backward-shift deletion, like
+// (tag, index) slots with linear probing and backward-shift deletion, like
 // the flow table. The hash is the flow table's, computed once per segment
 // by the reading goroutine, so remembering and looking up a four-tuple
 // costs no hashing of the 36-byte key, and the churn of short connections
@@ -40,7 +40,7 @@ type tupleSlab struct {
 }
 
 // tupleTable holds, by four-tuple hash, indexes into tupleSlab.
-type tupleTable = hashSlots[int32]
+type tupleTable = hashSlots
 
 // filterBits is the size of the filter: 512 KiB, which stays in cache.
 const filterBits = 22
@@ -83,13 +83,14 @@ func (m *tupleMemory) lookup(k *flowKey, h uint64) (int32, bool) {
 		return 0, false
 	}
 	slots := m.table.slots
+	tag := tagOf(h)
 	mask := len(slots) - 1
-	for j := home(h, mask); ; j = (j + 1) & mask {
+	for j := home(tag, mask); ; j = (j + 1) & mask {
 		s := &slots[j]
-		if s.h == 0 {
+		if s.tag == 0 {
 			return 0, false
 		}
-		if s.h == h && m.slab.keys[s.v] == *k {
+		if s.tag == tag && m.slab.keys[s.v] == *k {
 			return s.v, true
 		}
 	}
