@@ -32,8 +32,8 @@ type halfOpenQueue struct {
 }
 
 type halfOpenEntry struct {
-	c  *conn
-	id int
+	ref int32 // in Tracker.conns
+	id  int
 }
 
 func intOr(n, def int) int {
@@ -49,23 +49,24 @@ func (t *Tracker) halfOpenAdd(c *conn) {
 	c.halfOpen = true
 	h := &t.half
 	h.live++
-	h.q = append(h.q, halfOpenEntry{c, c.id})
+	h.q = append(h.q, halfOpenEntry{c.ref, c.id})
 	lim := intOr(t.cfg.MaxHalfOpen, defaultMaxHalfOpen)
 	for h.live > lim && h.head < len(h.q) {
 		e := h.q[h.head]
 		h.q[h.head] = halfOpenEntry{}
 		h.head++
-		if e.c == c || e.c.id != e.id || !e.c.halfOpen {
+		ec := t.conns.at(e.ref)
+		if ec == c || ec.id != e.id || !ec.halfOpen {
 			continue
 		}
-		e.c.HalfOpenEvicted = true
+		ec.HalfOpenEvicted = true
 		t.stats.HalfOpenEvicted++
-		t.finish(e.c, false)
+		t.finish(ec, false)
 	}
 	if n := len(h.q) - h.head; h.head > 1024 && h.head >= n || n > 2*h.live+1024 {
 		k := 0
 		for _, e := range h.q[h.head:] {
-			if e.c.id == e.id && e.c.halfOpen {
+			if ec := t.conns.at(e.ref); ec.id == e.id && ec.halfOpen {
 				h.q[k] = e
 				k++
 			}

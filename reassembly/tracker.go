@@ -135,7 +135,7 @@ type Tracker struct {
 	clockGen       uint32
 	nextID         int
 	now, lastSweep int64
-	free           []*conn
+	free           []int32 // conns to reuse, in conns
 	stats          TrackerStats
 	batch          []dueConn
 	sink           uint64 // finishAll's loads ahead of time
@@ -454,7 +454,7 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 	var c *conn
 	var r *Record
 	if n := len(t.free); n > 0 {
-		c, t.free = t.free[n-1], t.free[:n-1]
+		c, t.free = t.conns.at(t.free[n-1]), t.free[:n-1]
 		r = c.Record
 		ref := c.ref
 		*c = conn{}
@@ -874,8 +874,8 @@ func (t *Tracker) sweep() {
 
 // dueConn is a conn to finish, with its ID to sort by without touching it.
 type dueConn struct {
-	id int
-	c  *conn
+	id  int
+	ref int32 // in Tracker.conns
 }
 
 // finishAll finishes incarnations in the order they started, so output
@@ -888,12 +888,13 @@ func (t *Tracker) finishAll(cs []dueConn) {
 	sink := t.sink
 	if mask := len(t.tuples.table.slots) - 1; mask > 0 {
 		for _, d := range cs {
-			sink += uint64(t.tuples.table.slots[home(tagOf(d.c.hash), mask)].tag) + uint64(d.c.Record.ID)
+			c := t.conns.at(d.ref)
+			sink += uint64(t.tuples.table.slots[home(tagOf(c.hash), mask)].tag) + uint64(c.Record.ID)
 		}
 	}
 	t.sink = sink
 	for _, d := range cs {
-		c := d.c
+		c := t.conns.at(d.ref)
 		t.finish(c, !c.closed && t.now-c.last > t.idle)
 	}
 }
@@ -901,13 +902,14 @@ func (t *Tracker) finishAll(cs []dueConn) {
 // Flush finishes every incarnation still held, at the end of the capture.
 func (t *Tracker) Flush() {
 	t.batch = t.batch[:0]
-	for i, c := range t.live.conns {
-		t.batch = append(t.batch, dueConn{t.live.ids[i], c})
+	for i, ref := range t.live.refs {
+		t.batch = append(t.batch, dueConn{t.live.ids[i], ref})
 	}
 	slices.SortFunc(t.batch, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
 	for _, d := range t.batch {
 		// Dormant (continues, accept.go): idle past the bound already.
-		t.finish(d.c, !d.c.closed && t.now-d.c.last > t.idle)
+		c := t.conns.at(d.ref)
+		t.finish(c, !c.closed && t.now-c.last > t.idle)
 	}
 }
 
@@ -938,8 +940,8 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	}
 	t.tuples.remember(&c.key, c.hash, &sum)
 	t.conns.del(c)
-	t.live.remove(c)
-	t.free = append(t.free, c)
+	t.live.remove(c, &t.conns)
+	t.free = append(t.free, c.ref)
 }
 
 // deriveClose computes who closed, how, and who holds TIME_WAIT, from the
