@@ -372,6 +372,15 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 		t.sweepLinger()
 	}
 	key, srcIsLo, fp := &k.key, k.srcIsLo, k.fp
+	if seg.Flags&FlagSYN != 0 {
+		// A SYN mostly opens an incarnation: load what open reads, the
+		// remembered four-tuples' filter word and the conn to reuse,
+		// before the flow table lookup, so that the cache misses overlap.
+		t.sink += t.tuples.slab.filterWord(k.hash)
+		if n := len(t.free); n > 0 {
+			t.sink += uint64(t.conns.at(t.free[n-1]).ref)
+		}
+	}
 	c := t.conns.getHashed(key, k.hash)
 	if c != nil && t.duplicate(c, seg, fp) {
 		return

@@ -61,6 +61,14 @@ func (b *tupleSlab) marked(h uint64) bool {
 	return b.filter[i/64]&(1<<(i%64)) != 0
 }
 
+// filterWord is the word of the filter that holds h's bit.
+func (b *tupleSlab) filterWord(h uint64) uint64 {
+	if b.filter == nil {
+		return 0
+	}
+	return b.filter[h>>(64-filterBits)/64]
+}
+
 // rebuildFilter clears the bits of forgotten four-tuples.
 func (b *tupleSlab) rebuildFilter() {
 	if b.filter == nil {
