@@ -149,6 +149,7 @@ type Tracker struct {
 	jumpConn    *conn
 	jumpConnID  int
 	freePend    *Segment // one spare for conn.pend
+	histories   zeek.Histories
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -939,7 +940,7 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	if r.HasPrev && r.C.SYN.Seen() {
 		r.ReuseGap = r.C.SYN.Time - r.Prev.CloseTime
 	}
-	r.ZeekState, r.History = c.zeek.State(), c.zeek.History()
+	r.ZeekState, r.History = c.zeek.State(), t.histories.Of(&c.zeek)
 	t.halfOpenLeave(c)
 	sum := summarize(r, c.lo)
 	t.emit(r)
