@@ -10,7 +10,8 @@ import (
 // holds (see TestTrackerSYNFloodMemory).
 const (
 	// defaultMaxHalfOpen bounds the incarnations whose handshake has not
-	// completed and that carried no data both ways. A conn is about 1.7 KB.
+	// completed and that carried no data both ways. A conn and its record are
+	// about 2 KB.
 	defaultMaxHalfOpen = 32768
 	// defaultMaxTuples bounds the remembered summaries of finished
 	// incarnations (Config.TupleMemory).
