@@ -46,7 +46,7 @@ const minWindow = 1 << 16
 
 // accept applies the rules above to seg, sent by from (s its flow, r the
 // receiver's), and reports whether the receiver would take it.
-func (t *Tracker) accept(c *conn, seg *Segment, s, r *Flow, from Side) bool {
+func (t *Tracker) accept(c *conn, seg *Segment, s, r *flowSide, from Side) bool {
 	syn, rst, ack := seg.Has(FlagSYN), seg.Has(FlagRST), seg.Has(FlagACK)
 	if (c.StaleState != nil || !c.S.SYN.Seen()) && t.staleState(c, seg, s, from, syn, rst, ack) {
 		return false
@@ -104,7 +104,7 @@ func (t *Tracker) accept(c *conn, seg *Segment, s, r *Flow, from Side) bool {
 
 // outOfWindow is the sequence and acknowledgement test of a segment that
 // is no SYN; it returns the reason, the number measured from and the window.
-func outOfWindow(seg *Segment, s, r *Flow, rst, ack bool) (SuspectReason, uint32, uint32) {
+func outOfWindow(seg *Segment, s, r *flowSide, rst, ack bool) (SuspectReason, uint32, uint32) {
 	if s.seqKnown || r.ackKnown {
 		ref, low := s.NextSeq, s.NextSeq
 		if r.ackKnown {
@@ -135,7 +135,7 @@ func outOfWindow(seg *Segment, s, r *Flow, rst, ack bool) (SuspectReason, uint32
 // on in the old numbers. A jump confirmed this way moves the sequence
 // space there, and the segment counts. Not when the capture holds two
 // sequence views of the connection (twoViews): each would confirm itself.
-func (t *Tracker) resync(c *conn, seg *Segment, s, r *Flow, from Side, reason SuspectReason) bool {
+func (t *Tracker) resync(c *conn, seg *Segment, s, r *flowSide, from Side, reason SuspectReason) bool {
 	// The space the segment jumped in, where to (its end, to compare) and
 	// where it starts (where the space moves to if confirmed).
 	f, at, start := s, seg.Seq+uint32(seg.PayloadLen), seg.Seq
@@ -178,7 +178,7 @@ func (t *Tracker) unsuspect(c *conn) {
 }
 
 // moveTo moves f's sequence space forward to end, as advance would have.
-func (t *Tracker) moveTo(f *Flow, end uint32) {
+func (t *Tracker) moveTo(f *flowSide, end uint32) {
 	if step := end - f.NextSeq; f.seqKnown && step < 1<<31 {
 		f.NextSeq = end
 		f.Advance += int64(step)
@@ -188,7 +188,7 @@ func (t *Tracker) moveTo(f *Flow, end uint32) {
 // inWindow is the fast test of a segment that is no SYN or RST: its
 // sequence number is not ahead of the receiver's window and its ACK not
 // ahead of what the receiver sent (outOfWindow has the full rule).
-func inWindow(seg *Segment, s, r *Flow, ack bool) bool {
+func inWindow(seg *Segment, s, r *flowSide, ack bool) bool {
 	if r.ackKnown && uint32(int32(seg.Seq-r.ackHigh)) < minWindow && (!ack || !r.seqKnown || uint32(int32(seg.Ack-r.NextSeq)+minWindow) <= 2*minWindow) {
 		return true
 	}
@@ -197,7 +197,7 @@ func inWindow(seg *Segment, s, r *Flow, ack bool) bool {
 
 // windowBound is the most that the side's peer may send beyond what the
 // side acknowledged: its largest window, or 2^30 when the scale is unknown.
-func (f *Flow) windowBound() uint32 {
+func (f *flowSide) windowBound() uint32 {
 	if !f.winKnown {
 		return maxSeqJump
 	}
@@ -207,7 +207,7 @@ func (f *Flow) windowBound() uint32 {
 // wouldChange is the verdict seg would have changed had it been accepted:
 // a first RST (the close kind), a first FIN of its sender (the closer), or
 // the first ACK of the peer's FIN (the close completes, TIME_WAIT).
-func wouldChange(seg *Segment, s, r *Flow) Verdict {
+func wouldChange(seg *Segment, s, r *flowSide) Verdict {
 	switch {
 	case seg.Has(FlagRST):
 		if !s.RST.Seen() && !r.RST.Seen() {
@@ -223,12 +223,12 @@ func wouldChange(seg *Segment, s, r *Flow) Verdict {
 
 // staleState recognises the challenge ACK and the client's RST that
 // answers it (see above) and keeps them in the record.
-func (t *Tracker) staleState(c *conn, seg *Segment, s *Flow, from Side, syn, rst, ack bool) bool {
+func (t *Tracker) staleState(c *conn, seg *Segment, s *flowSide, from Side, syn, rst, ack bool) bool {
 	st := c.StaleState
 	if st != nil && st.RST.Seen() && !st.SYNAgain && from == SideClient && syn && !ack && seg.Seq == c.C.ISN {
 		st.SYNAgain = true // the same attempt goes on
 	}
-	if syn || c.S.SYN.Seen() || !c.C.SYN.Seen() || c.C.seqKnown && c.C.NextSeq != c.C.ISN+1 {
+	if syn || c.S.SYN.Seen() || !c.C.SYN.Seen() || c.fs[0].seqKnown && c.C.NextSeq != c.C.ISN+1 {
 		return false
 	}
 	switch {
@@ -258,12 +258,12 @@ func staleReset(r *Record) {
 
 // synWindow notes the window scale once both SYNs are in: RFC 7323 scales
 // windows only when both carried the option.
-func (t *Tracker) synWindow(c *conn, s *Flow, seg *Segment) {
+func (t *Tracker) synWindow(c *conn, s *flowSide, seg *Segment) {
 	if seg.OptionsKnown {
 		s.shift, s.wsOpt = max(seg.WScale, 1)-1, seg.WScale > 0
 		s.synIPID = seg.IPID
 	}
-	cs, ss := &c.C, &c.S
+	cs, ss := &c.fs[0], &c.fs[1]
 	if !cs.SYN.Seen() || !ss.SYN.Seen() || cs.SYNOptionsCut || ss.SYNOptionsCut || cs.winKnown {
 		return
 	}
@@ -276,7 +276,7 @@ func (t *Tracker) synWindow(c *conn, s *Flow, seg *Segment) {
 
 // window keeps the largest window the sender advertised and the highest
 // ACK it sent.
-func (t *Tracker) window(s *Flow, seg *Segment, syn, ack bool) {
+func (t *Tracker) window(s *flowSide, seg *Segment, syn, ack bool) {
 	if ack && (!s.ackKnown || serialBefore(s.ackHigh, seg.Ack)) {
 		s.ackHigh, s.ackKnown = seg.Ack, true
 	}
@@ -294,7 +294,7 @@ func (t *Tracker) window(s *Flow, seg *Segment, syn, ack bool) {
 // already held seen through a sequence-rewriting middlebox: the same IP
 // ID and TSval, within a second.
 func sameSYNOtherView(c *conn, seg *Segment) bool {
-	f := &c.C
+	f := &c.fs[0]
 	return seg.Time-f.SYN.Time < int64(1e9) && seg.IPID != 0 && seg.IPID == f.synIPID &&
 		seg.OptionsKnown && seg.HasTS == f.SYNHasTS && (!seg.HasTS || seg.TSval == f.TSFirst)
 }

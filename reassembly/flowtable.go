@@ -5,45 +5,74 @@ import (
 	"math/bits"
 )
 
-// connTable is the flow table: live incarnations by four-tuple.
-type connTable struct{ hashSlots[*conn] }
+// connTable is the flow table: live incarnations by four-tuple. The
+// conns live in pages that never move, so a slot holds a 32-bit index
+// instead of a pointer and a *conn stays valid while the table lasts.
+type connTable struct {
+	hashSlots
+	pages [][]conn
+	made  int32 // conns made so far, in pages
+}
+
+// connPageBits sets the conns in a page: 256 (about 225 KB).
+const connPageBits = 8
+
+// at is the conn of index i.
+func (t *connTable) at(i int32) *conn { return &t.pages[i>>connPageBits][i&(1<<connPageBits-1)] }
+
+// newConn makes a conn, adding a page when the last is full.
+func (t *connTable) newConn() *conn {
+	i := t.made
+	if int(i>>connPageBits) == len(t.pages) {
+		t.pages = append(t.pages, make([]conn, 1<<connPageBits))
+	}
+	t.made++
+	c := t.at(i)
+	c.ref = i
+	return c
+}
 
 // hashSlots is an open-addressing hash table with linear probing and
-// backward-shift deletion, holding each entry's hash next to its value, so
-// that a lookup costs one cache line of the table and a key comparison
-// only on a full hash match, and the insert/delete churn of short
-// connections leaves no tombstones behind (Go maps slow down under it).
-// Callers look entries up themselves, comparing their own keys.
-type hashSlots[V comparable] struct {
-	slots []hashSlot[V]
+// backward-shift deletion, holding in each slot a 32-bit tag of the
+// entry's hash and its 32-bit index: a lookup costs one cache line of the
+// table, holding eight slots, and a key comparison only on a tag match;
+// the table holds no pointers for the collector to scan; and the
+// insert/delete churn of short connections leaves no tombstones behind (Go
+// maps slow down under it). Callers look entries up themselves, comparing
+// their own keys.
+type hashSlots struct {
+	slots []hashSlot
 	n     int
 }
 
-type hashSlot[V comparable] struct {
-	h uint64 // 0: empty
-	v V
+type hashSlot struct {
+	tag uint32 // tagOf the entry's hash; 0: empty
+	v   int32
 }
+
+// tagOf is the tag of hash h in a slot: its upper half, never 0.
+func tagOf(h uint64) uint32 { return uint32(h>>32) | 1 }
 
 // add puts v under hash h, first growing the table (to minSize slots at
 // least) when it would be fuller than num/den.
-func (t *hashSlots[V]) add(h uint64, v V, num, den, minSize int) {
+func (t *hashSlots) add(h uint64, v int32, num, den, minSize int) {
 	if den*(t.n+1) > num*len(t.slots) {
 		old := t.slots
-		t.slots = make([]hashSlot[V], max(minSize, 2*len(old)))
+		t.slots = make([]hashSlot, max(minSize, 2*len(old)))
 		for _, s := range old {
-			if s.h != 0 {
+			if s.tag != 0 {
 				t.insert(s)
 			}
 		}
 	}
-	t.insert(hashSlot[V]{h, v})
+	t.insert(hashSlot{tagOf(h), v})
 	t.n++
 }
 
-func (t *hashSlots[V]) insert(s hashSlot[V]) {
+func (t *hashSlots) insert(s hashSlot) {
 	mask := len(t.slots) - 1
-	i := home(s.h, mask)
-	for t.slots[i].h != 0 {
+	i := home(s.tag, mask)
+	for t.slots[i].tag != 0 {
 		i = (i + 1) & mask
 	}
 	t.slots[i] = s
@@ -51,18 +80,19 @@ func (t *hashSlots[V]) insert(s hashSlot[V]) {
 
 // remove deletes the entry of hash h and value v, if there is one,
 // shifting back the entries after it that probed past it.
-func (t *hashSlots[V]) remove(h uint64, v V) {
+func (t *hashSlots) remove(h uint64, v int32) {
 	if t.n == 0 {
 		return
 	}
+	tag := tagOf(h)
 	mask := len(t.slots) - 1
-	i := home(h, mask)
+	i := home(tag, mask)
 	for {
 		s := &t.slots[i]
-		if s.h == 0 {
+		if s.tag == 0 {
 			return
 		}
-		if s.h == h && s.v == v {
+		if s.tag == tag && s.v == v {
 			break
 		}
 		i = (i + 1) & mask
@@ -70,22 +100,22 @@ func (t *hashSlots[V]) remove(h uint64, v V) {
 	t.n--
 	for j := (i + 1) & mask; ; j = (j + 1) & mask {
 		s := t.slots[j]
-		if s.h == 0 {
+		if s.tag == 0 {
 			break
 		}
 		// s may move to the hole at i when its home slot is not in (i, j].
-		if hm := home(s.h, mask); (j-hm)&mask >= (j-i)&mask {
+		if hm := home(s.tag, mask); (j-hm)&mask >= (j-i)&mask {
 			t.slots[i] = s
 			i = j
 		}
 	}
-	t.slots[i] = hashSlot[V]{}
+	t.slots[i] = hashSlot{}
 }
 
-// home is the slot where an entry of hash h belongs in a table of mask+1
-// slots. The hash's lowest bit is always set (0 marks an empty slot), so
+// home is the slot where an entry of tag tag belongs in a table of mask+1
+// slots. The tag's lowest bit is always set (0 marks an empty slot), so
 // it is shifted out: with it, only every other slot would be a home.
-func home(h uint64, mask int) int { return int(h>>1) & mask }
+func home(tag uint32, mask int) int { return int(tag>>1) & mask }
 
 func mix(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
@@ -98,14 +128,17 @@ func (t *connTable) getHashed(k *flowKey, h uint64) *conn {
 	if t.n == 0 {
 		return nil
 	}
+	tag := tagOf(h)
 	mask := len(t.slots) - 1
-	for i := home(h, mask); ; i = (i + 1) & mask {
+	for i := home(tag, mask); ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		if s.h == 0 {
+		if s.tag == 0 {
 			return nil
 		}
-		if s.h == h && s.v.key == *k {
-			return s.v
+		if s.tag == tag {
+			if c := t.at(s.v); c.key == *k {
+				return c
+			}
 		}
 	}
 }
@@ -114,11 +147,11 @@ func (t *connTable) getHashed(k *flowKey, h uint64) *conn {
 // the table. The table stays at most half full.
 func (t *connTable) putHashed(c *conn, h uint64) {
 	c.hash = h
-	t.add(h, c, 1, 2, 64)
+	t.add(h, c.ref, 1, 2, 64)
 }
 
 // del removes c.
-func (t *connTable) del(c *conn) { t.remove(c.hash, c) }
+func (t *connTable) del(c *conn) { t.remove(c.hash, c.ref) }
 
 // compare16 is bytes.Compare for two addresses, as two big-endian words.
 func compare16(a, b *[16]byte) int {

@@ -206,8 +206,8 @@ func trackAll(t *testing.T, cfg Config, segs []Segment) ([]Record, TrackerStats)
 		if h := tr.HalfOpen(); h > intOr(cfg.MaxHalfOpen, defaultMaxHalfOpen) || h > tr.Live() {
 			t.Fatalf("after segment %d: %d half-open of %d live", i+1, h, tr.Live())
 		}
-		if tr.tuples.len() > intOr(cfg.MaxTuples, defaultMaxTuples) || len(tr.clocks) > intOr(cfg.MaxClocks, defaultMaxClocks) {
-			t.Fatalf("after segment %d: %d tuples, %d clocks held", i+1, tr.tuples.len(), len(tr.clocks))
+		if tr.tuples.len() > intOr(cfg.MaxTuples, defaultMaxTuples) || tr.clocks.len() > intOr(cfg.MaxClocks, defaultMaxClocks) {
+			t.Fatalf("after segment %d: %d tuples, %d clocks held", i+1, tr.tuples.len(), tr.clocks.len())
 		}
 	}
 	tr.Flush()

@@ -10,7 +10,8 @@ import (
 // holds (see TestTrackerSYNFloodMemory).
 const (
 	// defaultMaxHalfOpen bounds the incarnations whose handshake has not
-	// completed and that carried no data both ways. A conn is about 1.7 KB.
+	// completed and that carried no data both ways. A conn and its record are
+	// about 2 KB.
 	defaultMaxHalfOpen = 32768
 	// defaultMaxTuples bounds the remembered summaries of finished
 	// incarnations (Config.TupleMemory).
@@ -32,8 +33,8 @@ type halfOpenQueue struct {
 }
 
 type halfOpenEntry struct {
-	c  *conn
-	id int
+	ref int32 // in Tracker.conns
+	id  int
 }
 
 func intOr(n, def int) int {
@@ -49,23 +50,24 @@ func (t *Tracker) halfOpenAdd(c *conn) {
 	c.halfOpen = true
 	h := &t.half
 	h.live++
-	h.q = append(h.q, halfOpenEntry{c, c.id})
+	h.q = append(h.q, halfOpenEntry{c.ref, c.id})
 	lim := intOr(t.cfg.MaxHalfOpen, defaultMaxHalfOpen)
 	for h.live > lim && h.head < len(h.q) {
 		e := h.q[h.head]
 		h.q[h.head] = halfOpenEntry{}
 		h.head++
-		if e.c == c || e.c.id != e.id || !e.c.halfOpen {
+		ec := t.conns.at(e.ref)
+		if ec == c || ec.id != e.id || !ec.halfOpen {
 			continue
 		}
-		e.c.HalfOpenEvicted = true
+		ec.HalfOpenEvicted = true
 		t.stats.HalfOpenEvicted++
-		t.finish(e.c, false)
+		t.finish(ec, false)
 	}
 	if n := len(h.q) - h.head; h.head > 1024 && h.head >= n || n > 2*h.live+1024 {
 		k := 0
 		for _, e := range h.q[h.head:] {
-			if e.c.id == e.id && e.c.halfOpen {
+			if ec := t.conns.at(e.ref); ec.id == e.id && ec.halfOpen {
 				h.q[k] = e
 				k++
 			}
@@ -108,9 +110,10 @@ func (t *Tracker) boundMemory() {
 	if lim := intOr(t.cfg.MaxTuples, defaultMaxTuples); t.tuples.len() > lim {
 		t.stats.TuplesForgotten += t.tuples.prune(lim*3/4, t.now, t.tupleNeed)
 	}
-	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); len(t.clocks) > lim {
-		t.stats.ClocksForgotten += pruneOldest(t.clocks, lim*3/4, func(_ clockKey, c *ipClock) int64 { return max(c.latestAt, c.recycleAt) },
-			compareClockKeys)
+	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); t.clocks.len() > lim {
+		m := &t.clocks
+		t.stats.ClocksForgotten += pruneOldest(m.index, lim*3/4, func(_ clockKey, i int32) int64 { return max(m.s[i].latestAt, m.s[i].recycleAt) },
+			compareClockKeys, m.forget)
 		t.clockGen++
 	}
 }
@@ -130,15 +133,16 @@ func compareKeys(a, b *flowKey) int {
 
 // pruneOldest deletes the entries of m with the oldest times until keep
 // remain, ties broken by key so that the outcome never depends on map
-// order, and returns how many it deleted.
-func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, cmp func(a, b K) int) int {
+// order, through del, and returns how many it deleted.
+func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, cmp func(a, b K) int, del func(K, V)) int {
 	type entry struct {
 		at  int64
 		key K
+		v   V
 	}
 	all := make([]entry, 0, len(m))
 	for k, v := range m {
-		all = append(all, entry{at(k, v), k})
+		all = append(all, entry{at(k, v), k, v})
 	}
 	less := func(a, b *entry) bool {
 		if a.at != b.at {
@@ -150,7 +154,7 @@ func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, 
 	// Only which n are oldest matters, not their order.
 	selectSmallest(all, n, less)
 	for _, e := range all[:max(n, 0)] {
-		delete(m, e.key)
+		del(e.key, e.v)
 	}
 	return n
 }

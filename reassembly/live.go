@@ -2,13 +2,14 @@ package reassembly
 
 import "math"
 
-// liveSet keeps the live incarnations in dense arrays, with the capture
+// liveSet keeps the live incarnations in dense arrays (of indexes into the
+// flow table's conns, nothing for the collector to scan), with the capture
 // time after which each is due to be finished (its last packet plus its
 // idle bound, or its linger once closed). The sweep every second of capture
 // time then reads one small array instead of walking the flow table, whose
 // entries are large and scattered.
 type liveSet struct {
-	conns    []*conn
+	refs     []int32 // conn.ref of each, in Tracker.conns
 	ids      []int   // conns[i].id
 	deadline []int64 // finish when now > deadline
 	// closing is the earliest time each may enter TIME_WAIT or, when it
@@ -46,8 +47,8 @@ const (
 
 // add puts c in the set, due at deadline or past lingerSeg segments.
 func (l *liveSet) add(c *conn, deadline int64, lingerSeg int) {
-	c.slot = int32(len(l.conns))
-	l.conns = append(l.conns, c)
+	c.slot = int32(len(l.refs))
+	l.refs = append(l.refs, c.ref)
 	l.ids = append(l.ids, c.id)
 	l.deadline = append(l.deadline, 0)
 	l.closing = append(l.closing, math.MaxInt64)
@@ -55,21 +56,21 @@ func (l *liveSet) add(c *conn, deadline int64, lingerSeg int) {
 	l.touch(c, deadline, lingerSeg)
 }
 
-func (l *liveSet) remove(c *conn) {
+// remove takes c, a conn of tab, out of the set.
+func (l *liveSet) remove(c *conn, tab *connTable) {
 	i := int(c.slot)
-	if i < 0 || i >= len(l.conns) || l.conns[i] != c {
+	if i < 0 || i >= len(l.refs) || l.refs[i] != c.ref {
 		return
 	}
-	last := len(l.conns) - 1
+	last := len(l.refs) - 1
 	if i != last {
-		m := l.conns[last]
-		l.conns[i], l.deadline[i], l.closing[i] = m, l.deadline[last], l.closing[last]
+		m := l.refs[last]
+		l.refs[i], l.deadline[i], l.closing[i] = m, l.deadline[last], l.closing[last]
 		l.ids[i] = l.ids[last]
 		l.lingerSeg[i] = l.lingerSeg[last]
-		m.slot = int32(i)
+		tab.at(m).slot = int32(i)
 	}
-	l.conns[last] = nil
-	l.conns = l.conns[:last]
+	l.refs = l.refs[:last]
 	l.ids = l.ids[:last]
 	l.deadline = l.deadline[:last]
 	l.closing = l.closing[:last]
@@ -81,7 +82,7 @@ func (l *liveSet) remove(c *conn) {
 // and its closing time, after a segment changed it.
 func (l *liveSet) touch(c *conn, deadline int64, lingerSeg int) {
 	i := int(c.slot)
-	if i < 0 || i >= len(l.conns) || l.conns[i] != c {
+	if i < 0 || i >= len(l.refs) || l.refs[i] != c.ref {
 		return
 	}
 	l.deadline[i] = deadline
@@ -149,7 +150,7 @@ func (l *liveSet) earliestClosing(w int64) int64 {
 func (l *liveSet) due(now int64, batch []dueConn) []dueConn {
 	for i, d := range l.deadline {
 		if now > d {
-			batch = append(batch, dueConn{l.ids[i], l.conns[i]})
+			batch = append(batch, dueConn{l.ids[i], l.refs[i]})
 		}
 	}
 	return batch
@@ -163,7 +164,7 @@ func (t *Tracker) sweepLinger() {
 	t.batch = t.batch[:0]
 	for i, d := range t.live.lingerSeg {
 		if t.stats.Segments > d {
-			t.batch = append(t.batch, dueConn{t.live.ids[i], t.live.conns[i]})
+			t.batch = append(t.batch, dueConn{t.live.ids[i], t.live.refs[i]})
 		}
 	}
 	t.finishAll(t.batch)

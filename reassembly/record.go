@@ -101,86 +101,70 @@ func (e *Event) setOnce(seg *Segment) {
 }
 
 // Flow holds what one side of an incarnation sent, in its own sequence space.
+// The fields most segments read or write come first, so that they share
+// few cache lines; the rest is ordered by size, without padding. What only
+// the tracker needs while the incarnation lasts is in its flowSide.
 type Flow struct {
-	SYN        Event  // its SYN (client) or SYN+ACK (server)
-	ISN        uint32 // sequence number of the SYN; valid when SYN is seen
-	SYNRetrans int    // the same SYN sent again
-	SYNCount   int    // SYN segments in all
-	synAck     uint32 // ACK number of the first SYN+ACK
-
-	// FirstSeq and NextSeq bound what the side sent: NextSeq is the sequence
-	// number after its highest byte, SYN or FIN (snd_nxt), serially.
-	FirstSeq uint32
-	NextSeq  uint32
-	seqKnown bool
-	// Advance counts the sequence space the side went through, without
-	// wrapping: more than 2^32 means its sequence numbers wrapped.
-	Advance int64
-	// Wrapped is when Advance first passed 2^32 (0: never).
-	Wrapped int64
-	// Bytes is the payload sent, counting retransmitted bytes once.
-	Bytes   int64
-	Packets int
-	// DataStart is the first payload byte's time, to measure wrap speed.
-	DataStart int64
-
-	FIN        Event  // first FIN
-	FINSeq     uint32 // sequence number the FIN occupies
-	FINOnData  bool   // the FIN rode on a data segment
-	FINAck     uint32 // ACK number carried by the first FIN
-	FINHasAck  bool
-	FINRetrans int // the same FIN sent again
-	// FINRetransAfterAck is the first FIN sent again after this side had
-	// acknowledged the peer's FIN: the evidence of a lost final ACK.
-	FINRetransAfterAck Event
-	AcksOfPeerFIN      int   // segments acknowledging the peer's FIN
-	AckOfPeerFIN       Event // the first of them
+	// NextSeq is the sequence number after the side's highest byte, SYN
+	// or FIN (snd_nxt), serially; FirstSeq (below) where it started.
+	NextSeq uint32
+	TSLast  uint32
 	// AckHigh is the highest ACK number the side sent (valid when
-	// AckSeen), serially; AckHighAtPeerResend is what it was when the
-	// peer first sent its FIN again after acknowledging this side's FIN
-	// (valid when AckSeenAtPeerResend): how far the active closer had
+	// AckSeen), serially; AckHighAtPeerResend (below) is what it was when
+	// the peer first sent its FIN again after acknowledging this side's
+	// FIN (valid when AckSeenAtPeerResend): how far the active closer had
 	// acknowledged toward the passive FIN before the resend.
-	AckHigh             uint32
-	AckSeen             bool
-	AckHighAtPeerResend uint32
-	AckSeenAtPeerResend bool
-
-	RST        Event // first RST
-	RSTCount   int
-	RSTWithAck bool
-
+	AckHigh uint32
 	// Timestamps (RFC 7323). TSKnown is false when no segment of this side
 	// had its options captured; OptionsCut counts the segments whose
 	// options the snaplen cut off (see TSUnknown).
 	TSKnown    bool
-	OptionsCut int
 	HasTS      bool // the side sent the timestamp option
-	SYNHasTS   bool
+	ZeroWindow bool
+	AckSeen    bool
+
+	Packets int
+	// Advance counts the sequence space the side went through, without
+	// wrapping: more than 2^32 means its sequence numbers wrapped.
+	Advance int64
+	// Bytes is the payload sent, counting retransmitted bytes once.
+	Bytes int64
+	// DataStart is the first payload byte's time, to measure wrap speed.
+	DataStart  int64
+	TSLastTime int64
+	OptionsCut int
+
+	FIN          Event // first FIN
+	RST          Event // first RST
+	AckOfPeerFIN Event // the first segment acknowledging the peer's FIN
+	// FINRetransAfterAck is the first FIN sent again after this side had
+	// acknowledged the peer's FIN: the evidence of a lost final ACK.
+	FINRetransAfterAck Event
+	SYN                Event // its SYN (client) or SYN+ACK (server)
+
+	// Wrapped is when Advance first passed 2^32 (0: never).
+	Wrapped       int64
+	SYNRetrans    int // the same SYN sent again
+	SYNCount      int // SYN segments in all
+	FINRetrans    int // the same FIN sent again
+	AcksOfPeerFIN int // segments acknowledging the peer's FIN
+	RSTCount      int
+	TSFirstTime   int64
+
+	ISN                 uint32 // sequence number of the SYN; valid when SYN is seen
+	FirstSeq            uint32
+	FINSeq              uint32 // sequence number the FIN occupies
+	FINAck              uint32 // ACK number carried by the first FIN
+	AckHighAtPeerResend uint32
+	TSFirst             uint32
+
+	FINOnData           bool // the FIN rode on a data segment
+	FINHasAck           bool
+	AckSeenAtPeerResend bool
+	RSTWithAck          bool
+	SYNHasTS            bool
 	// SYNOptionsCut is true when the snaplen cut the options of the SYN.
 	SYNOptionsCut bool
-	TSFirst       uint32
-	TSFirstTime   int64
-	TSLast        uint32
-	TSLastTime    int64
-
-	ZeroWindow bool
-
-	// What the side's peer would accept from it (accept.go): the highest
-	// ACK the side sent, and its largest advertised window, scaled, when
-	// the handshake gave the scale (winKnown).
-	ackHigh  uint32
-	ackKnown bool
-	winKnown bool
-	shift    uint8
-	wsOpt    bool
-	// jump: a segment outside the window put this side's sequence space
-	// at jumpTo, by the side jumpBy, not yet confirmed (accept.go).
-	jump      bool
-	jumpBy    Side
-	jumpTo    uint32
-	jumpStart uint32
-	maxWin    uint32
-	synIPID   uint16
 }
 
 // TSUnknown reports whether the capture cannot tell if this side sent
@@ -266,6 +250,8 @@ type Record struct {
 	// before its handshake completed because more half-open incarnations
 	// than Config.MaxHalfOpen were held (a SYN flood or a scan).
 	HalfOpenEvicted bool
+	// HasPrev: Prev below is the previous incarnation.
+	HasPrev bool
 	// Duplicates counts packets of this incarnation captured twice (the
 	// same packet seen on two interfaces): they were counted once.
 	Duplicates int
@@ -291,9 +277,8 @@ type Record struct {
 	RTT HandshakeRTT
 
 	// Prev is the previous incarnation of the same four-tuple, when the
-	// tracker still remembered it.
-	HasPrev bool
-	Prev    Summary
+	// tracker still remembered it (HasPrev, with the flags above).
+	Prev Summary
 	// ReuseGap is the time from Prev's close to this incarnation's SYN;
 	// valid when HasPrev and the client's SYN was seen.
 	ReuseGap int64
@@ -392,11 +377,11 @@ func (r *Record) Flow(s Side) *Flow {
 // LostAck is the evidence of a lost final ACK: the passive closer's FIN
 // sent again after it had acknowledged the active closer's FIN.
 type LostAck struct {
-	Passive    Side  // who sent its FIN again
 	Retrans    Event // the first FIN sent again
 	FinalAck   Event // the active closer's ACK of that FIN before it was sent again, if captured
 	ReAck      Event // the active closer ACKing it again afterwards
 	RST        Event // the active closer answering it with RST
+	Passive    Side  // who sent its FIN again
 	RSTWithAck bool
 	// Recovery is true when the resend was loss recovery, not a lost final
 	// ACK: the active closer's ACKs stopped below the passive FIN's sequence
@@ -412,11 +397,11 @@ type LostAck struct {
 // the client's ACK (capture point to client and back). Their sum is the
 // whole round trip wherever the capture sits on the path.
 type HandshakeRTT struct {
-	Known          bool // both parts measured
 	Client, Server int64
 	// When the SYN and SYN+ACK the parts are measured from were seen (the
 	// last of each before the next step), while the handshake goes on.
 	syn, synAck int64
+	Known       bool  // both parts measured
 	state       uint8 // 0 nothing, 1 SYN, 2 SYN+ACK, 3 done
 }
 
@@ -490,22 +475,24 @@ func (h HandshakeRTT) Position() CapturePosition {
 // just before it to the same server IP: the check Linux's tcp_tw_recycle
 // made per peer (domain.md 5).
 type SYNTimestamp struct {
-	Checked    bool   // the SYN had a timestamp and the IP had sent one to that server within 60 s
-	Behind     bool   // the SYN's TSval is before the latest from the IP to that server
-	By         uint32 // how far behind, in TSval ticks
-	Latest     uint32 // the latest TSval from the IP to that server
-	LatestAt   int64  // when it was sent
-	LatestConn int    // the connection that sent it
-	// Recycle is true when the exact tcp_tw_recycle rule would drop the
-	// SYN: this server held a connection from this IP in TIME_WAIT whose
-	// last TSval, seen within 60 s, is ahead of the SYN's by more than 1.
-	Recycle     bool
-	RecycleTS   uint32
+	LatestAt   int64 // when Latest was sent
+	LatestConn int   // the connection that sent it
+	// RecycleConn is the connection whose last TSval (RecycleTS) the
+	// server remembered, for Recycle.
 	RecycleConn int
-	Answered    bool // a SYN+ACK came back
 	// Unanswered counts the SYN sent again before any SYN+ACK came back:
 	// how a silent drop (tcp_tw_recycle) shows in the capture.
 	Unanswered int
+	By         uint32 // how far behind, in TSval ticks
+	Latest     uint32 // the latest TSval from the IP to that server
+	RecycleTS  uint32
+	Checked    bool // the SYN had a timestamp and the IP had sent one to that server within 60 s
+	Behind     bool // the SYN's TSval is before the latest from the IP to that server
+	// Recycle is true when the exact tcp_tw_recycle rule would drop the
+	// SYN: this server held a connection from this IP in TIME_WAIT whose
+	// last TSval, seen within 60 s, is ahead of the SYN's by more than 1.
+	Recycle  bool
+	Answered bool // a SYN+ACK came back
 }
 
 // OldDuplicate is one segment of a new incarnation that belongs to the
@@ -513,13 +500,13 @@ type SYNTimestamp struct {
 // the old incarnation's space, not the new one's.
 type OldDuplicate struct {
 	Event
-	From   Side
+	Len    int
+	Reason string // "timestamp", "ack", "seq"
 	Seq    uint32
 	Ack    uint32
-	Len    int
 	TSval  uint32
+	From   Side
 	HasTS  bool
-	Reason string // "timestamp", "ack", "seq"
 }
 
 // The values of each enumeration in the order reports list them, and how

@@ -128,14 +128,14 @@ type Tracker struct {
 	tupleNeed                        int64
 	emit                             func(*Record)
 	conns                            connTable
-	tuples                           tupleMemory           // the summary of each finished four-tuple (tuplesum.go)
-	clocks                           map[clockKey]*ipClock // pointers: one lookup per segment
+	tuples                           tupleMemory // the summary of each finished four-tuple (tuplesum.go)
+	clocks                           clockTable
 	// clockGen changes whenever clocks are forgotten, which invalidates
-	// the pointers that conns keep to their senders' clocks.
+	// the indexes that conns keep of their senders' clocks.
 	clockGen       uint32
 	nextID         int
 	now, lastSweep int64
-	free           []*conn
+	free           []int32 // conns to reuse, in conns
 	stats          TrackerStats
 	batch          []dueConn
 	sink           uint64 // finishAll's loads ahead of time
@@ -149,6 +149,7 @@ type Tracker struct {
 	jumpConn    *conn
 	jumpConnID  int
 	freePend    *Segment // one spare for conn.pend
+	histories   zeek.Histories
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -157,7 +158,7 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	t := &Tracker{
 		cfg:    cfg,
 		emit:   emit,
-		clocks: make(map[clockKey]*ipClock),
+		clocks: clockTable{index: make(map[clockKey]int32)},
 		// Not 0, the generation of a conn that has cached no clock.
 		clockGen: 1,
 	}
@@ -213,44 +214,90 @@ func compareClockKeys(a, b clockKey) int {
 // address looked like lately: the per-peer memory of Linux's
 // tcp_tw_recycle, as the destination kept it.
 type ipClock struct {
-	latest     uint32 // the last TSval the address sent to the destination
 	latestAt   int64
 	latestConn int
 	// recycle is the client's last TSval when this server last put one of
 	// the address's connections into TIME_WAIT (tcp_remember_stamp).
-	recycle     uint32
 	recycleAt   int64
 	recycleConn int
+	latest      uint32 // the last TSval the address sent to the destination
+	recycle     uint32
+}
+
+// clockTable holds the clocks by value in one slice, found by index
+// through a map that holds no pointers: the collector scans neither, and
+// a new clock allocates nothing once the slice has grown. Indexes of
+// forgotten clocks are reused.
+type clockTable struct {
+	index map[clockKey]int32
+	s     []ipClock
+	free  []int32
+}
+
+func (m *clockTable) len() int { return len(m.index) }
+
+// get returns the index of k's clock, made when new if create (else -1
+// when there is none).
+func (m *clockTable) get(k clockKey, create bool) int32 {
+	if i, ok := m.index[k]; ok {
+		return i
+	}
+	if !create {
+		return -1
+	}
+	var i int32
+	if n := len(m.free); n > 0 {
+		i, m.free = m.free[n-1], m.free[:n-1]
+		m.s[i] = ipClock{}
+	} else {
+		i = int32(len(m.s))
+		m.s = append(m.s, ipClock{})
+	}
+	m.index[k] = i
+	return i
+}
+
+// forget deletes k, whose clock is at index i.
+func (m *clockTable) forget(k clockKey, i int32) {
+	delete(m.index, k)
+	m.free = append(m.free, i)
 }
 
 // conn is one live incarnation: the record being filled and the little
-// state that is not part of it.
+// state that is not part of it. The fields every segment reads come
+// first, in as few cache lines as the key allows: a conn is cold by the
+// time its next segment comes, and each line is a miss.
 type conn struct {
-	// The pointers first: the collector scans a conn only up to its last.
+	key         flowKey
+	lo          Side // the side at the key's lo end
+	closed      bool // both FINs acknowledged, or a RST: only lingers now
+	halfOpen    bool // counted in Tracker.half
+	lostAckAns  bool // the active closer's answer to a resent FIN was seen
+	twoViews    bool // a second sequence view of the SYN was seen (accept.go)
+	pendFrom    Side
+	pendReady   bool
+	pendVerdict bool  // pend was counted as changing a verdict
+	slot        int32 // index in Tracker.live
+	last        int64
+	hash        uint64 // of key, in the flow table
+
+	// The pointers next: the collector scans a conn only up to its last.
 	*Record
 	// pend is the last segment outside the window, kept until the peer
 	// confirms its jump (pendReady) or goes on in the old numbers.
 	pend *Segment
-	// clk caches the clock of each side's address (by Side.Index), valid
-	// while clkGen matches Tracker.clockGen.
-	clk [2]*ipClock
+	// clk caches the index of the clock of each side's address (by
+	// Side.Index) in Tracker.clocks, valid while clkGen matches
+	// Tracker.clockGen.
+	clkGen [2]uint32
+	clk    [2]int32
+	ref    int32 // index in Tracker.conns
+	id     int   // Record.ID, kept when the record is handed over
 
-	id          int // Record.ID, kept when the record is handed over
-	key         flowKey
-	lo          Side // the side at the key's lo end
-	last        int64
-	closed      bool // both FINs acknowledged, or a RST: only lingers now
-	lostAckAns  bool // the active closer's answer to a resent FIN was seen
-	zeek        zeek.Conn
-	slot        int32  // index in Tracker.live
-	hash        uint64 // of key, in the flow table
-	halfOpen    bool   // counted in Tracker.half
-	twoViews    bool   // a second sequence view of the SYN was seen (accept.go)
-	pendFrom    Side
-	pendReady   bool
-	pendVerdict bool    // pend was counted as changing a verdict
-	dups        dupRing // recent segments, to recognise copies
-	clkGen      [2]uint32
+	fs [2]flowSide // by Side.Index: the client's, the server's
+
+	dups dupRing // recent segments, to recognise copies
+	zeek zeek.Conn
 }
 
 // sideOf is the side that sent a segment, from whether its sender is the
@@ -262,9 +309,35 @@ func (c *conn) sideOf(srcIsLo bool) Side {
 	return c.lo.Other()
 }
 
-// flows returns the facts of the side that sent a segment and of its peer.
-func (c *conn) flows(from Side) (sender, receiver *Flow) {
-	return c.Flow(from), c.Flow(from.Other())
+// flowSide is one side's facts (its Flow in the record) and what only the
+// tracker needs of that side while the incarnation lasts, kept in the conn
+// so that the record carries none of it.
+type flowSide struct {
+	*Flow
+	// What the side's peer would accept from it (accept.go): the highest
+	// ACK the side sent, and its largest advertised window, scaled, when
+	// the handshake gave the scale (winKnown).
+	ackHigh uint32
+	maxWin  uint32
+	// jump: a segment outside the window put this side's sequence space
+	// at jumpTo, by the side jumpBy, not yet confirmed (accept.go).
+	jumpTo    uint32
+	jumpStart uint32
+	synAck    uint32 // ACK number of the first SYN+ACK
+	synIPID   uint16
+	seqKnown  bool // FirstSeq and NextSeq are set
+	ackKnown  bool
+	winKnown  bool
+	wsOpt     bool
+	shift     uint8
+	jump      bool
+	jumpBy    Side
+}
+
+// flows returns the side that sent a segment and its peer.
+func (c *conn) flows(from Side) (sender, receiver *flowSide) {
+	i := from.Index()
+	return &c.fs[i], &c.fs[1-i]
 }
 
 // Feed takes the next TCP segment of the capture.
@@ -289,6 +362,15 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 		t.sweepLinger()
 	}
 	key, srcIsLo, fp := &k.key, k.srcIsLo, k.fp
+	if seg.Flags&FlagSYN != 0 {
+		// A SYN mostly opens an incarnation: load what open reads, the
+		// remembered four-tuples' filter word and the conn to reuse,
+		// before the flow table lookup, so that the cache misses overlap.
+		t.sink += t.tuples.slab.filterWord(k.hash)
+		if n := len(t.free); n > 0 {
+			t.sink += uint64(t.conns.at(t.free[n-1]).ref)
+		}
+	}
 	c := t.conns.getHashed(key, k.hash)
 	if c != nil && t.duplicate(c, seg, fp) {
 		return
@@ -343,7 +425,7 @@ func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
 		if !c.C.SYN.Seen() {
 			// Started mid-stream or with the SYN+ACK: this is the
 			// missing SYN only if the SYN+ACK acknowledges it.
-			return !(c.S.SYN.Seen() && !ended && seg.Seq+1 == c.S.synAck)
+			return !(c.S.SYN.Seen() && !ended && seg.Seq+1 == c.fs[1].synAck)
 		}
 		return (seg.Seq != c.C.ISN || ended) && !(!ended && sameSYNOtherView(c, seg))
 	}
@@ -371,11 +453,13 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 	var c *conn
 	var r *Record
 	if n := len(t.free); n > 0 {
-		c, t.free = t.free[n-1], t.free[:n-1]
+		c, t.free = t.conns.at(t.free[n-1]), t.free[:n-1]
 		r = c.Record
+		ref := c.ref
 		*c = conn{}
+		c.ref = ref
 	} else {
-		c = new(conn)
+		c = t.conns.newConn()
 	}
 	if t.cfg.NewRecord != nil {
 		r = t.cfg.NewRecord()
@@ -385,6 +469,7 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 	}
 	*r = Record{}
 	c.Record = r
+	c.fs[0].Flow, c.fs[1].Flow = &r.C, &r.S
 	srcIsClient := true
 	switch {
 	case seg.Has(FlagSYN) && !seg.Has(FlagACK):
@@ -567,30 +652,26 @@ func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
 
 // senderClock returns the clock of seg's (source, destination) address pair, made when new
 // if create (else nil when there is none), through c's cache: about one
-// map lookup per side of a conn, not one per segment.
+// map lookup per side of a conn, not one per segment. The pointer is
+// valid until the next clock is made.
 func (t *Tracker) senderClock(c *conn, seg *Segment, from Side, create bool) *ipClock {
 	side := from.Index()
 	if c.clkGen[side] == t.clockGen {
-		return c.clk[side]
+		return &t.clocks.s[c.clk[side]]
 	}
-	k := clockKeyOf(seg.Src(), seg.Dst())
-	clk := t.clocks[k]
-	if clk == nil {
-		if !create {
-			return nil
-		}
-		clk = new(ipClock)
-		t.clocks[k] = clk
+	i := t.clocks.get(clockKeyOf(seg.Src(), seg.Dst()), create)
+	if i < 0 {
+		return nil
 	}
-	c.clk[side], c.clkGen[side] = clk, t.clockGen
-	return clk
+	c.clk[side], c.clkGen[side] = i, t.clockGen
+	return &t.clocks.s[i]
 }
 
 // syn records a SYN or SYN+ACK, and checks a client SYN's timestamp
 // against what its address sent before to the same server address, and
 // against the stamp that server remembered when it held one of the
 // address's connections in TIME_WAIT.
-func (t *Tracker) syn(c *conn, s *Flow, seg *Segment, from Side, ack bool) {
+func (t *Tracker) syn(c *conn, s *flowSide, seg *Segment, from Side, ack bool) {
 	s.SYNCount++
 	if !s.SYN.Seen() {
 		s.SYN.set(seg)
@@ -669,7 +750,7 @@ func (t *Tracker) handshakeRTT(c *conn, seg *Segment, from Side, syn, ack bool) 
 
 // ackHigh follows the highest ACK a side sent: how far the active closer
 // had acknowledged toward the passive FIN when the FIN came again.
-func ackHigh(s *Flow, seg *Segment) {
+func ackHigh(s *flowSide, seg *Segment) {
 	if !s.AckSeen || (serialBefore(s.AckHigh, seg.Ack) && seg.Ack-s.AckHigh < maxSeqJump) {
 		s.AckHigh, s.AckSeen = seg.Ack, true
 	}
@@ -681,17 +762,12 @@ func (t *Tracker) rememberStamp(c *conn) {
 	if !c.C.HasTS {
 		return
 	}
-	k := clockKeyOf(c.Client.Addr(), c.Server.Addr())
-	clk := t.clocks[k]
-	if clk == nil {
-		clk = new(ipClock)
-		t.clocks[k] = clk
-	}
+	clk := &t.clocks.s[t.clocks.get(clockKeyOf(c.Client.Addr(), c.Server.Addr()), true)]
 	clk.recycle, clk.recycleAt, clk.recycleConn = c.C.TSLast, c.last, c.ID
 }
 
 // advance moves the sender's sequence space forward.
-func (t *Tracker) advance(s *Flow, seg *Segment, syn, fin bool) {
+func (t *Tracker) advance(s *flowSide, seg *Segment, syn, fin bool) {
 	n := uint32(seg.PayloadLen)
 	if syn {
 		n++
@@ -787,9 +863,9 @@ func (t *Tracker) sweep() {
 	}
 	t.live.lastForget = t.now
 	t.tuples.forgetOlder(t.now, t.tupleMemory)
-	for a, clk := range t.clocks {
-		if t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
-			delete(t.clocks, a)
+	for a, i := range t.clocks.index {
+		if clk := &t.clocks.s[i]; t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
+			t.clocks.forget(a, i)
 			t.clockGen++
 		}
 	}
@@ -797,8 +873,8 @@ func (t *Tracker) sweep() {
 
 // dueConn is a conn to finish, with its ID to sort by without touching it.
 type dueConn struct {
-	id int
-	c  *conn
+	id  int
+	ref int32 // in Tracker.conns
 }
 
 // finishAll finishes incarnations in the order they started, so output
@@ -811,12 +887,13 @@ func (t *Tracker) finishAll(cs []dueConn) {
 	sink := t.sink
 	if mask := len(t.tuples.table.slots) - 1; mask > 0 {
 		for _, d := range cs {
-			sink += t.tuples.table.slots[home(d.c.hash, mask)].h + uint64(d.c.Record.ID)
+			c := t.conns.at(d.ref)
+			sink += uint64(t.tuples.table.slots[home(tagOf(c.hash), mask)].tag) + uint64(c.Record.ID)
 		}
 	}
 	t.sink = sink
 	for _, d := range cs {
-		c := d.c
+		c := t.conns.at(d.ref)
 		t.finish(c, !c.closed && t.now-c.last > t.idle)
 	}
 }
@@ -824,13 +901,14 @@ func (t *Tracker) finishAll(cs []dueConn) {
 // Flush finishes every incarnation still held, at the end of the capture.
 func (t *Tracker) Flush() {
 	t.batch = t.batch[:0]
-	for i, c := range t.live.conns {
-		t.batch = append(t.batch, dueConn{t.live.ids[i], c})
+	for i, ref := range t.live.refs {
+		t.batch = append(t.batch, dueConn{t.live.ids[i], ref})
 	}
 	slices.SortFunc(t.batch, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
 	for _, d := range t.batch {
 		// Dormant (continues, accept.go): idle past the bound already.
-		t.finish(d.c, !d.c.closed && t.now-d.c.last > t.idle)
+		c := t.conns.at(d.ref)
+		t.finish(c, !c.closed && t.now-c.last > t.idle)
 	}
 }
 
@@ -851,17 +929,18 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	if r.HasPrev && r.C.SYN.Seen() {
 		r.ReuseGap = r.C.SYN.Time - r.Prev.CloseTime
 	}
-	r.ZeekState, r.History = c.zeek.State(), c.zeek.History()
+	r.ZeekState, r.History = c.zeek.State(), t.histories.Of(&c.zeek)
 	t.halfOpenLeave(c)
 	sum := summarize(r, c.lo)
 	t.emit(r)
 	if t.cfg.NewRecord != nil {
 		c.Record = nil // the consumer's now
+		c.fs[0].Flow, c.fs[1].Flow = nil, nil
 	}
 	t.tuples.remember(&c.key, c.hash, &sum)
 	t.conns.del(c)
-	t.live.remove(c)
-	t.free = append(t.free, c)
+	t.live.remove(c, &t.conns)
+	t.free = append(t.free, c.ref)
 }
 
 // deriveClose computes who closed, how, and who holds TIME_WAIT, from the

@@ -7,11 +7,12 @@ import "slices"
 type tupleMemory struct {
 	table tupleTable
 	slab  tupleSlab
+	all   []tupleEntry // prune's, kept for the next prune
 }
 
 // tupleSlab holds the remembered summaries in one slice, with their keys
 // and hashes, and tupleTable finds them: an open-addressing hash table of
-// (hash, index) slots with linear probing and backward-shift deletion, like
+// (tag, index) slots with linear probing and backward-shift deletion, like
 // the flow table. The hash is the flow table's, computed once per segment
 // by the reading goroutine, so remembering and looking up a four-tuple
 // costs no hashing of the 36-byte key, and the churn of short connections
@@ -20,7 +21,13 @@ type tupleSlab struct {
 	s      []Summary
 	keys   []flowKey
 	hashes []uint64 // 0: the entry is free
-	holes  []int32  // free indexes of s
+	// ends is each summary's End, and attempts whether it was a failed
+	// connection attempt (a SYN no SYN+ACK answered): what forgetOlder
+	// and prune sort by, read from 9 bytes an entry instead of the whole
+	// summary.
+	ends     []int64
+	attempts []bool
+	holes    []int32 // free indexes of s
 	// filter has a bit set for the hash of every remembered four-tuple
 	// (and some forgotten ones, until rebuilt): most new connections are
 	// on a four-tuple never seen, and the bit says so without a lookup in
@@ -33,7 +40,7 @@ type tupleSlab struct {
 }
 
 // tupleTable holds, by four-tuple hash, indexes into tupleSlab.
-type tupleTable = hashSlots[int32]
+type tupleTable = hashSlots
 
 // filterBits is the size of the filter: 512 KiB, which stays in cache.
 const filterBits = 22
@@ -52,6 +59,14 @@ func (b *tupleSlab) marked(h uint64) bool {
 	}
 	i := h >> (64 - filterBits)
 	return b.filter[i/64]&(1<<(i%64)) != 0
+}
+
+// filterWord is the word of the filter that holds h's bit.
+func (b *tupleSlab) filterWord(h uint64) uint64 {
+	if b.filter == nil {
+		return 0
+	}
+	return b.filter[h>>(64-filterBits)/64]
 }
 
 // rebuildFilter clears the bits of forgotten four-tuples.
@@ -76,13 +91,14 @@ func (m *tupleMemory) lookup(k *flowKey, h uint64) (int32, bool) {
 		return 0, false
 	}
 	slots := m.table.slots
+	tag := tagOf(h)
 	mask := len(slots) - 1
-	for j := home(h, mask); ; j = (j + 1) & mask {
+	for j := home(tag, mask); ; j = (j + 1) & mask {
 		s := &slots[j]
-		if s.h == 0 {
+		if s.tag == 0 {
 			return 0, false
 		}
-		if s.h == h && m.slab.keys[s.v] == *k {
+		if s.tag == tag && m.slab.keys[s.v] == *k {
 			return s.v, true
 		}
 	}
@@ -108,6 +124,7 @@ func (b *tupleSlab) add(s *Summary, k *flowKey, h uint64) int32 {
 		i := b.holes[n-1]
 		b.holes = b.holes[:n-1]
 		b.s[i], b.keys[i], b.hashes[i] = *s, *k, h
+		b.ends[i], b.attempts[i] = s.End, attempt(s)
 		return i
 	}
 	if n := len(b.s); n == cap(b.s) && n < b.limit {
@@ -115,17 +132,26 @@ func (b *tupleSlab) add(s *Summary, k *flowKey, h uint64) int32 {
 		b.s = slices.Grow(b.s, c-n)
 		b.keys = slices.Grow(b.keys, c-n)
 		b.hashes = slices.Grow(b.hashes, c-n)
+		b.ends = slices.Grow(b.ends, c-n)
+		b.attempts = slices.Grow(b.attempts, c-n)
 	}
 	b.s = append(b.s, *s)
 	b.keys = append(b.keys, *k)
 	b.hashes = append(b.hashes, h)
+	b.ends = append(b.ends, s.End)
+	b.attempts = append(b.attempts, attempt(s))
 	return int32(len(b.s) - 1)
 }
+
+// attempt reports whether s is a failed connection attempt: its SYN, and
+// no SYN+ACK.
+func attempt(s *Summary) bool { return s.SYNSeen[0] && !s.SYNSeen[1] }
 
 // free releases index i and returns what it held.
 func (b *tupleSlab) free(i int32) Summary {
 	s := b.s[i]
 	b.s[i], b.keys[i], b.hashes[i] = Summary{}, flowKey{}, 0
+	b.ends[i], b.attempts[i] = 0, false
 	b.holes = append(b.holes, i)
 	return s
 }
@@ -135,7 +161,7 @@ func (b *tupleSlab) free(i int32) Summary {
 func (m *tupleMemory) forgetOlder(now, age int64) {
 	b := &m.slab
 	for i, h := range b.hashes {
-		if h != 0 && now-b.s[i].End > age {
+		if h != 0 && now-b.ends[i] > age {
 			m.forget(int32(i))
 		}
 	}
@@ -157,21 +183,22 @@ type tupleEntry struct {
 // many it forgot that were still needed.
 func (m *tupleMemory) prune(keep int, now, need int64) int {
 	b := &m.slab
-	all := make([]tupleEntry, 0, m.table.n)
+	all := m.all[:0]
 	for i, h := range b.hashes {
 		if h == 0 {
 			continue
 		}
-		s := &b.s[i]
-		e := tupleEntry{class: 2, at: s.End, i: int32(i)}
+		end := b.ends[i]
+		e := tupleEntry{class: 2, at: end, i: int32(i)}
 		switch {
-		case now-s.End > need:
+		case now-end > need:
 			e.class = 0
-		case s.SYNSeen[0] && !s.SYNSeen[1]:
+		case b.attempts[i]:
 			e.class = 1
 		}
 		all = append(all, e)
 	}
+	m.all = all
 	n := len(all) - keep
 	if n <= 0 {
 		return 0

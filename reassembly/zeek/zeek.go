@@ -817,6 +817,29 @@ func (z *Conn) rstos0() bool {
 // History is the connection's history string, as in conn.log.
 func (z *Conn) History() string { return string(z.hist[:z.histLen]) }
 
+// Histories gives out history strings, the same string for a history seen
+// lately: most connections of a capture share a handful of histories, and
+// this spares an allocation for each. The zero value is ready to use.
+type Histories struct {
+	cache [historyCache]string
+}
+
+const historyCache = 256
+
+// Of is z.History(), from the cache when it holds it.
+func (h *Histories) Of(z *Conn) string {
+	b := z.hist[:z.histLen]
+	x := uint32(2166136261)
+	for _, c := range b {
+		x = (x ^ uint32(c)) * 16777619
+	}
+	e := &h.cache[x%historyCache]
+	if *e != string(b) {
+		*e = string(b)
+	}
+	return *e
+}
+
 // Endpoint is one side's state and size (the bytes it sent, as Zeek's
 // endpoint record gives them): the originator's when orig.
 func (z *Conn) Endpoint(orig bool) (EndpointState, uint64) {

@@ -35,3 +35,36 @@ func TestObserveAllocs(t *testing.T) {
 		t.Errorf("got %s %s, want SF %s", z.State(), got, want)
 	}
 }
+
+// TestHistories checks that Histories gives each connection its own
+// history, and the same string without allocating for one seen before.
+func TestHistories(t *testing.T) {
+	conn := func(segs ...Segment) *Conn {
+		z := new(Conn)
+		for i := range segs {
+			z.Observe(i%2 == 0, &segs[i])
+		}
+		return z
+	}
+	syn := Segment{SYN: true, Seq: 100}
+	synAck := Segment{SYN: true, ACK: true, Seq: 500, Ack: 101}
+	rst := Segment{RST: true, ACK: true, Seq: 500, Ack: 101}
+	cases := []*Conn{
+		new(Conn),
+		conn(syn),
+		conn(syn, synAck),
+		conn(syn, rst),
+		conn(syn, synAck),
+		conn(syn),
+	}
+	var h Histories
+	for i, z := range cases {
+		if got, want := h.Of(z), z.History(); got != want {
+			t.Errorf("connection %d: history %q, want %q", i, got, want)
+		}
+	}
+	z := cases[2]
+	if allocs := testing.AllocsPerRun(100, func() { _ = h.Of(z) }); allocs != 0 {
+		t.Errorf("a history seen before allocates %v times", allocs)
+	}
+}
