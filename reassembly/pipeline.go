@@ -1,24 +1,15 @@
 package reassembly
 
-import (
-	"runtime"
-	"sync"
-)
+import "runtime"
 
-// Run's two-stage pipeline: one goroutine reads and decodes packets into
-// batches of segments, the calling goroutine tracks them (and runs
-// whatever emit does, the detectors). The tracker sees the very same
-// segments in the very same order as in one goroutine, so the output is
-// identical by construction; only the work is spread over two cores.
-
-// batchSize is the number of segments handed over at once: large enough
-// that the channel costs nothing per packet, small enough to stay in cache.
-const batchSize = 1024
-
-// segBatches is how many batches may be on their way: the tracker stops
-// for a moment every second of capture time to finish the connections that
-// are due, and the reader goes on meanwhile.
-const segBatches = 16
+// Run's pipeline: one goroutine reads and decodes packets and dispatches
+// the segments to the tracker's partitions in epochs (shard.go); the
+// calling goroutine, with Config.Workers-2 more when there are more than
+// two, runs the partitions, and emits the records (whatever emit does:
+// the detectors). The partitions see the very same segments and
+// capture-wide events in the very same order whatever the number of
+// goroutines, so the output is identical by construction; only the work is
+// spread over the cores.
 
 // progressEvery (plus one) is how many packets pass between calls of
 // Config.Progress.
@@ -31,45 +22,56 @@ type segItem struct {
 	key segKey
 }
 
-// workers is how many goroutines Run uses: Config.Workers, or two when
-// there are two cores to run them.
+// workers is how many goroutines Run uses: Config.Workers, or one per
+// core (GOMAXPROCS) when there are two or more.
 func (c Config) workers() int {
 	if c.Workers > 0 {
 		return c.Workers
 	}
-	if runtime.GOMAXPROCS(0) >= 2 {
-		return 2
+	if n := runtime.GOMAXPROCS(0); n >= 2 {
+		return min(n, numParts+1)
 	}
 	return 1
 }
 
-// readParallel is readSegments in a goroutine of its own, feeding batches
-// of segments back to feed on the calling goroutine.
-func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
-	st := NewStage[segItem](batchSize, segBatches, nil)
+// epochsAhead is how many epochs the reader may fill ahead of the
+// partitions.
+const epochsAhead = 2
+
+// readParallel is readSegments in a goroutine of its own, dispatching the
+// segments into epochs that the calling goroutine has the partitions run
+// through.
+func readParallel(src *Source, cfg Config, s *sharded) (Counts, error) {
+	full := make(chan *epoch, epochsAhead)
+	empty := make(chan *epoch, epochsAhead+1)
+	for i := 0; i < epochsAhead+1; i++ {
+		empty <- new(epoch)
+	}
 	var (
 		n   Counts
 		err error
-		wg  sync.WaitGroup
 	)
-	wg.Add(1)
 	go func() {
-		defer wg.Done()
-		b := st.Batch()
+		ep := <-empty
+		ep.reset(1)
+		s.d.ep = ep
 		n, err = readSegments(src, cfg, func(seg *Segment) {
-			b = append(b, segItem{seg: *seg})
-			b[len(b)-1].key.of(seg)
-			if len(b) == batchSize {
-				b = st.Send(b)
+			if s.d.add(seg) {
+				full <- ep
+				next := <-empty
+				next.reset(ep.end)
+				ep = next
+				s.d.ep = ep
 			}
 		})
-		st.Close(b)
-	}()
-	st.Drain(func(b []segItem) {
-		for i := range b {
-			tr.feed(&b[i].seg, &b[i].key)
+		if ep.end > ep.base {
+			full <- ep
 		}
-	})
-	wg.Wait()
+		close(full)
+	}()
+	for ep := range full {
+		s.step(ep)
+		empty <- ep
+	}
 	return n, err
 }

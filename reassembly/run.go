@@ -21,20 +21,33 @@ type Counts struct {
 // Run reads every packet of src, tracks its TCP segments and hands each
 // finished incarnation to emit. It stops at the first fatal input error and
 // returns it with the counts up to there; records of what was read are
-// emitted all the same.
+// emitted all the same. The tracker is sharded (shard.go): the records,
+// their order and the counts are the same whatever Config.Workers is.
 func Run(src *Source, cfg Config, emit func(*Record)) (Counts, TrackerStats, error) {
-	tr := NewTracker(cfg, emit)
+	w := cfg.workers()
+	s := newSharded(cfg, emit, w)
 	var (
 		n   Counts
 		err error
 	)
-	if cfg.workers() > 1 {
-		n, err = readParallel(src, cfg, tr)
+	if w > 1 {
+		n, err = readParallel(src, cfg, s)
 	} else {
-		n, err = readSegments(src, cfg, tr.Feed)
+		ep := new(epoch)
+		ep.reset(1)
+		s.d.ep = ep
+		n, err = readSegments(src, cfg, func(seg *Segment) {
+			if s.d.add(seg) {
+				s.step(ep)
+				ep.reset(ep.end)
+			}
+		})
+		if ep.end > ep.base {
+			s.step(ep)
+		}
 	}
-	tr.Flush()
-	return n, tr.Stats(), err
+	s.finish()
+	return n, s.stats(), err
 }
 
 // readSegments reads and decodes every packet of src and hands its TCP

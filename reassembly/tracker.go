@@ -149,6 +149,9 @@ type Tracker struct {
 	jumpConn    *conn
 	jumpConnID  int
 	freePend    *Segment // one spare for conn.pend
+	// shard is set when the tracker is one partition of Run's sharded
+	// tracker (shard.go): it hands out the IDs and sees the openings.
+	shard *part
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -299,10 +302,18 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	if t.stats.Segments >= t.live.nextLinger {
 		t.sweepLinger()
 	}
+	t.track(seg, k)
+}
+
+// track applies a segment to its four-tuple, once the capture-wide steps
+// (the clock, sweeps) are done, and returns the incarnation it went to
+// (nil: a duplicate). A partition of the sharded tracker calls it with
+// those steps decided for the whole capture (shard.go).
+func (t *Tracker) track(seg *Segment, k *segKey) *conn {
 	key, srcIsLo, fp := &k.key, k.srcIsLo, k.fp
 	c := t.conns.getHashed(key, k.hash)
 	if c != nil && t.duplicate(c, seg, fp) {
-		return
+		return nil
 	}
 	if c != nil {
 		idle := seg.Time - c.last
@@ -328,6 +339,17 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	t.remember(c, seg, fp)
 	t.live.touch(c, t.deadline(c), t.lingerSeg(c))
 	t.boundMemory()
+	return c
+}
+
+// openID is the ID of an incarnation being opened: the count of
+// openings so far, or in a partition a provisional one (shard.go).
+func (t *Tracker) openID(c *conn, h uint64) int {
+	if t.shard != nil {
+		return t.shard.opened(c, h)
+	}
+	t.nextID++
+	return t.nextID
 }
 
 // lingerOf is how long a closed incarnation waits for late packets.
@@ -416,8 +438,8 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 	} else {
 		c.Client, c.Server = dst, src
 	}
-	t.nextID++
-	c.ID, c.id = t.nextID, t.nextID
+	id := t.openID(c, h)
+	c.ID, c.id = id, id
 	c.Start = seg.Time
 	c.FirstFrame = Frame{seg.File, seg.Frame}
 	// The first packet is also the last so far, whatever its time (the
