@@ -1,6 +1,9 @@
 package reassembly
 
-import "runtime"
+import (
+	"runtime"
+	"sync"
+)
 
 // Run's pipeline: one goroutine reads and decodes packets and dispatches
 // the segments to the tracker's partitions in epochs (shard.go); the
@@ -34,13 +37,56 @@ func (c Config) workers() int {
 	return 1
 }
 
+// batchSize is the number of segments handed over at once by
+// readPipelined: large enough that the channel costs nothing per packet,
+// small enough to stay in cache.
+const batchSize = 1024
+
+// segBatches is how many batches may be on their way: the tracker stops
+// for a moment every second of capture time to finish the connections that
+// are due, and the reader goes on meanwhile.
+const segBatches = 16
+
+// readPipelined is readSegments in a goroutine of its own, feeding
+// batches of segments, with their keys, to the sharded tracker in
+// sequence on the calling goroutine (sharded.feed): two workers.
+func readPipelined(src *Source, cfg Config, s *sharded) (Counts, error) {
+	st := NewStage[segItem](batchSize, segBatches, nil)
+	var (
+		n   Counts
+		err error
+		wg  sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b := st.Batch()
+		n, err = readSegments(src, cfg, func(seg *Segment) {
+			b = append(b, segItem{seg: *seg})
+			b[len(b)-1].key.of(seg)
+			if len(b) == batchSize {
+				b = st.Send(b)
+			}
+		})
+		st.Close(b)
+	}()
+	st.Drain(func(b []segItem) {
+		for i := range b {
+			s.feed(&b[i].seg, &b[i].key)
+		}
+	})
+	wg.Wait()
+	return n, err
+}
+
 // epochsAhead is how many epochs the reader may fill ahead of the
 // partitions.
 const epochsAhead = 2
 
 // readParallel is readSegments in a goroutine of its own, dispatching the
-// segments into epochs that the calling goroutine has the partitions run
-// through.
+// segments into epochs that the calling goroutine and Config.Workers-2
+// helpers have the partitions run through (sharded.step): three or more
+// workers.
 func readParallel(src *Source, cfg Config, s *sharded) (Counts, error) {
 	full := make(chan *epoch, epochsAhead)
 	empty := make(chan *epoch, epochsAhead+1)

@@ -30,21 +30,17 @@ func Run(src *Source, cfg Config, emit func(*Record)) (Counts, TrackerStats, err
 		n   Counts
 		err error
 	)
-	if w > 1 {
+	switch {
+	case w > 2:
 		n, err = readParallel(src, cfg, s)
-	} else {
-		ep := new(epoch)
-		ep.reset(1)
-		s.d.ep = ep
+	case w == 2:
+		n, err = readPipelined(src, cfg, s)
+	default:
 		n, err = readSegments(src, cfg, func(seg *Segment) {
-			if s.d.add(seg) {
-				s.step(ep)
-				ep.reset(ep.end)
-			}
+			var k segKey
+			k.of(seg)
+			s.feed(seg, &k)
 		})
-		if ep.end > ep.base {
-			s.step(ep)
-		}
 	}
 	s.finish()
 	return n, s.stats(), err

@@ -128,12 +128,39 @@ type dispatcher struct {
 
 // add dispatches seg and reports whether the epoch is full.
 func (d *dispatcher) add(seg *Segment) bool {
+	pos, what := d.decide(seg)
+	g := &d.g
+	ep := d.ep
+	if what != 0 {
+		ep.events = append(ep.events, shardEvent{pos, g.now, what, g.jumpTime, g.jumpFrame})
+	}
+	// Filled in place: a segment item is large, and a copy on the way
+	// costs as much as the rest of the dispatching.
+	var (
+		k segKey
+		i int
+	)
+	if ep.keyed = d.keyed; d.keyed {
+		k.of(seg)
+		i = partOfPair(&k.key.loAddr, &k.key.hiAddr) // the pair's addresses in order
+	} else {
+		i = partOf(seg)
+	}
+	ep.parts[i] = append(ep.parts[i], shardItem{})
+	it := &ep.parts[i][len(ep.parts[i])-1]
+	it.seg, it.key, it.pos, it.now = *seg, k, pos, g.now
+	ep.end, ep.now = pos+1, g.now
+	return ep.end-ep.base == epochLen
+}
+
+// decide takes feed's capture-wide steps for seg: its index, its time
+// (checkTime may take it at the running time), and the events at it.
+func (d *dispatcher) decide(seg *Segment) (pos int, what uint8) {
 	g := &d.g
 	g.stats.Segments++
-	pos := g.stats.Segments
+	pos = g.stats.Segments
 	jumps, clock := g.stats.TimeJumpCount, g.clock
 	g.checkTime(seg)
-	var what uint8
 	if g.stats.TimeJumpCount != jumps {
 		what = evJump
 	} else if dt := seg.Time - clock; pos > 1 && (dt > maxTimeJump || dt < -maxTimeJump) {
@@ -152,22 +179,7 @@ func (d *dispatcher) add(seg *Segment) bool {
 		g.live.nextLinger = pos + lingerSweepEvery
 		what |= evLinger
 	}
-	ep := d.ep
-	if what != 0 {
-		ep.events = append(ep.events, shardEvent{pos, g.now, what, g.jumpTime, g.jumpFrame})
-	}
-	it := shardItem{segItem: segItem{seg: *seg}, pos: pos, now: g.now}
-	var i int
-	if ep.keyed = d.keyed; d.keyed {
-		// The key's ends are the pair's addresses in order.
-		it.key.of(seg)
-		i = partOfPair(&it.key.key.loAddr, &it.key.key.hiAddr)
-	} else {
-		i = partOf(seg)
-	}
-	ep.parts[i] = append(ep.parts[i], it)
-	ep.end, ep.now = pos+1, g.now
-	return ep.end-ep.base == epochLen
+	return pos, what
 }
 
 // part is one partition: a Tracker and what the coordinator needs of it.
@@ -180,6 +192,7 @@ type part struct {
 	opens   []opening // this epoch's openings
 	refs    []*conn   // conns that copied a provisional ID this epoch
 	pool    []*Record // records to fill
+	seqID   *int      // in sequence (sharded.feed), the count of openings
 	// keep* are the bounds to apply at the next epoch's start (-1: none).
 	keepHalf, keepTuples, keepClocks int
 }
@@ -223,6 +236,10 @@ func cmpOut(a, b shardOut) int {
 
 // opened notes an opening and returns its provisional ID.
 func (p *part) opened(c *conn, h uint64) int {
+	if p.seqID != nil {
+		*p.seqID++
+		return *p.seqID
+	}
 	id := provBase + p.pos
 	p.opens = append(p.opens, opening{id: id, c: c, h: h, key: c.key, ck: clockKeyOf(c.Client.Addr(), c.Server.Addr())})
 	return id
@@ -252,7 +269,6 @@ func (p *part) newRecord() *Record {
 // run works through the partition's segments of an epoch and the
 // capture-wide events, each at its position.
 func (p *part) run(ep *epoch, idx int) {
-	t := p.t
 	items, evs := ep.parts[idx], ep.events
 	i, j := 0, 0
 	for {
@@ -266,18 +282,25 @@ func (p *part) run(ep *epoch, idx int) {
 		}
 		it := &items[i]
 		i++
-		t.stats.Segments, t.now, p.pos, p.phase = it.pos, it.now, it.pos, phaseSegment
-		if t.jumpPending && it.pos != p.jumpPos {
-			t.jumpPending = false
-		}
 		if !ep.keyed {
 			it.key.of(&it.seg)
 		}
-		c := t.track(&it.seg, &it.key)
-		if c != nil && (c.SYNTS.LatestConn >= provBase || c.SYNTS.RecycleConn >= provBase) &&
-			(len(p.refs) == 0 || p.refs[len(p.refs)-1] != c) {
-			p.refs = append(p.refs, c)
-		}
+		p.segment(&it.seg, &it.key, it.pos, it.now)
+	}
+}
+
+// segment applies one segment, the pos-th of the capture, after which
+// the capture's time is now.
+func (p *part) segment(seg *Segment, k *segKey, pos int, now int64) {
+	t := p.t
+	t.stats.Segments, t.now, p.pos, p.phase = pos, now, pos, phaseSegment
+	if t.jumpPending && pos != p.jumpPos {
+		t.jumpPending = false
+	}
+	c := t.track(seg, k)
+	if c != nil && (c.SYNTS.LatestConn >= provBase || c.SYNTS.RecycleConn >= provBase) &&
+		(len(p.refs) == 0 || p.refs[len(p.refs)-1] != c) {
+		p.refs = append(p.refs, c)
 	}
 }
 
@@ -455,6 +478,11 @@ func newSharded(cfg Config, emit func(*Record), workers int) *sharded {
 		}()
 	}
 	s.d.keyed = len(s.helpers) == 0
+	if workers <= 2 {
+		for i := range s.parts {
+			s.parts[i].seqID = &s.nextID
+		}
+	}
 	for i := range s.rank {
 		s.rank[i] = make([]int, epochLen)
 	}
@@ -659,4 +687,66 @@ func (s *sharded) stats() TrackerStats {
 		st.Suspect += p.Suspect
 	}
 	return st
+}
+
+// feed is the sharded tracker on one goroutine, for one or two workers:
+// each segment goes to its partition as it comes, after the capture-wide
+// events at it, and the records come out at once, with their final IDs
+// (opened numbers the openings as they come). The partitions see what
+// they see in epochs, and the bounds are applied at the same positions,
+// so the records are the same as with more workers.
+func (s *sharded) feed(seg *Segment, k *segKey) {
+	g := &s.d.g
+	endNow := g.now
+	pos, what := s.d.decide(seg)
+	if pos > 1 && (pos-1)%epochLen == 0 {
+		s.checkBounds()
+		for i := range s.parts {
+			if p := &s.parts[i]; p.keepHalf >= 0 || p.keepTuples >= 0 || p.keepClocks >= 0 {
+				p.bound(pos, endNow)
+			}
+		}
+		s.emitAll()
+	}
+	if what != 0 {
+		e := shardEvent{pos, g.now, what, g.jumpTime, g.jumpFrame}
+		for i := range s.parts {
+			s.parts[i].event(&e)
+		}
+		s.emitAll()
+	}
+	p := &s.parts[partOfPair(&k.key.loAddr, &k.key.hiAddr)]
+	p.segment(seg, k, pos, g.now)
+	for i := range p.out {
+		r := p.out[i].r
+		s.emit(r)
+		if s.cfg.NewRecord != nil {
+			r = s.cfg.NewRecord()
+		}
+		if len(p.pool) < maxPool {
+			p.pool = append(p.pool, r)
+		}
+		p.out[i].r = nil
+	}
+	p.out = p.out[:0]
+}
+
+// emitAll emits what the partitions finished at one position, in order.
+func (s *sharded) emitAll() {
+	s.pend = s.pend[:0]
+	for i := range s.parts {
+		p := &s.parts[i]
+		for k, o := range p.out {
+			o.part, o.seq = int32(i), int32(k)
+			s.pend = append(s.pend, o)
+		}
+		clear(p.out)
+		p.out = p.out[:0]
+	}
+	s.emitPending()
+	for i := range s.back {
+		s.parts[i].pool = append(s.parts[i].pool, s.back[i]...)
+		clear(s.back[i])
+		s.back[i] = s.back[i][:0]
+	}
 }
