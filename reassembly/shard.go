@@ -594,16 +594,55 @@ func (s *sharded) checkBounds() {
 	limH := intOr(s.cfg.MaxHalfOpen, defaultMaxHalfOpen)
 	limT := intOr(s.cfg.MaxTuples, defaultMaxTuples)
 	limC := intOr(s.cfg.MaxClocks, defaultMaxClocks)
+	if half > limH {
+		s.oldestHalfOpen(half - limH)
+	}
 	for i := range s.parts {
 		p := &s.parts[i]
-		if half > limH {
-			p.keepHalf = limH * p.t.half.live / half
-		}
 		if tuples > limT {
 			p.keepTuples = limT * 3 / 4 * p.t.tuples.len() / tuples
 		}
 		if clocks > limC {
 			p.keepClocks = limC * 3 / 4 * len(p.t.clocks) / clocks
+		}
+	}
+}
+
+// oldestHalfOpen has the partitions evict the n oldest half-open
+// incarnations of them all, as the single tracker evicts the oldest: their
+// queues are in the order of opening, and the IDs, final or provisional,
+// in that order too.
+func (s *sharded) oldestHalfOpen(n int) {
+	var next [numParts]int // each queue's first entry not yet taken
+	var evict [numParts]int
+	for i := range s.parts {
+		next[i] = s.parts[i].t.half.head
+	}
+	valid := func(i int) (int, bool) {
+		h := &s.parts[i].t.half
+		for ; next[i] < len(h.q); next[i]++ {
+			if e := h.q[next[i]]; e.c != nil && e.c.id == e.id && e.c.halfOpen {
+				return e.id, true
+			}
+		}
+		return 0, false
+	}
+	for ; n > 0; n-- {
+		best, bestID := -1, 0
+		for i := range s.parts {
+			if id, ok := valid(i); ok && (best < 0 || id < bestID) {
+				best, bestID = i, id
+			}
+		}
+		if best < 0 {
+			break
+		}
+		evict[best]++
+		next[best]++
+	}
+	for i := range s.parts {
+		if evict[i] > 0 {
+			s.parts[i].keepHalf = s.parts[i].t.half.live - evict[i]
 		}
 	}
 }
@@ -654,12 +693,19 @@ func (s *sharded) emitPending() {
 func (s *sharded) finish() {
 	prev, pendBase, started := s.rank[s.cur], s.pendBase, s.started
 	g := &s.d.g
+	if !started {
+		// In sequence (feed): the bounds at the end, as step applies
+		// them after each epoch.
+		s.checkBounds()
+	}
 	s.parallel(nil, func(p *part, _ int) {
 		if started {
 			p.patch(pendBase, prev)
 		}
+		p.t.stats.Segments = g.stats.Segments
+		p.bound(g.stats.Segments+1, g.now)
 		p.pos, p.phase = g.stats.Segments+1, phaseFlush
-		p.t.stats.Segments, p.t.now = g.stats.Segments, g.now
+		p.t.now = g.now
 		p.t.Flush()
 	}, s.emitPending)
 	s.collect(g.stats.Segments+1, g.stats.Segments+1)
