@@ -5,14 +5,17 @@ import (
 	"sync"
 )
 
-// Run's pipeline: one goroutine reads and decodes packets and dispatches
-// the segments to the tracker's partitions in epochs (shard.go); the
-// calling goroutine, with Config.Workers-2 more when there are more than
-// two, runs the partitions, and emits the records (whatever emit does:
-// the detectors). The partitions see the very same segments and
-// capture-wide events in the very same order whatever the number of
-// goroutines, so the output is identical by construction; only the work is
-// spread over the cores.
+// Run's pipeline. One worker: the calling goroutine reads, decodes and
+// feeds the sharded tracker's partitions in sequence (sharded.feed). Two:
+// one goroutine reads and decodes into batches of segments, the calling
+// goroutine feeds them in sequence and emits the records (whatever emit
+// does: the detectors). Three or more: the reading goroutine dispatches
+// the segments into epochs (shard.go), which the calling goroutine and
+// Workers-2 helpers run through, partition by partition, in parallel; the
+// calling goroutine emits each epoch's records while the next one runs.
+// The partitions see the very same segments and capture-wide events in
+// the very same order whatever the number of goroutines, so the output is
+// identical by construction; only the work is spread over the cores.
 
 // progressEvery (plus one) is how many packets pass between calls of
 // Config.Progress.

@@ -15,17 +15,29 @@ import (
 // count and, unless a bound is hit, the same as one Tracker fed every
 // segment (doc.go says why; the pieces are here).
 //
-// A dispatcher, on the reading side, takes the segments in capture order
-// and decides what the single tracker decides for the capture as a whole:
-// each segment's index (TrackerStats.Segments), the running time and its
-// jumps (timejump.go), the sweep every second of capture time and the
-// linger sweep every lingerSweepEvery segments. It cuts the stream into
-// epochs of epochLen segments, each with one list of segments per
-// partition and one list of those capture-wide events, which every
-// partition applies at the same position in the stream as the single
-// tracker does. The partitions of an epoch run in parallel; at its end the
-// coordinator (Run's goroutine) numbers the openings, merges the records
-// into the single tracker's order and hands them on.
+// A dispatcher takes the segments in capture order and decides what the
+// single tracker decides for the capture as a whole (decide): each
+// segment's index (TrackerStats.Segments), the running time and its jumps
+// (timejump.go), the sweep every second of capture time and the linger
+// sweep every lingerSweepEvery segments. Every partition applies those
+// events at the same position in the stream as the single tracker does,
+// and its own segments between them (Tracker.track).
+//
+// In sequence (feed, one or two workers) each segment goes to its
+// partition as it comes, IDs are counted as incarnations open, and the
+// records come out at once; a sweep's, from all partitions, merged by ID.
+// In parallel (three or more) the dispatcher, on the reading goroutine,
+// cuts the stream into epochs of epochLen segments, each with one list of
+// segments per partition and the list of events. The partitions of an
+// epoch run in parallel holding provisional IDs; at its end the
+// coordinator (Run's goroutine) ranks the openings (collect), the
+// partitions put the final IDs in place before the next epoch (patch:
+// the live incarnations, the half-open queue, the clocks and four-tuple
+// summaries that copied them), and the coordinator emits the epoch's
+// records, merged into the single tracker's order (position, phase, ID)
+// and given their final IDs, while the next epoch runs. Either way the
+// bounds are checked for the partitions together at every epochLen-th
+// segment (checkBounds, bound), so the two give the same records.
 
 // numParts is the number of partitions: a constant, not the worker count,
 // so that what the partitions hold, and so the output, is the same

@@ -232,3 +232,25 @@ func TestShardBoundsHold(t *testing.T) {
 		t.Errorf("%d half-open evicted: %+v", st.HalfOpenEvicted, st)
 	}
 }
+
+// BenchmarkStageTrackSharded is BenchmarkStageTrack through the sharded
+// tracker in sequence (one or two workers), to show what the partitions
+// cost over one Tracker.
+func BenchmarkStageTrackSharded(b *testing.B) {
+	segs := stageSegments(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	packets, records := 0, 0
+	for i := 0; i < b.N; i++ {
+		s := newSharded(Config{}, func(*Record) { records++ }, 1)
+		for j := range segs {
+			var k segKey
+			k.of(&segs[j])
+			s.feed(&segs[j], &k)
+		}
+		s.finish()
+		packets += len(segs)
+	}
+	reportPackets(b, packets)
+	b.ReportMetric(float64(records)/float64(b.N), "records/op")
+}

@@ -42,9 +42,10 @@ type Config struct {
 	TupleNeed time.Duration
 
 	// Workers is how many goroutines Run uses: 1 reads, decodes and
-	// tracks in the calling goroutine; 2 or more read and decode in a
-	// goroutine of their own (default: 2 when GOMAXPROCS allows). The
-	// records are the same either way.
+	// tracks in the calling goroutine; 2 read and decode in a goroutine
+	// of their own; 3 or more also run the tracker's partitions on
+	// Workers-2 more (shard.go). Default: GOMAXPROCS (at most 17). The
+	// records are the same bytes whatever the count.
 	Workers int
 	// NewRecord, when set, makes the tracker hand records over instead of
 	// lending them: it fills each incarnation into a Record from NewRecord
