@@ -201,10 +201,11 @@ type part struct {
 	phase   uint8
 	jumpPos int // of the last time jump
 	out     []shardOut
-	opens   []opening // this epoch's openings
-	refs    []*conn   // conns that copied a provisional ID this epoch
-	pool    []*Record // records to fill
-	seqID   *int      // in sequence (sharded.feed), the count of openings
+	opens   []opening  // this epoch's openings
+	refs    []*conn    // conns that copied a provisional ID this epoch
+	pool    []*Record  // records to fill
+	seqID   *int       // in sequence (sharded.feed), the count of openings
+	shared  *[]*Record // in sequence, the pool of them all
 	// keep* are the bounds to apply at the next epoch's start (-1: none).
 	keepHalf, keepTuples, keepClocks int
 }
@@ -270,6 +271,14 @@ func (p *part) watermark(w int64) {
 }
 
 func (p *part) newRecord() *Record {
+	if p.shared != nil {
+		if n := len(*p.shared); n > 0 {
+			r := (*p.shared)[n-1]
+			*p.shared = (*p.shared)[:n-1]
+			return r
+		}
+		return new(Record)
+	}
 	if n := len(p.pool); n > 0 {
 		r := p.pool[n-1]
 		p.pool = p.pool[:n-1]
@@ -461,10 +470,13 @@ type sharded struct {
 	started bool
 	endNow  int64
 	keeps   bool
+	free    []*Record // in sequence, the records to fill again
 }
 
-// maxPool bounds the records a partition keeps to fill again.
-const maxPool = 64
+// maxPool bounds the records a partition keeps to fill again, in
+// parallel; in sequence the partitions share one pool of up to
+// maxPool*numParts, or take the consumer's (Config.NewRecord).
+const maxPool = 256
 
 func newSharded(cfg Config, emit func(*Record), workers int) *sharded {
 	s := &sharded{cfg: cfg, emit: emit}
@@ -472,11 +484,19 @@ func newSharded(cfg Config, emit func(*Record), workers int) *sharded {
 		p := &s.parts[i]
 		pc := cfg
 		pc.NewRecord, pc.Watermark = p.newRecord, nil
+		if workers <= 2 {
+			// One goroutine: the consumer's records, or one pool.
+			p.shared = &s.free
+			if cfg.NewRecord != nil {
+				pc.NewRecord = cfg.NewRecord
+			}
+		}
 		if cfg.Watermark != nil {
 			pc.Watermark = p.watermark
 		}
 		p.t = NewTracker(pc, p.emit)
 		p.t.shard = p
+		p.t.tuples.slab.bits = filterBits - 4 // numParts == 16: the same bits per four-tuple
 		p.keepHalf, p.keepTuples, p.keepClocks = -1, -1, -1
 	}
 	for i := 2; i < workers && i < numParts+1; i++ {
@@ -584,7 +604,9 @@ func (s *sharded) collect(base, end int) {
 		}
 		clear(p.out)
 		p.out = p.out[:0]
-		p.pool = append(p.pool, s.back[i]...)
+		if len(p.pool) < maxPool {
+			p.pool = append(p.pool, s.back[i]...)
+		}
 		clear(s.back[i])
 		s.back[i] = s.back[i][:0]
 	}
@@ -689,12 +711,7 @@ func (s *sharded) emitPending() {
 		fix(&r.SYNTS.LatestConn)
 		fix(&r.SYNTS.RecycleConn)
 		s.emit(r)
-		if s.cfg.NewRecord != nil {
-			r = s.cfg.NewRecord() // r is the consumer's now
-		}
-		if b := &s.back[o.part]; len(*b) < maxPool {
-			*b = append(*b, r)
-		}
+		s.recycle(r, o.part)
 		o.r = nil
 	}
 	s.pend = s.pend[:0]
@@ -776,17 +793,28 @@ func (s *sharded) feed(seg *Segment, k *segKey) {
 	p := &s.parts[partOfPair(&k.key.loAddr, &k.key.hiAddr)]
 	p.segment(seg, k, pos, g.now)
 	for i := range p.out {
-		r := p.out[i].r
-		s.emit(r)
-		if s.cfg.NewRecord != nil {
-			r = s.cfg.NewRecord()
-		}
-		if len(p.pool) < maxPool {
-			p.pool = append(p.pool, r)
-		}
+		s.emit(p.out[i].r)
+		s.recycle(p.out[i].r, 0)
 		p.out[i].r = nil
 	}
 	p.out = p.out[:0]
+}
+
+// recycle keeps r, just emitted from partition i, to fill again, unless
+// the consumer keeps it (Config.NewRecord): in parallel the partition
+// gets one of the consumer's instead, with the next epoch.
+func (s *sharded) recycle(r *Record, i int32) {
+	switch {
+	case s.parts[0].shared != nil:
+		if s.cfg.NewRecord == nil && len(s.free) < maxPool*numParts {
+			s.free = append(s.free, r)
+		}
+	case len(s.back[i]) < maxPool:
+		if s.cfg.NewRecord != nil {
+			r = s.cfg.NewRecord()
+		}
+		s.back[i] = append(s.back[i], r)
+	}
 }
 
 // emitAll emits what the partitions finished at one position, in order.
@@ -802,9 +830,4 @@ func (s *sharded) emitAll() {
 		p.out = p.out[:0]
 	}
 	s.emitPending()
-	for i := range s.back {
-		s.parts[i].pool = append(s.parts[i].pool, s.back[i]...)
-		clear(s.back[i])
-		s.back[i] = s.back[i][:0]
-	}
 }

@@ -167,6 +167,7 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	}
 	// boundMemory prunes once one more than the bound is remembered.
 	t.tuples.slab.limit = intOr(cfg.MaxTuples, defaultMaxTuples) + 1
+	t.tuples.slab.bits = filterBits
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
 	t.reset = durationOr(cfg.ResetLinger, defaultReset)
