@@ -706,10 +706,12 @@ func (s *sharded) emitPending() {
 			continue
 		}
 		r := o.r
-		fix(&r.ID)
-		fix(&r.Prev.ID)
-		fix(&r.SYNTS.LatestConn)
-		fix(&r.SYNTS.RecycleConn)
+		if s.started { // in sequence the IDs are final already
+			fix(&r.ID)
+			fix(&r.Prev.ID)
+			fix(&r.SYNTS.LatestConn)
+			fix(&r.SYNTS.RecycleConn)
+		}
 		s.emit(r)
 		s.recycle(r, o.part)
 		o.r = nil
