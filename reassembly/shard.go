@@ -469,7 +469,6 @@ type sharded struct {
 	back    [numParts][]*Record // records to give back to the partitions
 	started bool
 	endNow  int64
-	keeps   bool
 	free    []*Record // in sequence, the records to fill again
 }
 
