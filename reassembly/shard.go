@@ -480,6 +480,12 @@ func newSharded(cfg Config, emit func(*Record), workers int) *sharded {
 		p.t = NewTracker(pc, p.emit)
 		p.t.shard = p
 		p.t.tuples.slab.bits = filterBits - 4 // numParts == 16: the same bits per four-tuple
+		// A partition holds its share of the four-tuples, a sixteenth
+		// give or take: its slab grows by doubling only up to a quarter
+		// more than that (then as append grows it), not to one
+		// tracker's bound, where doubling past the share held room for
+		// twice as many four-tuples in all as the bound allows.
+		p.t.tuples.slab.limit = intOr(cfg.MaxTuples, defaultMaxTuples)/numParts*5/4 + 1
 		p.keepHalf, p.keepTuples, p.keepClocks = -1, -1, -1
 	}
 	for i := 2; i < workers && i < numParts+1; i++ {
