@@ -110,7 +110,7 @@ func TestWorkersSameOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want []byte
-	for _, workers := range []int{1, 2, 4} {
+	for _, workers := range []int{1, 2, 3, 4, 8} {
 		src, err := reassembly.Open([]string{"-"}, bytes.NewReader(buf.Bytes()))
 		if err != nil {
 			t.Fatal(err)

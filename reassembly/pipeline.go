@@ -5,14 +5,37 @@ import (
 	"sync"
 )
 
-// Run's two-stage pipeline: one goroutine reads and decodes packets into
-// batches of segments, the calling goroutine tracks them (and runs
-// whatever emit does, the detectors). The tracker sees the very same
-// segments in the very same order as in one goroutine, so the output is
-// identical by construction; only the work is spread over two cores.
+// Run's pipeline. One worker: the calling goroutine reads, decodes and
+// feeds the sharded tracker's partitions in sequence (sharded.feed). Two:
+// one goroutine reads and decodes into batches of segments, the calling
+// goroutine feeds them in sequence and emits the records (whatever emit
+// does: the detectors). Three or more: the reading goroutine dispatches
+// the segments into epochs (shard.go), which the calling goroutine and
+// Workers-2 helpers run through, partition by partition, in parallel; the
+// calling goroutine emits each epoch's records while the next one runs.
+// The partitions see the very same segments and capture-wide events in
+// the very same order whatever the number of goroutines, so the output is
+// identical by construction; only the work is spread over the cores.
 
-// batchSize is the number of segments handed over at once: large enough
-// that the channel costs nothing per packet, small enough to stay in cache.
+// progressEvery (plus one) is how many packets pass between calls of
+// Config.Progress.
+const progressEvery = 1<<16 - 1
+
+// workers is how many goroutines Run uses: Config.Workers, or one per
+// core (GOMAXPROCS) when there are two or more.
+func (c Config) workers() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	if n := runtime.GOMAXPROCS(0); n >= 2 {
+		return min(n, numParts+1)
+	}
+	return 1
+}
+
+// batchSize is the number of segments handed over at once by
+// readPipelined: large enough that the channel costs nothing per packet,
+// small enough to stay in cache.
 const batchSize = 1024
 
 // segBatches is how many batches may be on their way: the tracker stops
@@ -20,25 +43,10 @@ const batchSize = 1024
 // are due, and the reader goes on meanwhile.
 const segBatches = 16
 
-// progressEvery (plus one) is how many packets pass between calls of
-// Config.Progress.
-const progressEvery = 1<<16 - 1
-
-// workers is how many goroutines Run uses: Config.Workers, or two when
-// there are two cores to run them.
-func (c Config) workers() int {
-	if c.Workers > 0 {
-		return c.Workers
-	}
-	if runtime.GOMAXPROCS(0) >= 2 {
-		return 2
-	}
-	return 1
-}
-
-// readParallel is readSegments in a goroutine of its own, feeding batches
-// of segments back to feed on the calling goroutine.
-func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
+// readPipelined is readSegments in a goroutine of its own, feeding
+// batches of segments, keyed by the decoder, to the sharded tracker in
+// sequence on the calling goroutine (sharded.feed): two workers.
+func readPipelined(src *Source, cfg Config, s *sharded) (Counts, error) {
 	st := NewStage[Segment](batchSize, segBatches, nil)
 	var (
 		n   Counts
@@ -55,9 +63,52 @@ func readParallel(src *Source, cfg Config, tr *Tracker) (Counts, error) {
 	}()
 	st.Drain(func(b []Segment) {
 		for i := range b {
-			tr.feed(&b[i], &b[i].key)
+			s.feed(&b[i], &b[i].key)
 		}
 	})
 	wg.Wait()
+	return n, err
+}
+
+// epochsAhead is how many epochs the reader may fill ahead of the
+// partitions.
+const epochsAhead = 2
+
+// readParallel is readSegments in a goroutine of its own, dispatching the
+// segments into epochs that the calling goroutine and Config.Workers-2
+// helpers have the partitions run through (sharded.step): three or more
+// workers.
+func readParallel(src *Source, cfg Config, s *sharded) (Counts, error) {
+	full := make(chan *epoch, epochsAhead)
+	empty := make(chan *epoch, epochsAhead+1)
+	for i := 0; i < epochsAhead+1; i++ {
+		empty <- new(epoch)
+	}
+	var (
+		n   Counts
+		err error
+	)
+	go func() {
+		ep := <-empty
+		ep.reset(1)
+		s.d.ep = ep
+		n, err = readSegments(src, cfg, func(seg *Segment) {
+			if s.d.add(seg) {
+				full <- ep
+				next := <-empty
+				next.reset(ep.end)
+				ep = next
+				s.d.ep = ep
+			}
+		})
+		if ep.end > ep.base {
+			full <- ep
+		}
+		close(full)
+	}()
+	for ep := range full {
+		s.step(ep)
+		empty <- ep
+	}
 	return n, err
 }

@@ -21,20 +21,25 @@ type Counts struct {
 // Run reads every packet of src, tracks its TCP segments and hands each
 // finished incarnation to emit. It stops at the first fatal input error and
 // returns it with the counts up to there; records of what was read are
-// emitted all the same.
+// emitted all the same. The tracker is sharded (shard.go): the records,
+// their order and the counts are the same whatever Config.Workers is.
 func Run(src *Source, cfg Config, emit func(*Record)) (Counts, TrackerStats, error) {
-	tr := NewTracker(cfg, emit)
+	w := cfg.workers()
+	s := newSharded(cfg, emit, w)
 	var (
 		n   Counts
 		err error
 	)
-	if cfg.workers() > 1 {
-		n, err = readParallel(src, cfg, tr)
-	} else {
-		n, err = readSegments(src, cfg, tr.Feed)
+	switch {
+	case w > 2:
+		n, err = readParallel(src, cfg, s)
+	case w == 2:
+		n, err = readPipelined(src, cfg, s)
+	default:
+		n, err = readSegments(src, cfg, func(seg *Segment) { s.feed(seg, &seg.key) })
 	}
-	tr.Flush()
-	return n, tr.Stats(), err
+	s.finish()
+	return n, s.stats(), err
 }
 
 // readSegments reads and decodes every packet of src and hands its TCP

@@ -42,9 +42,10 @@ type Config struct {
 	TupleNeed time.Duration
 
 	// Workers is how many goroutines Run uses: 1 reads, decodes and
-	// tracks in the calling goroutine; 2 or more read and decode in a
-	// goroutine of their own (default: 2 when GOMAXPROCS allows). The
-	// records are the same either way.
+	// tracks in the calling goroutine; 2 read and decode in a goroutine
+	// of their own; 3 or more also run the tracker's partitions on
+	// Workers-2 more (shard.go). Default: GOMAXPROCS (at most 17). The
+	// records are the same bytes whatever the count.
 	Workers int
 	// NewRecord, when set, makes the tracker hand records over instead of
 	// lending them: it fills each incarnation into a Record from NewRecord
@@ -150,6 +151,9 @@ type Tracker struct {
 	jumpConnID  int
 	freePend    *Segment // one spare for conn.pend
 	histories   zeek.Histories
+	// shard is set when the tracker is one partition of Run's sharded
+	// tracker (shard.go): it hands out the IDs and sees the openings.
+	shard *part
 }
 
 // NewTracker returns a tracker that hands finished incarnations to emit.
@@ -164,6 +168,7 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	}
 	// boundMemory prunes once one more than the bound is remembered.
 	t.tuples.slab.limit = intOr(cfg.MaxTuples, defaultMaxTuples) + 1
+	t.tuples.slab.bits = filterBits
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
 	t.reset = durationOr(cfg.ResetLinger, defaultReset)
@@ -361,6 +366,14 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	if t.stats.Segments >= t.live.nextLinger {
 		t.sweepLinger()
 	}
+	t.track(seg, k)
+}
+
+// track applies a segment to its four-tuple, once the capture-wide steps
+// (the clock, sweeps) are done, and returns the incarnation it went to
+// (nil: a duplicate). A partition of the sharded tracker calls it with
+// those steps decided for the whole capture (shard.go).
+func (t *Tracker) track(seg *Segment, k *segKey) *conn {
 	key, srcIsLo, fp := &k.key, k.srcIsLo, k.fp
 	if seg.Flags&FlagSYN != 0 {
 		// A SYN mostly opens an incarnation: load what open reads, the
@@ -373,7 +386,7 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	}
 	c := t.conns.getHashed(key, k.hash)
 	if c != nil && t.duplicate(c, seg, fp) {
-		return
+		return nil
 	}
 	if c != nil {
 		idle := seg.Time - c.last
@@ -399,6 +412,17 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 	t.remember(c, seg, fp)
 	t.live.touch(c, t.deadline(c), t.lingerSeg(c))
 	t.boundMemory()
+	return c
+}
+
+// openID is the ID of an incarnation being opened: the count of
+// openings so far, or in a partition a provisional one (shard.go).
+func (t *Tracker) openID(c *conn, h uint64) int {
+	if t.shard != nil {
+		return t.shard.opened(c, h)
+	}
+	t.nextID++
+	return t.nextID
 }
 
 // lingerOf is how long a closed incarnation waits for late packets.
@@ -490,8 +514,8 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 	} else {
 		c.Client, c.Server = dst, src
 	}
-	t.nextID++
-	c.ID, c.id = t.nextID, t.nextID
+	id := t.openID(c, h)
+	c.ID, c.id = id, id
 	c.Start = seg.Time
 	c.FirstFrame = Frame{seg.File, seg.Frame}
 	// The first packet is also the last so far, whatever its time (the

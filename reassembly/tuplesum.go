@@ -37,6 +37,9 @@ type tupleSlab struct {
 	// plus one): it grows by doubling up to it, not by append's quarter,
 	// so that filling it leaves little garbage for the collector.
 	limit int
+	// bits is the filter's size, log2 (filterBits; less in a partition
+	// of the sharded tracker, which holds a share of the four-tuples).
+	bits uint8
 }
 
 // tupleTable holds, by four-tuple hash, indexes into tupleSlab.
@@ -47,9 +50,9 @@ const filterBits = 22
 
 func (b *tupleSlab) mark(h uint64) {
 	if b.filter == nil {
-		b.filter = make([]uint64, 1<<filterBits/64)
+		b.filter = make([]uint64, 1<<b.bits/64)
 	}
-	i := h >> (64 - filterBits)
+	i := h >> (64 - b.bits)
 	b.filter[i/64] |= 1 << (i % 64)
 }
 
@@ -57,7 +60,7 @@ func (b *tupleSlab) marked(h uint64) bool {
 	if b.filter == nil {
 		return false
 	}
-	i := h >> (64 - filterBits)
+	i := h >> (64 - b.bits)
 	return b.filter[i/64]&(1<<(i%64)) != 0
 }
 
@@ -66,7 +69,7 @@ func (b *tupleSlab) filterWord(h uint64) uint64 {
 	if b.filter == nil {
 		return 0
 	}
-	return b.filter[h>>(64-filterBits)/64]
+	return b.filter[h>>(64-b.bits)/64]
 }
 
 // rebuildFilter clears the bits of forgotten four-tuples.

@@ -93,7 +93,7 @@ func TestTupleSlabBounded(t *testing.T) {
 // (Config.TupleNeed): older ones go first, and silently.
 func TestTupleNeedNotCounted(t *testing.T) {
 	var buf bytes.Buffer
-	if _, err := synth.Generate(&buf, synth.GenConfig{Seed: 9, Packets: 60000}); err != nil {
+	if _, err := synth.Generate(&buf, synth.GenConfig{Seed: 9, Packets: 150000}); err != nil {
 		t.Fatal(err)
 	}
 	run := func(cfg Config) TrackerStats {
