@@ -239,20 +239,8 @@ func TestShardBoundsHold(t *testing.T) {
 func BenchmarkStageTrackSharded(b *testing.B) { stageMixes(b, benchTrackSharded) }
 
 func benchTrackSharded(b *testing.B, data []byte) {
-	segs := stageSegments(b, data)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	packets, records := 0, 0
-	for i := 0; i < b.N; i++ {
-		s := newSharded(Config{}, func(*Record) { records++ }, 1)
-		for j := range segs {
-			s.feed(&segs[j], &segs[j].key)
-		}
-		s.finish()
-		packets += len(segs)
-	}
-	reportPackets(b, packets)
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(packets), "cpu-ns/packet")
-	b.ReportMetric(float64(records)/float64(b.N), "records/op")
+	benchFeed(b, data, func(emit func(*Record)) (func(*Segment), func()) {
+		s := newSharded(Config{}, emit, 1)
+		return func(seg *Segment) { s.feed(seg, &seg.key) }, s.finish
+	})
 }

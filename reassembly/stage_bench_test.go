@@ -149,17 +149,26 @@ func benchDecode(b *testing.B, data []byte) {
 func BenchmarkStageTrack(b *testing.B) { stageMixes(b, benchTrack) }
 
 func benchTrack(b *testing.B, data []byte) {
+	benchFeed(b, data, func(emit func(*Record)) (func(*Segment), func()) {
+		tr := NewTracker(Config{}, emit)
+		return tr.Feed, tr.Flush
+	})
+}
+
+// benchFeed feeds the capture's decoded segments to a tracker made by
+// start (its feed and finish functions) once an iteration.
+func benchFeed(b *testing.B, data []byte, start func(emit func(*Record)) (feed func(*Segment), finish func())) {
 	segs := stageSegments(b, data)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	packets, records := 0, 0
 	for i := 0; i < b.N; i++ {
-		tr := NewTracker(Config{}, func(*Record) { records++ })
+		feed, finish := start(func(*Record) { records++ })
 		for j := range segs {
-			tr.Feed(&segs[j])
+			feed(&segs[j])
 		}
-		tr.Flush()
+		finish()
 		packets += len(segs)
 	}
 	reportPackets(b, packets)
