@@ -57,15 +57,9 @@ func TestAcceptCloseFacts(t *testing.T) {
 		// The passive closer resends its FIN, the active closer (no
 		// TIME_WAIT state) answers RST: the close had completed at the RST's
 		// sender, so it stays fin (domain.md 3), and nobody holds TIME_WAIT.
-		name: "RST answering a resent last FIN is fin",
-		build: func(w *synth.Writer, c, s *synth.End) error {
-			return steps(func() error { return w.Handshake(c, s, ms) },
-				func() error { return w.Send(c, s, synth.FIN|synth.ACK, 0) },
-				func() error { return w.Send(s, c, synth.FIN|synth.ACK, 0) },
-				func() error { w.Advance(200 * ms); return w.SendAt(s, c, synth.FIN|synth.ACK, s.Seq-1, s.Ack, 0) },
-				func() error { return w.SendAt(c, s, synth.RST, c.Seq, 0, 0) })
-		},
-		want: closeWant{"client", "fin", "client", "none", 0, 0},
+		name:  "RST answering a resent last FIN is fin",
+		build: resentFINAnsweredByRST,
+		want:  closeWant{"client", "fin", "client", "none", 0, 0},
 	}, {
 		name: "RST after the final ACK is fin",
 		build: func(w *synth.Writer, c, s *synth.End) error {

@@ -145,15 +145,9 @@ func TestTrackerCloses(t *testing.T) {
 	}, {
 		// The client kept no TIME_WAIT: its answer to the resent FIN is a
 		// bare RST (no ACK), as Linux sends for a segment with no socket.
-		name: "resent FIN answered by RST",
-		build: func(w *synth.Writer, c, s *synth.End) error {
-			return steps(func() error { return w.Handshake(c, s, ms) },
-				func() error { return w.Send(c, s, synth.FIN|synth.ACK, 0) },
-				func() error { return w.Send(s, c, synth.FIN|synth.ACK, 0) },
-				func() error { w.Advance(200 * ms); return w.SendAt(s, c, synth.FIN|synth.ACK, s.Seq-1, s.Ack, 0) },
-				func() error { return w.SendAt(c, s, synth.RST, c.Seq, 0, 0) })
-		},
-		want: want{"client", "fin", "client", "none", "lost", 1},
+		name:  "resent FIN answered by RST",
+		build: resentFINAnsweredByRST,
+		want:  want{"client", "fin", "client", "none", "lost", 1},
 	}, {
 		// Linux's tail loss probe sends the active closer's own FIN again
 		// before the peer answers: a FIN retransmission, not a lost ACK.
@@ -367,4 +361,15 @@ func TestTrackerIncarnations(t *testing.T) {
 			tt.check(t, recs)
 		})
 	}
+}
+
+// resentFINAnsweredByRST is a client close whose final ACK is lost: the
+// server sends its FIN again 200 ms later and the client, which kept no
+// TIME_WAIT state, answers with a bare RST.
+func resentFINAnsweredByRST(w *synth.Writer, c, s *synth.End) error {
+	return steps(func() error { return w.Handshake(c, s, ms) },
+		func() error { return w.Send(c, s, synth.FIN|synth.ACK, 0) },
+		func() error { return w.Send(s, c, synth.FIN|synth.ACK, 0) },
+		func() error { w.Advance(200 * ms); return w.SendAt(s, c, synth.FIN|synth.ACK, s.Seq-1, s.Ack, 0) },
+		func() error { return w.SendAt(c, s, synth.RST, c.Seq, 0, 0) })
 }
