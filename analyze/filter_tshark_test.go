@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/twscope/twscope/reassembly/testenv"
 )
 
 // TestFramesFilter: the display filter of a finding's frames, as
@@ -36,13 +38,7 @@ func TestFramesFilter(t *testing.T) {
 // as rotated files (filters per file). CI (CI=true) installs tshark
 // (.ci/run); without it the test fails there and skips elsewhere.
 func TestFiltersInTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark is required in CI (.ci/run installs it)")
-		}
-		t.Skip("tshark not installed")
-	}
+	tshark := testenv.LookPath(t, "tshark", "apt-get install tshark (Debian), as .ci/run does")
 	var files []string
 	for _, dir := range []string{filepath.Join("..", "testdata"), filepath.Join("..", "reassembly", "testdata")} {
 		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {

@@ -1,12 +1,13 @@
 package report
 
 import (
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/twscope/twscope/reassembly/testenv"
 
 	"github.com/twscope/twscope/analyze"
 	"github.com/twscope/twscope/reassembly"
@@ -17,13 +18,7 @@ import (
 // (tcp.seq, tcp.ack with relative sequence numbers on, its default).
 // CI (CI=true) installs tshark, so there the test cannot skip.
 func TestLadderNumbersAsTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark is required in CI (.ci/run installs it)")
-		}
-		t.Skip("tshark not installed")
-	}
+	tshark := testenv.LookPath(t, "tshark", "apt-get install tshark (Debian), as .ci/run does")
 	for _, c := range []string{"../testdata/demo.pcap", lab + "seq_overlap_incarnations.pcap.gz"} {
 		res := htmlTestResult(t, c)
 		ls, err := collectLadders([]string{c}, res)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/twscope/twscope/reassembly/testenv"
 )
 
 const demo = "../../testdata/demo.pcap"
@@ -371,13 +373,7 @@ func TestParseHostPort(t *testing.T) {
 // record counts, its first and last, on IPv4 (demo.pcap, a four-tuple
 // used by several incarnations) and IPv6. CI (CI=true) installs tshark.
 func TestShowFilterInTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark is required in CI (.ci/run installs it)")
-		}
-		t.Skip("tshark not installed")
-	}
+	tshark := testenv.LookPath(t, "tshark", "apt-get install tshark (Debian), as .ci/run does")
 	for _, tt := range []struct {
 		file        string
 		conn        string
