@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"cmp"
 	"math"
 	"net/netip"
 	"slices"
@@ -221,10 +220,10 @@ type twHeld struct {
 
 type twStream struct {
 	hosts, groups []twAcc
-	settled       int64 // every event before this is applied
-	applied       bool  // settled is set
-	binned        bool  // the series are in bins
-	ev            []twChange
+	settled       int64      // every event before this is applied
+	applied       bool       // settled is set
+	binned        bool       // the series are in bins
+	ev, tmp       []twChange // the changes of a settle, and sortChanges' room
 }
 
 // settle applies every event before the tracker's watermark wm, at most
@@ -272,14 +271,7 @@ func (d *timeWait) apply(wm int64) {
 			ev = append(ev, twChange{max(iv.end, st.settled), -(iv.host + 1), iv.group})
 		}
 	}
-	// In time order, leaving before entering at the same time; events
-	// equal in both change the same counts the same way in any order.
-	slices.SortFunc(ev, func(a, b twChange) int {
-		if a.t != b.t {
-			return cmp.Compare(a.t, b.t)
-		}
-		return a.delta() - b.delta()
-	})
+	ev = sortChanges(ev, &st.tmp)
 	var changed []int32 // groups whose peak moved
 	for _, e := range ev {
 		delta := e.delta()
@@ -304,26 +296,21 @@ func (d *timeWait) apply(wm int64) {
 	}
 	st.ev = ev
 	// The sockets held at a group's new peak are among the intervals still
-	// here: any other ended before the last settle, before the peak.
+	// here: any other ended before the last settle, before the peak. The
+	// same pass drops the intervals that ended and keeps the rest in
+	// arrival order (in place: the write index never passes the read
+	// index).
 	for _, gi := range changed {
 		st.groups[gi].listed = st.groups[gi].listed[:0]
 	}
-	for _, iv := range d.intervals {
-		if iv.group < 0 {
-			continue
-		}
-		g := &st.groups[iv.group]
-		if g.changed && iv.start <= g.at && g.at < iv.end && len(g.listed) < maxListed {
-			g.listed = append(g.listed, twHeld{conn: iv.conn, frame: iv.frame, file: iv.file, port: iv.port})
-		}
-	}
-	for _, gi := range changed {
-		st.groups[gi].changed = false
-	}
-	// Drop the intervals that ended; keep the rest in arrival order (in
-	// place: the write index never passes the read index).
 	kept := d.intervals[:0]
 	for i, iv := range d.intervals {
+		if len(changed) > 0 && iv.group >= 0 {
+			g := &st.groups[iv.group]
+			if g.changed && iv.start <= g.at && g.at < iv.end && len(g.listed) < maxListed {
+				g.listed = append(g.listed, twHeld{conn: iv.conn, frame: iv.frame, file: iv.file, port: iv.port})
+			}
+		}
 		nextKept := iv.flags.has(twTwo) && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
 		if iv.end <= iv.start || iv.end < wm {
 			// A record's entry follows its first interval still kept.
@@ -341,9 +328,70 @@ func (d *timeWait) apply(wm int64) {
 		iv.flags.set(twTwo, nextKept)
 		kept = append(kept, iv)
 	}
+	for _, gi := range changed {
+		st.groups[gi].changed = false
+	}
 	clear(d.intervals[len(kept):])
 	d.intervals = kept
 	st.settled = wm
+}
+
+// sortChanges orders ev by time, a socket leaving before one entering at
+// the same time (changes equal in both change the same counts the same
+// way in any order), using *tmp as room; it returns ev, sorted, or *tmp.
+// The changes of a settle come in the order the records were finished,
+// nowhere near time order, and a comparison sort of them was most of a
+// settle: this is a radix sort (least significant digit first, so each
+// pass keeps the order of the ones before), first by leaving or entering,
+// then a byte at a time of the time since the earliest change, over as
+// many bytes as the span of times needs.
+func sortChanges(ev []twChange, tmp *[]twChange) []twChange {
+	if len(ev) < 2 {
+		return ev
+	}
+	lo, hi := ev[0].t, ev[0].t
+	for _, e := range ev {
+		lo, hi = min(lo, e.t), max(hi, e.t)
+	}
+	if cap(*tmp) < len(ev) {
+		*tmp = make([]twChange, len(ev))
+	}
+	src, dst := ev, (*tmp)[:len(ev)]
+	// Leaving first, in place of the lowest digit.
+	k := 0
+	for _, e := range src {
+		if e.host < 0 {
+			dst[k] = e
+			k++
+		}
+	}
+	for _, e := range src {
+		if e.host >= 0 {
+			dst[k] = e
+			k++
+		}
+	}
+	src, dst = dst, src
+	span := uint64(hi) - uint64(lo)
+	for shift := 0; shift < 64 && span>>shift != 0; shift += 8 {
+		var count [256]int
+		for _, e := range src {
+			count[byte((uint64(e.t)-uint64(lo))>>shift)]++
+		}
+		pos := 0
+		for b, n := range count {
+			count[b] = pos
+			pos += n
+		}
+		for _, e := range src {
+			b := byte((uint64(e.t) - uint64(lo)) >> shift)
+			dst[count[b]] = e
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	*tmp = dst[:0]
+	return src
 }
 
 // finish reports the hosts, series and port pressure from the running
