@@ -206,7 +206,6 @@ type twAcc struct {
 	cur, peak int
 	at        int64
 	series    twSeries
-	changed   bool     // a group's peak moved in this settle
 	listed    []twHeld // for a group: the sockets held at the peak, first maxListed
 }
 
@@ -224,6 +223,10 @@ type twStream struct {
 	applied       bool       // settled is set
 	binned        bool       // the series are in bins
 	ev, tmp       []twChange // the changes of a settle, and sortChanges' room
+	// moved tells, by group, that its peak moved in this settle: a byte
+	// a group, apart from the accumulators, so that the pass over the
+	// intervals touches only the moved groups'.
+	moved []bool
 }
 
 // settle applies every event before the tracker's watermark wm, at most
@@ -257,6 +260,7 @@ func (d *timeWait) apply(wm int64) {
 	}
 	for len(st.groups) < len(d.groupList) {
 		st.groups = append(st.groups, twAcc{series: twSeries{binned: st.binned}})
+		st.moved = append(st.moved, false)
 	}
 	ev := st.ev[:0]
 	for i := range d.intervals {
@@ -285,8 +289,8 @@ func (d *timeWait) apply(wm int64) {
 			g := &st.groups[e.group]
 			g.cur += delta
 			if g.cur > g.peak {
-				if !g.changed {
-					g.changed = true
+				if !st.moved[e.group] {
+					st.moved[e.group] = true
 					changed = append(changed, e.group)
 				}
 				g.peak, g.at = g.cur, e.t
@@ -305,9 +309,9 @@ func (d *timeWait) apply(wm int64) {
 	}
 	kept := d.intervals[:0]
 	for i, iv := range d.intervals {
-		if len(changed) > 0 && iv.group >= 0 {
+		if iv.group >= 0 && st.moved[iv.group] {
 			g := &st.groups[iv.group]
-			if g.changed && iv.start <= g.at && g.at < iv.end && len(g.listed) < maxListed {
+			if iv.start <= g.at && g.at < iv.end && len(g.listed) < maxListed {
 				g.listed = append(g.listed, twHeld{conn: iv.conn, frame: iv.frame, file: iv.file, port: iv.port})
 			}
 		}
@@ -329,7 +333,7 @@ func (d *timeWait) apply(wm int64) {
 		kept = append(kept, iv)
 	}
 	for _, gi := range changed {
-		st.groups[gi].changed = false
+		st.moved[gi] = false
 	}
 	clear(d.intervals[len(kept):])
 	d.intervals = kept
