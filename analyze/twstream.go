@@ -77,6 +77,15 @@ func (s *twSeries) addBinned(t int64, n int) {
 		s.origin, s.width = t, twSeriesWidth
 	}
 	t = max(t, s.origin)
+	// Times come in order, and most fall in the last bin: found without
+	// a division.
+	if k := len(s.bins); k > 0 {
+		last, d := &s.bins[k-1], t-s.origin
+		if d >= int64(last.i)*s.width && d < int64(last.i+1)*s.width {
+			last.max = max(last.max, int32(n))
+			return
+		}
+	}
 	b := (t - s.origin) / s.width
 	for b >= twSeriesBins {
 		// Bins 2i and 2i+1 become bin i, with the higher count.
@@ -94,8 +103,8 @@ func (s *twSeries) addBinned(t int64, n int) {
 		s.width *= 2
 		b = (t - s.origin) / s.width
 	}
-	// Times come in order, so the bin is the last one or a new one after
-	// it; a search keeps the order should one come earlier.
+	// Times come in order, so the bin is a new one after the last; a
+	// search keeps the order should one come earlier.
 	j := len(s.bins)
 	for j > 0 && s.bins[j-1].i > int32(b) {
 		j--
