@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"math"
 	"net/netip"
 	"slices"
@@ -29,6 +30,10 @@ const (
 	// twSeriesBins bounds the bins of one streamed occupancy series.
 	twSeriesBins  = 64
 	twSeriesWidth = int64(1e8) // initial bin width, 100 ms
+	// twRadixMax bounds the changes sortChanges sorts with room of their
+	// size (16 bytes a change): a settle of the busiest mix has some
+	// 20,000.
+	twRadixMax = 1 << 16
 )
 
 // twSeries is an occupancy series: every step while not binned, then the
@@ -357,9 +362,20 @@ func (d *timeWait) apply(wm int64) {
 // settle: this is a radix sort (least significant digit first, so each
 // pass keeps the order of the ones before), first by leaving or entering,
 // then a byte at a time of the time since the earliest change, over as
-// many bytes as the span of times needs.
+// many bytes as the span of times needs. Past twRadixMax changes (a burst,
+// as when a capture's clock stands still) they are sorted in place, so
+// that the room stays small.
 func sortChanges(ev []twChange, tmp *[]twChange) []twChange {
 	if len(ev) < 2 {
+		return ev
+	}
+	if len(ev) > twRadixMax {
+		slices.SortFunc(ev, func(a, b twChange) int {
+			if a.t != b.t {
+				return cmp.Compare(a.t, b.t)
+			}
+			return a.delta() - b.delta()
+		})
 		return ev
 	}
 	lo, hi := ev[0].t, ev[0].t
