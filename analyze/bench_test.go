@@ -22,7 +22,15 @@ const benchPackets = 500000
 type benchMix struct {
 	data    []byte
 	records []reassembly.Record
+	marks   []benchMark // the tracker's watermarks among the records
 	packets int
+}
+
+// benchMark is a watermark the tracker passed once records[:after] were
+// finished.
+type benchMark struct {
+	after int
+	t     int64
 }
 
 var (
@@ -58,7 +66,8 @@ func benchCapture(b *testing.B, m synth.TrafficMix) *benchMix {
 		b.Fatal(err)
 	}
 	defer src.Close()
-	n, _, err := reassembly.Run(src, reassembly.Config{}, func(r *reassembly.Record) {
+	cfg := reassembly.Config{Watermark: func(t int64) { c.marks = append(c.marks, benchMark{len(c.records), t}) }}
+	n, _, err := reassembly.Run(src, cfg, func(r *reassembly.Record) {
 		c.records = append(c.records, *r)
 	})
 	if err != nil {
@@ -98,6 +107,42 @@ func benchAnalyze(b *testing.B, m *benchMix) {
 	}
 	reportPackets(b, m.packets)
 	b.ReportMetric(float64(len(recs)), "records/op")
+}
+
+// BenchmarkDetectors is the detectors' goroutine of a run (pipe.go): every
+// record and the tracker's watermarks among them, in the order the tracker
+// passed them, so that the time-ordered state settles as it does in a run
+// (BenchmarkAnalyze settles it once, at the end). The result, made after
+// the run on the calling goroutine, is not timed.
+func BenchmarkDetectors(b *testing.B) { eachMix(b, benchDetectors) }
+
+func benchDetectors(b *testing.B, m *benchMix) {
+	recs := m.records
+	src, err := reassembly.Open([]string{"-"}, bytes.NewReader(m.data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a := New(Options{Profile: Profiles["linux"]})
+		marks := m.marks
+		for j := range recs {
+			for len(marks) > 0 && marks[0].after == j {
+				a.watermark(marks[0].t)
+				marks = marks[1:]
+			}
+			a.Observe(&recs[j])
+		}
+		for _, mk := range marks {
+			a.watermark(mk.t)
+		}
+		b.StopTimer()
+		a.result(src, reassembly.Counts{}, reassembly.TrackerStats{})
+		b.StartTimer()
+	}
+	reportPackets(b, m.packets)
 }
 
 // BenchmarkWhole is read, decode, track and analyze: analyze.Run.

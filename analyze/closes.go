@@ -11,14 +11,16 @@ import (
 // closeSummary counts closes by kind, closer and TIME_WAIT holder, overall
 // and per server endpoint: the first question of every TIME_WAIT page.
 type closeSummary struct {
-	total     CloseSummary
-	endpoints map[netip.AddrPort]*Endpoint // by server: no string built per record
+	total CloseSummary
+	// rows finds a server endpoint's row in rowList: one probe of a table
+	// without pointers per record, no string built.
+	rows    idTable[endpointKey]
+	rowList []endpointRow
 	// Counts by value index, turned into the maps at finish: an array
 	// increment per record instead of a string-keyed map update.
 	kinds                [reassembly.NumCloseKinds]int
 	closers, holders, by [reassembly.NumSides]int
 	acks                 [reassembly.NumFinalAcks]int
-	eps                  map[*Endpoint]*endpointCounts
 	// other sums, exactly, the endpoints folded out of the table (a port
 	// scan's); nil until one is. folded remembers their keys, so that an
 	// endpoint folded once is never a row again and every row's counts are
@@ -27,6 +29,27 @@ type closeSummary struct {
 	otherCounts endpointCounts
 	folded      foldedKeys
 	seq         int // rows in order of their first connection
+}
+
+// endpointRow is one server endpoint's row: its report and its counts by
+// value index.
+type endpointRow struct {
+	e *Endpoint
+	c endpointCounts
+}
+
+// endpointKey is a server endpoint as an idTable key.
+type endpointKey struct {
+	addr addrKey
+	port uint16
+}
+
+func keyOfEndpoint(k netip.AddrPort) endpointKey { return endpointKey{keyOfAddr(k.Addr()), k.Port()} }
+
+func (k endpointKey) hash(seed uint64) uint64 {
+	a := k.addr
+	a.hi ^= uint64(k.port)
+	return a.hash(seed)
 }
 
 // MaxEndpoints bounds the server endpoints listed one by one. A scan of
@@ -72,40 +95,36 @@ func (s *closeSummary) otherRow() (*Endpoint, *endpointCounts) {
 // compact keeps the keep rows with the most connections and folds the
 // others into the other row.
 func (s *closeSummary) compact(keep int) {
-	if len(s.endpoints) <= keep {
+	if len(s.rowList) <= keep {
 		return
 	}
-	type row struct {
-		conns, seq int
-		e          *Endpoint
-		c          *endpointCounts
-	}
-	rows := make([]row, 0, len(s.endpoints))
-	for e, c := range s.eps {
-		rows = append(rows, row{e.Connections, c.seq, e, c})
-	}
-	slices.SortFunc(rows, func(a, b row) int {
-		if a.conns != b.conns {
-			return b.conns - a.conns
+	rows := s.rowList
+	slices.SortFunc(rows, func(a, b endpointRow) int {
+		if a.e.Connections != b.e.Connections {
+			return b.e.Connections - a.e.Connections
 		}
-		return a.seq - b.seq
+		return a.c.seq - b.c.seq
 	})
 	o, oc := s.otherRow()
-	for _, r := range rows[keep:] {
-		e, c := r.e, r.c
-		o.Connections += e.Connections
+	for j := keep; j < len(rows); j++ {
+		r := &rows[j]
+		o.Connections += r.e.Connections
 		for i := range o.FirstClose {
-			o.FirstClose[i] += e.FirstClose[i]
+			o.FirstClose[i] += r.e.FirstClose[i]
 		}
-		oc.add(c)
-		s.folded.add(e.Addr)
-		delete(s.endpoints, e.Addr)
-		delete(s.eps, e)
+		oc.add(&r.c)
+		s.folded.add(r.e.Addr)
+	}
+	clear(rows[keep:])
+	s.rowList = rows[:keep]
+	s.rows = newIDTable[endpointKey]()
+	for i := range s.rowList {
+		s.rows.put(keyOfEndpoint(s.rowList[i].e.Addr), int32(i))
 	}
 }
 
 func newCloseSummary() *closeSummary {
-	return &closeSummary{total: newCounts(), endpoints: make(map[netip.AddrPort]*Endpoint)}
+	return &closeSummary{total: newCounts(), rows: newIDTable[endpointKey]()}
 }
 
 func newCounts() CloseSummary {
@@ -121,26 +140,23 @@ func (s *closeSummary) observe(r *reassembly.Record) {
 	s.holders[r.TimeWaitHolder]++
 	s.acks[r.FinalAck]++
 	s.by[r.RSTBy]++
-	key := r.Server
-	e := s.endpoints[key]
+	k := keyOfEndpoint(r.Server)
+	var e *Endpoint
 	var c *endpointCounts
-	switch {
-	case e != nil:
-		c = s.eps[e]
-	case s.other != nil && s.folded.has(key):
+	if i, ok := s.rows.get(k); ok {
+		row := &s.rowList[i]
+		e, c = row.e, &row.c
+	} else if s.other != nil && s.folded.has(r.Server) {
 		e, c = s.otherRow()
-	default:
-		if len(s.endpoints) >= 2*MaxEndpoints {
+	} else {
+		if len(s.rowList) >= 2*MaxEndpoints {
 			s.compact(MaxEndpoints)
 		}
-		e = newEndpoint(key)
-		s.endpoints[key] = e
-		if s.eps == nil {
-			s.eps = map[*Endpoint]*endpointCounts{}
-		}
-		c = &endpointCounts{seq: s.seq}
+		s.rows.put(k, int32(len(s.rowList)))
+		s.rowList = append(s.rowList, endpointRow{e: newEndpoint(r.Server), c: endpointCounts{seq: s.seq}})
 		s.seq++
-		s.eps[e] = c
+		row := &s.rowList[len(s.rowList)-1]
+		e, c = row.e, &row.c
 	}
 	e.Connections++
 	c.closer[r.Closer]++
@@ -194,17 +210,19 @@ func (s *closeSummary) fill() {
 	addCounts(s.total.RSTBy, s.by[1:], rstByName)
 	s.kinds, s.acks = [reassembly.NumCloseKinds]int{}, [reassembly.NumFinalAcks]int{}
 	s.closers, s.holders, s.by = [reassembly.NumSides]int{}, [reassembly.NumSides]int{}, [reassembly.NumSides]int{}
-	if s.other != nil {
-		s.eps[s.other] = &s.otherCounts
-		defer delete(s.eps, s.other)
-	}
-	for e, c := range s.eps {
+	fillRow := func(e *Endpoint, c *endpointCounts) {
 		addCounts(e.Closer, c.closer[:], reassembly.Side.String)
 		addCounts(e.Close, c.close[:], reassembly.CloseKind.String)
 		addCounts(e.TimeWaitHolders, c.holders[:], reassembly.Side.String)
 		addCounts(e.FinalAck, c.acks[:], reassembly.FinalAck.String)
 		addCounts(e.RSTBy, c.by[1:], rstByName)
-		*c = endpointCounts{}
+		*c = endpointCounts{seq: c.seq}
+	}
+	for i := range s.rowList {
+		fillRow(s.rowList[i].e, &s.rowList[i].c)
+	}
+	if s.other != nil {
+		fillRow(s.other, &s.otherCounts)
 	}
 }
 
@@ -215,9 +233,9 @@ func (s *closeSummary) finish(res *Result) {
 	if s.other != nil {
 		res.EndpointsOther = s.other
 	}
-	res.Endpoints = make([]Endpoint, 0, len(s.endpoints))
-	for _, e := range s.endpoints {
-		res.Endpoints = append(res.Endpoints, *e)
+	res.Endpoints = make([]Endpoint, 0, len(s.rowList))
+	for _, r := range s.rowList {
+		res.Endpoints = append(res.Endpoints, *r.e)
 	}
 	sortEndpoints(res.Endpoints)
 }

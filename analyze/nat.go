@@ -485,50 +485,46 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 	if d.first == 0 || r.Start < d.first {
 		d.first = r.Start
 	}
-	for _, s := range []struct {
-		f          *reassembly.Flow
-		self, peer netip.AddrPort
-		client     bool
-	}{{&r.C, r.Client, r.Server, true}, {&r.S, r.Server, r.Client, false}} {
-		// Only the IP as a client: the finding is about the address
-		// whose SYNs a server judges.
-		if !s.client || !s.f.HasTS && !r.C.SYN.Seen() {
-			continue
+	// Only the IP as a client, its flow toward the server: the finding is
+	// about the address whose SYNs a server judges, and the server's own
+	// TSvals are another clock.
+	f := &r.C
+	if !f.HasTS && !f.SYN.Seen() {
+		return
+	}
+	if d.last < 0 || d.slab[d.last].addr != r.Client.Addr() {
+		d.last = d.ip(r.Client.Addr())
+	}
+	ip := &d.slab[d.last]
+	ip.lastAt = max(ip.lastAt, r.End)
+	p := d.pair(ip, r.Server.Addr())
+	if p == nil {
+		ip.skipped++
+		return
+	}
+	if f.SYN.Seen() {
+		d.syn(ip, p, r)
+	}
+	if !f.HasTS {
+		return
+	}
+	if len(p.conns) >= d.sampleShare(natMaxSamples) || ip.samples >= natMaxIPConns {
+		if len(p.conns) < natMaxConns && ip.samples < natMaxIPConns {
+			d.dropped++
 		}
-		if d.last < 0 || d.slab[d.last].addr != s.self.Addr() {
-			d.last = d.ip(s.self.Addr())
-		}
-		ip := &d.slab[d.last]
-		ip.lastAt = max(ip.lastAt, r.End)
-		p := d.pair(ip, s.peer.Addr())
-		if p == nil {
-			ip.skipped++
-			continue
-		}
-		if s.client && r.C.SYN.Seen() {
-			d.syn(ip, p, r)
-		}
-		if !s.f.HasTS {
-			continue
-		}
-		if len(p.conns) >= d.sampleShare(natMaxSamples) || ip.samples >= natMaxIPConns {
-			if len(p.conns) < natMaxConns && ip.samples < natMaxIPConns {
-				d.dropped++
-			}
-			p.skipped++
-			continue
-		}
-		ip.samples++
-		d.samples++
-		p.conns = append(p.conns, stampConn{
-			id: r.ID, peerPort: s.peer.Port(), port: s.self.Port(), client: s.client,
-			first: s.f.TSFirst, last: s.f.TSLast, firstAt: s.f.TSFirstTime, lastAt: s.f.TSLastTime,
-			start: r.Start, end: r.End, isn: s.f.ISN, next: s.f.NextSeq, isnKnown: s.f.SYN.Seen(),
-			synTS: s.f.SYNHasTS && s.f.TSFirstTime == s.f.SYN.Time,
-		})
-		if d.samples > natMaxSamples {
-			d.trim()
-		}
+		p.skipped++
+		return
+	}
+	ip.samples++
+	d.samples++
+	p.conns = append(p.conns, stampConn{
+		id: r.ID, peerPort: r.Server.Port(), port: r.Client.Port(), client: true,
+		first: f.TSFirst, last: f.TSLast, firstAt: f.TSFirstTime, lastAt: f.TSLastTime,
+		start: r.Start, end: r.End, isn: f.ISN, next: f.NextSeq, isnKnown: f.SYN.Seen(),
+		synTS: f.SYNHasTS && f.TSFirstTime == f.SYN.Time,
+	})
+	if d.samples > natMaxSamples {
+		d.trim()
 	}
 }
 

@@ -1,7 +1,11 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +184,42 @@ func TestTimeWaitSynthetic(t *testing.T) {
 				t.Fatalf("port_pressure %+v, want one %s with peak %d", got, tt.severity, tt.clientPeak)
 			}
 		})
+	}
+}
+
+// sortChanges orders by time, leaving before entering, whatever the span
+// of times (a capture's clock may jump by years) and the number of changes.
+func TestSortChanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var tmp []twChange
+	for _, span := range []int64{1, 1000, 10e9, math.MaxInt64} {
+		for _, n := range []int{0, 1, 2, 17, 5000, twRadixMax + 1} {
+			ev := make([]twChange, n)
+			for i := range ev {
+				host := int32(1 + rng.IntN(4))
+				if rng.IntN(2) == 0 {
+					host = -host
+				}
+				ev[i] = twChange{t: math.MinInt64/2 + rng.Int64N(span), host: host, group: int32(i)}
+			}
+			byTime := func(a, b twChange) int {
+				if a.t != b.t {
+					return cmp.Compare(a.t, b.t)
+				}
+				return a.delta() - b.delta()
+			}
+			whole := func(a, b twChange) int { // a total order, to compare the sets
+				return cmp.Or(byTime(a, b), cmp.Compare(a.host, b.host), cmp.Compare(a.group, b.group))
+			}
+			want := slices.Clone(ev)
+			slices.SortFunc(want, whole)
+			got := sortChanges(ev, &tmp)
+			if !slices.IsSortedFunc(got, byTime) {
+				t.Errorf("span %d, %d changes: not in time order, leaving first", span, n)
+			}
+			if slices.SortFunc(got, whole); !slices.Equal(got, want) {
+				t.Errorf("span %d, %d changes: not the same changes", span, n)
+			}
+		}
 	}
 }

@@ -30,6 +30,10 @@ const (
 	// twSeriesBins bounds the bins of one streamed occupancy series.
 	twSeriesBins  = 64
 	twSeriesWidth = int64(1e8) // initial bin width, 100 ms
+	// twRadixMax bounds the changes sortChanges sorts with room of their
+	// size (16 bytes a change): a settle of the busiest mix has some
+	// 20,000.
+	twRadixMax = 1 << 16
 )
 
 // twSeries is an occupancy series: every step while not binned, then the
@@ -78,6 +82,15 @@ func (s *twSeries) addBinned(t int64, n int) {
 		s.origin, s.width = t, twSeriesWidth
 	}
 	t = max(t, s.origin)
+	// Times come in order, and most fall in the last bin: found without
+	// a division.
+	if k := len(s.bins); k > 0 {
+		last, d := &s.bins[k-1], t-s.origin
+		if d >= int64(last.i)*s.width && d < int64(last.i+1)*s.width {
+			last.max = max(last.max, int32(n))
+			return
+		}
+	}
 	b := (t - s.origin) / s.width
 	for b >= twSeriesBins {
 		// Bins 2i and 2i+1 become bin i, with the higher count.
@@ -95,8 +108,8 @@ func (s *twSeries) addBinned(t int64, n int) {
 		s.width *= 2
 		b = (t - s.origin) / s.width
 	}
-	// Times come in order, so the bin is the last one or a new one after
-	// it; a search keeps the order should one come earlier.
+	// Times come in order, so the bin is a new one after the last; a
+	// search keeps the order should one come earlier.
 	j := len(s.bins)
 	for j > 0 && s.bins[j-1].i > int32(b) {
 		j--
@@ -207,7 +220,6 @@ type twAcc struct {
 	cur, peak int
 	at        int64
 	series    twSeries
-	changed   bool     // a group's peak moved in this settle
 	listed    []twHeld // for a group: the sockets held at the peak, first maxListed
 }
 
@@ -221,10 +233,14 @@ type twHeld struct {
 
 type twStream struct {
 	hosts, groups []twAcc
-	settled       int64 // every event before this is applied
-	applied       bool  // settled is set
-	binned        bool  // the series are in bins
-	ev            []twChange
+	settled       int64      // every event before this is applied
+	applied       bool       // settled is set
+	binned        bool       // the series are in bins
+	ev, tmp       []twChange // the changes of a settle, and sortChanges' room
+	// moved tells, by group, that its peak moved in this settle: a byte
+	// a group, apart from the accumulators, so that the pass over the
+	// intervals touches only the moved groups'.
+	moved []bool
 }
 
 // settle applies every event before the tracker's watermark wm, at most
@@ -258,6 +274,7 @@ func (d *timeWait) apply(wm int64) {
 	}
 	for len(st.groups) < len(d.groupList) {
 		st.groups = append(st.groups, twAcc{series: twSeries{binned: st.binned}})
+		st.moved = append(st.moved, false)
 	}
 	ev := st.ev[:0]
 	for i := range d.intervals {
@@ -272,14 +289,7 @@ func (d *timeWait) apply(wm int64) {
 			ev = append(ev, twChange{max(iv.end, st.settled), -(iv.host + 1), iv.group})
 		}
 	}
-	// In time order, leaving before entering at the same time; events
-	// equal in both change the same counts the same way in any order.
-	slices.SortFunc(ev, func(a, b twChange) int {
-		if a.t != b.t {
-			return cmp.Compare(a.t, b.t)
-		}
-		return a.delta() - b.delta()
-	})
+	ev = sortChanges(ev, &st.tmp)
 	var changed []int32 // groups whose peak moved
 	for _, e := range ev {
 		delta := e.delta()
@@ -293,8 +303,8 @@ func (d *timeWait) apply(wm int64) {
 			g := &st.groups[e.group]
 			g.cur += delta
 			if g.cur > g.peak {
-				if !g.changed {
-					g.changed = true
+				if !st.moved[e.group] {
+					st.moved[e.group] = true
 					changed = append(changed, e.group)
 				}
 				g.peak, g.at = g.cur, e.t
@@ -304,26 +314,21 @@ func (d *timeWait) apply(wm int64) {
 	}
 	st.ev = ev
 	// The sockets held at a group's new peak are among the intervals still
-	// here: any other ended before the last settle, before the peak.
+	// here: any other ended before the last settle, before the peak. The
+	// same pass drops the intervals that ended and keeps the rest in
+	// arrival order (in place: the write index never passes the read
+	// index).
 	for _, gi := range changed {
 		st.groups[gi].listed = st.groups[gi].listed[:0]
 	}
-	for _, iv := range d.intervals {
-		if iv.group < 0 {
-			continue
-		}
-		g := &st.groups[iv.group]
-		if g.changed && iv.start <= g.at && g.at < iv.end && len(g.listed) < maxListed {
-			g.listed = append(g.listed, twHeld{conn: iv.conn, frame: iv.frame, file: iv.file, port: iv.port})
-		}
-	}
-	for _, gi := range changed {
-		st.groups[gi].changed = false
-	}
-	// Drop the intervals that ended; keep the rest in arrival order (in
-	// place: the write index never passes the read index).
 	kept := d.intervals[:0]
 	for i, iv := range d.intervals {
+		if iv.group >= 0 && st.moved[iv.group] {
+			g := &st.groups[iv.group]
+			if iv.start <= g.at && g.at < iv.end && len(g.listed) < maxListed {
+				g.listed = append(g.listed, twHeld{conn: iv.conn, frame: iv.frame, file: iv.file, port: iv.port})
+			}
+		}
 		nextKept := iv.flags.has(twTwo) && i+1 < len(d.intervals) && d.intervals[i+1].end >= wm && d.intervals[i+1].end > d.intervals[i+1].start
 		if iv.end <= iv.start || iv.end < wm {
 			// A record's entry follows its first interval still kept.
@@ -341,9 +346,81 @@ func (d *timeWait) apply(wm int64) {
 		iv.flags.set(twTwo, nextKept)
 		kept = append(kept, iv)
 	}
+	for _, gi := range changed {
+		st.moved[gi] = false
+	}
 	clear(d.intervals[len(kept):])
 	d.intervals = kept
 	st.settled = wm
+}
+
+// sortChanges orders ev by time, a socket leaving before one entering at
+// the same time (changes equal in both change the same counts the same
+// way in any order), using *tmp as room; it returns ev, sorted, or *tmp.
+// The changes of a settle come in the order the records were finished,
+// nowhere near time order, and a comparison sort of them was most of a
+// settle: this is a radix sort (least significant digit first, so each
+// pass keeps the order of the ones before), first by leaving or entering,
+// then a byte at a time of the time since the earliest change, over as
+// many bytes as the span of times needs. Past twRadixMax changes (a burst,
+// as when a capture's clock stands still) they are sorted in place, so
+// that the room stays small.
+func sortChanges(ev []twChange, tmp *[]twChange) []twChange {
+	if len(ev) < 2 {
+		return ev
+	}
+	if len(ev) > twRadixMax {
+		slices.SortFunc(ev, func(a, b twChange) int {
+			if a.t != b.t {
+				return cmp.Compare(a.t, b.t)
+			}
+			return a.delta() - b.delta()
+		})
+		return ev
+	}
+	lo, hi := ev[0].t, ev[0].t
+	for _, e := range ev {
+		lo, hi = min(lo, e.t), max(hi, e.t)
+	}
+	if cap(*tmp) < len(ev) {
+		*tmp = make([]twChange, len(ev))
+	}
+	src, dst := ev, (*tmp)[:len(ev)]
+	// Leaving first, in place of the lowest digit.
+	k := 0
+	for _, e := range src {
+		if e.host < 0 {
+			dst[k] = e
+			k++
+		}
+	}
+	for _, e := range src {
+		if e.host >= 0 {
+			dst[k] = e
+			k++
+		}
+	}
+	src, dst = dst, src
+	span := uint64(hi) - uint64(lo)
+	for shift := 0; shift < 64 && span>>shift != 0; shift += 8 {
+		var count [256]int
+		for _, e := range src {
+			count[byte((uint64(e.t)-uint64(lo))>>shift)]++
+		}
+		pos := 0
+		for b, n := range count {
+			count[b] = pos
+			pos += n
+		}
+		for _, e := range src {
+			b := byte((uint64(e.t) - uint64(lo)) >> shift)
+			dst[count[b]] = e
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	*tmp = dst[:0]
+	return src
 }
 
 // finish reports the hosts, series and port pressure from the running
