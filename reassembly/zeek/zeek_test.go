@@ -10,14 +10,14 @@ func TestObserveAllocs(t *testing.T) {
 		Segment
 	}
 	segs := []seg{
-		{true, Segment{SYN: true, Seq: 100, Window: 1000}},
-		{false, Segment{SYN: true, ACK: true, Seq: 500, Ack: 101, Window: 1000}},
-		{true, Segment{ACK: true, Seq: 101, Ack: 501, Window: 1000}},
-		{true, Segment{ACK: true, Seq: 101, Ack: 501, Window: 1000, Len: 10, Captured: 10}},
-		{true, Segment{ACK: true, Seq: 131, Ack: 501, Window: 1000, Len: 10, Captured: 10}},
-		{false, Segment{ACK: true, Seq: 501, Ack: 141, Window: 0}},
-		{true, Segment{FIN: true, ACK: true, Seq: 141, Ack: 501, Window: 1000}},
-		{false, Segment{FIN: true, ACK: true, Seq: 501, Ack: 142, Window: 1000}},
+		{true, Segment{Flags: SYN, Seq: 100, Window: 1000}},
+		{false, Segment{Flags: SYN | ACK, Seq: 500, Ack: 101, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: 101, Ack: 501, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: 101, Ack: 501, Window: 1000, Len: 10, Captured: 10}},
+		{true, Segment{Flags: ACK, Seq: 131, Ack: 501, Window: 1000, Len: 10, Captured: 10}},
+		{false, Segment{Flags: ACK, Seq: 501, Ack: 141, Window: 0}},
+		{true, Segment{Flags: FIN | ACK, Seq: 141, Ack: 501, Window: 1000}},
+		{false, Segment{Flags: FIN | ACK, Seq: 501, Ack: 142, Window: 1000}},
 	}
 	var z Conn
 	allocs := testing.AllocsPerRun(100, func() {
@@ -46,9 +46,9 @@ func TestHistories(t *testing.T) {
 		}
 		return z
 	}
-	syn := Segment{SYN: true, Seq: 100}
-	synAck := Segment{SYN: true, ACK: true, Seq: 500, Ack: 101}
-	rst := Segment{RST: true, ACK: true, Seq: 500, Ack: 101}
+	syn := Segment{Flags: SYN, Seq: 100}
+	synAck := Segment{Flags: SYN | ACK, Seq: 500, Ack: 101}
+	rst := Segment{Flags: RST | ACK, Seq: 500, Ack: 101}
 	cases := []*Conn{
 		new(Conn),
 		conn(syn),
