@@ -68,3 +68,37 @@ func TestHistories(t *testing.T) {
 		t.Errorf("a history seen before allocates %v times", allocs)
 	}
 }
+
+// TestObserveWrap follows a connection whose client's sequence numbers
+// wrap past zero, with a retransmission and a hole, through the path of
+// ordinary segments: the bytes sent must count across the wrap, and the
+// retransmission ('T') and the hole ('G') show in the history.
+func TestObserveWrap(t *testing.T) {
+	isn := uint32(1<<32 - 20)
+	segs := []struct {
+		fromOrig bool
+		Segment
+	}{
+		{true, Segment{Flags: SYN, Seq: isn, Window: 1000}},
+		{false, Segment{Flags: SYN | ACK, Seq: 500, Ack: isn + 1, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: isn + 1, Ack: 501, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: isn + 1, Ack: 501, Window: 1000, Len: 30, Captured: 30}},
+		{false, Segment{Flags: ACK, Seq: 501, Ack: isn + 31, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: isn + 1, Ack: 501, Window: 1000, Len: 30, Captured: 30}},
+		{true, Segment{Flags: ACK, Seq: isn + 41, Ack: 501, Window: 1000, Len: 10, Captured: 10}},
+		{false, Segment{Flags: ACK, Seq: 501, Ack: isn + 51, Window: 1000}},
+		{true, Segment{Flags: FIN | ACK, Seq: isn + 51, Ack: 501, Window: 1000}},
+		{false, Segment{Flags: FIN | ACK, Seq: 501, Ack: isn + 52, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: isn + 52, Ack: 502, Window: 1000}},
+	}
+	var z Conn
+	for i := range segs {
+		z.Observe(segs[i].fromOrig, &segs[i].Segment)
+	}
+	if got, want := z.History(), "ShADaTGFf"; z.State() != "SF" || got != want {
+		t.Errorf("got %s %s, want SF %s", z.State(), got, want)
+	}
+	if _, n := z.Endpoint(true); n != 50 {
+		t.Errorf("originator sent %d bytes, want 50", n)
+	}
+}
