@@ -102,3 +102,41 @@ func TestObserveWrap(t *testing.T) {
 		t.Errorf("originator sent %d bytes, want 50", n)
 	}
 }
+
+// BenchmarkObserve feeds the segments of a short exchange (handshake,
+// request, response, a retransmission, close) to many connections at once,
+// a segment to each in turn, so that their state does not all stay in
+// the nearest cache.
+func BenchmarkObserve(b *testing.B) {
+	segs := []struct {
+		fromOrig bool
+		Segment
+	}{
+		{true, Segment{Flags: SYN, Seq: 100, Window: 1000}},
+		{false, Segment{Flags: SYN | ACK, Seq: 500, Ack: 101, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: 101, Ack: 501, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: 101, Ack: 501, Window: 1000, Len: 100, Captured: 100}},
+		{false, Segment{Flags: ACK, Seq: 501, Ack: 201, Window: 1000}},
+		{false, Segment{Flags: ACK, Seq: 501, Ack: 201, Window: 1000, Len: 1000, Captured: 1000}},
+		{false, Segment{Flags: ACK, Seq: 1501, Ack: 201, Window: 1000, Len: 1000, Captured: 1000}},
+		{true, Segment{Flags: ACK, Seq: 201, Ack: 2501, Window: 1000}},
+		{false, Segment{Flags: ACK, Seq: 1501, Ack: 201, Window: 1000, Len: 1000, Captured: 1000}},
+		{true, Segment{Flags: FIN | ACK, Seq: 201, Ack: 2501, Window: 1000}},
+		{false, Segment{Flags: FIN | ACK, Seq: 2501, Ack: 202, Window: 1000}},
+		{true, Segment{Flags: ACK, Seq: 202, Ack: 2502, Window: 1000}},
+	}
+	conns := make([]Conn, 4096)
+	b.ResetTimer()
+	for i := 0; i < b.N; i += len(segs) * len(conns) {
+		clear(conns)
+		for j := range segs {
+			for k := range conns {
+				conns[k].Observe(segs[j].fromOrig, &segs[j].Segment)
+			}
+		}
+	}
+	b.StopTimer()
+	if got := conns[0].History(); got != "ShADadtFf" {
+		b.Errorf("history %s", got)
+	}
+}
