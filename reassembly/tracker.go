@@ -546,12 +546,11 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 	}
 	s.Packets++
 
-	syn, fin, rst, ack := seg.Has(FlagSYN), seg.Has(FlagFIN), seg.Has(FlagRST), seg.Has(FlagACK)
-	if c.HasPrev && !syn && t.oldDuplicate(c, seg, from) {
+	if c.HasPrev && !seg.Has(FlagSYN) && t.oldDuplicate(c, seg, from) {
 		return
 	}
 	c.zeek.Observe(from == SideClient, &zeek.Segment{Seq: seg.Seq, Ack: seg.Ack, Window: seg.Window,
-		SYN: syn, FIN: fin, RST: rst, ACK: ack, Len: seg.PayloadLen, Captured: seg.Captured})
+		Flags: seg.Flags, Len: seg.PayloadLen, Captured: seg.Captured})
 	if !t.accept(c, seg, s, r, from) {
 		return
 	}

@@ -81,27 +81,33 @@ type scaled struct{ cnt, thresh uint32 }
 type block struct{ seq, upper uint64 }
 
 // endpoint is one side of the connection: Zeek's TCP_Endpoint plus the
-// bookkeeping of its TCP_Reassembler.
+// bookkeeping of its TCP_Reassembler, what every segment reads. What only
+// some segments need is in rare, kept apart so that both endpoints fit in
+// two cache lines.
 type endpoint struct {
-	state, prevState EndpointState
-
-	startSeq           int64
+	startSeq           uint32
 	lastSeq, ackSeq    uint32
 	seqWraps, ackWraps uint32
-
-	histLastSYN, histLastFIN, histLastRST uint64
-
-	finCnt, rstCnt uint32
-	finSeq         uint64
-	didClose       bool
-
-	rxmt, win0, gap scaled
+	finSeq             uint64
 
 	// Reassembler: relative sequence numbers, starting at 1.
 	lastReassem, trimSeq uint64
-	blocks               [maxBlocks]block
-	nblocks              uint8
-	skip                 bool
+
+	state, prevState EndpointState
+	nblocks          uint8 // of rare.blocks in use
+	finSeen          bool
+	didClose         bool
+	skip             bool
+}
+
+// rare is the state of one side that only SYNs, FINs, RSTs,
+// retransmissions, zero windows and data above a hole touch.
+type rare struct {
+	histLastSYN, histLastFIN, histLastRST uint64
+
+	rxmt, win0, gap scaled
+
+	blocks [maxBlocks]block // held above a hole, sorted
 }
 
 // Conn follows one connection as Zeek's TCP analyzer does, to give
@@ -109,41 +115,56 @@ type endpoint struct {
 type Conn struct {
 	orig, resp endpoint
 
-	histSeen uint32
-	hist     [40]byte
-	histLen  uint8
-
+	histSeen        uint32
+	histLen         uint8
 	started         bool
 	isPartial       bool
 	firstPacketSeen uint8 // 1 orig, 2 resp
 
+	hist               [40]byte
+	origRare, respRare rare
 }
 
-// Segment is what the analyzer reads of one TCP segment, its flags decoded
-// once by the caller.
+// Segment is what the analyzer reads of one TCP segment.
 type Segment struct {
-	Seq, Ack           uint32
-	Window             uint16
-	SYN, FIN, RST, ACK bool
+	Seq, Ack uint32
+	Window   uint16
+	// Flags is the flags byte of the TCP header; the analyzer reads FIN,
+	// SYN, RST and ACK.
+	Flags uint8
 	// Len is the payload length from the IP header; Captured is how much
 	// of it the capture holds. Zeek does not reassemble a segment whose
 	// payload the snaplen cut, so the ACK for it reveals a content gap ('g').
 	Len, Captured int
 }
 
+// The bits of Segment.Flags, as the TCP header has them.
+const (
+	FIN uint8 = 0x01
+	SYN uint8 = 0x02
+	RST uint8 = 0x04
+	ACK uint8 = 0x10
+)
+
 // Observe takes every segment of the connection in capture order; fromOrig
 // says whether it was sent by the originator (our client: the SYN sender).
 func (z *Conn) Observe(fromOrig bool, seg *Segment) {
 	if !z.started {
 		z.started = true
-		z.orig.init()
-		z.resp.init()
+		z.orig.init(&z.origRare)
+		z.resp.init(&z.respRare)
 	}
 	e, p := &z.orig, &z.resp
 	if !fromOrig {
 		e, p = p, e
 	}
-	syn, fin, rst, ack := seg.SYN, seg.FIN, seg.RST, seg.ACK
+	if seg.Flags&(SYN|FIN|RST) == 0 && z.firstPacketSeen == 3 &&
+		e.state != Inactive && e.state != Reset && p.state != Inactive {
+		z.ordinary(fromOrig, e, p, seg)
+		return
+	}
+	flags := seg.Flags
+	syn, fin, rst, ack := flags&SYN != 0, flags&FIN != 0, flags&RST != 0, flags&ACK != 0
 	n, captured := seg.Len, seg.Captured
 
 	z.setPartialStatus(fromOrig, syn, ack)
@@ -164,21 +185,18 @@ func (z *Conn) Observe(fromOrig bool, seg *Segment) {
 
 	relSeq, underflow := e.relativeSeq(seg.Seq, e.lastSeq, e.seqWraps)
 
-	z.updateHistory(fromOrig, e, seg, relSeq, n)
+	z.updateHistory(fromOrig, z.rare(fromOrig), flags, relSeq, n)
 
 	// update_window: only its zero-window accounting shows in the history.
 	// A 16-bit window shifted by a scale of at most 14 is zero only if it
 	// was zero, so the scale need not be kept.
 	if seg.Window == 0 && !rst && p.state != Closed && e.state != Reset {
-		z.scaled(fromOrig, 'W', &e.win0)
+		z.scaled(fromOrig, 'W', &z.rare(fromOrig).win0)
 	}
 
 	if fin {
-		e.finCnt++
+		e.finSeen = true
 		e.finSeq = relSeq + uint64(int64(segLen))
-	}
-	if rst {
-		e.rstCnt++
 	}
 
 	var relAck uint64
@@ -197,7 +215,7 @@ func (z *Conn) Observe(fromOrig bool, seg *Segment) {
 		}
 	}
 
-	z.updateLastSeq(fromOrig, e, seqEnd, syn, fin, rst, n)
+	z.updateLastSeq(fromOrig, e, seqEnd, flags, n)
 
 	doClose := z.updateStateMachine(fromOrig, e, p, seg, n)
 
@@ -218,9 +236,59 @@ func (z *Conn) Observe(fromOrig bool, seg *Segment) {
 	}
 }
 
-func (e *endpoint) init() {
+// ordinary is Observe for most segments: without SYN, FIN or RST, once
+// both sides have been seen, neither is inactive and the sender has not
+// reset. Such a segment changes no endpoint's state and logs only
+// letters that Observe logs once (D, A) or counts (W, T, G).
+func (z *Conn) ordinary(fromOrig bool, e, p *endpoint, seg *Segment) {
+	n := seg.Len
+	ack := seg.Flags&ACK != 0
+	relSeq, underflow := e.relativeSeq(seg.Seq, e.lastSeq, e.seqWraps)
+	switch {
+	case n > 0:
+		z.checkHistory(fromOrig, histData, 'D')
+	case ack:
+		z.checkHistory(fromOrig, histACK, 'A')
+	}
+	if seg.Window == 0 && p.state != Closed {
+		z.scaled(fromOrig, 'W', &z.rare(fromOrig).win0)
+	}
+	var relAck uint64
+	if ack {
+		var under bool
+		relAck, under = p.relativeSeq(seg.Ack, p.ackSeq, p.ackWraps)
+		if under {
+			relAck = 0
+		} else {
+			p.updateAckSeq(seg.Ack)
+		}
+	}
+	// update_last_seq
+	if seqEnd := seg.Seq + uint32(n); seqDelta(seqEnd, e.lastSeq) > 0 {
+		e.setLastSeq(seqEnd)
+	} else if n > 0 {
+		z.scaled(fromOrig, 'T', &z.rare(fromOrig).rxmt)
+	}
+	if ack {
+		z.ackReceived(!fromOrig, p, relAck)
+	}
+	if n > 0 && !underflow && seg.Captured >= n {
+		z.dataSent(fromOrig, e, relSeq, uint64(n))
+	}
+}
+
+// rare is the rare state of the originator's side when orig, else of the
+// responder's.
+func (z *Conn) rare(orig bool) *rare {
+	if orig {
+		return &z.origRare
+	}
+	return &z.respRare
+}
+
+func (e *endpoint) init(r *rare) {
 	e.lastReassem, e.trimSeq = 1, 1
-	e.rxmt.thresh, e.win0.thresh, e.gap.thresh = 1, 1, 1
+	r.rxmt.thresh, r.win0.thresh, r.gap.thresh = 1, 1, 1
 }
 
 func (e *endpoint) setState(s EndpointState) {
@@ -233,7 +301,7 @@ func (e *endpoint) setState(s EndpointState) {
 func seqDelta(a, b uint32) int32 { return int32(a - b) }
 
 func (e *endpoint) startAll(seq, last uint32) {
-	e.startSeq = int64(seq)
+	e.startSeq = seq
 	e.ackSeq = seq
 	e.lastSeq = last
 }
@@ -245,16 +313,16 @@ func (e *endpoint) initEndpoint(syn bool, seq, last uint32) {
 	case Inactive:
 		if syn {
 			e.ackSeq = seq
-			e.startSeq = int64(seq)
+			e.startSeq = seq
 		} else {
 			// A partial connection: number as though a SYN had been seen.
 			e.ackSeq = seq - 1
-			e.startSeq = int64(seq - 1)
+			e.startSeq = seq - 1
 			last = seq
 		}
 		e.lastSeq = last
 	case SynSent, SynAckSent:
-		if syn && seq != uint32(e.startSeq) {
+		if syn && seq != e.startSeq {
 			e.startAll(seq, last)
 		}
 	case Established, Partial:
@@ -271,31 +339,29 @@ func (e *endpoint) initEndpoint(syn bool, seq, last uint32) {
 // initPeer is init_peer: the first ACK for a silent peer starts its
 // sequence space as though its SYN had been seen.
 func (e *endpoint) initPeer(ack uint32) {
-	e.startSeq = int64(ack - 1)
+	e.startSeq = ack - 1
 	e.ackSeq = ack - 1
 	e.lastSeq = ack - 1
 }
 
 func (e *endpoint) toRelative(seq, wraps uint32) uint64 {
-	return uint64(int64(wraps)<<32 + int64(seq) - e.startSeq)
+	return uint64(wraps)<<32 + uint64(seq) - uint64(e.startSeq)
 }
 
 // relativeSeq is get_relative_seq; underflow reports a number before the
 // start of the sequence space.
 func (e *endpoint) relativeSeq(cur, last, wraps uint32) (uint64, bool) {
 	d := seqDelta(cur, last)
-	if d < 0 {
-		if wraps > 0 && cur > last {
-			wraps--
-		}
-	} else if d > 0 && cur < last {
+	if d > 0 && cur < last {
 		wraps++
+	} else if d < 0 && cur > last && wraps > 0 {
+		wraps--
 	}
-	if wraps == 0 {
-		d = seqDelta(cur, uint32(e.startSeq))
-		return uint64(int64(d)), d < 0
+	if wraps > 0 {
+		return e.toRelative(cur, wraps), false
 	}
-	return e.toRelative(cur, wraps), false
+	d = seqDelta(cur, e.startSeq)
+	return uint64(int64(d)), d < 0
 }
 
 func (e *endpoint) updateAckSeq(ack uint32) {
@@ -320,17 +386,17 @@ func (e *endpoint) setLastSeq(seq uint32) {
 
 // updateLastSeq is update_last_seq, where Zeek counts a retransmission:
 // payload that does not reach past the highest sequence number seen.
-func (z *Conn) updateLastSeq(fromOrig bool, e *endpoint, last uint32, syn, fin, rst bool, n int) {
+func (z *Conn) updateLastSeq(fromOrig bool, e *endpoint, last uint32, flags uint8, n int) {
 	d := seqDelta(last, e.lastSeq)
 	switch {
-	case (syn || rst) && (d > tooLargeSeqDelta || d < -tooLargeSeqDelta):
-	case fin && int64(e.lastSeq) == int64(uint32(e.startSeq))+1:
+	case flags&(SYN|RST) != 0 && (d > tooLargeSeqDelta || d < -tooLargeSeqDelta):
+	case flags&FIN != 0 && int64(e.lastSeq) == int64(e.startSeq)+1:
 		e.setLastSeq(last)
 	case e.state == Reset:
 	case d > 0:
 		e.setLastSeq(last)
 	case n > 0:
-		z.scaled(fromOrig, 'T', &e.rxmt)
+		z.scaled(fromOrig, 'T', &z.rare(fromOrig).rxmt)
 	}
 }
 
@@ -356,7 +422,7 @@ func (e *endpoint) size(peer *endpoint) uint64 {
 	if s != 0 {
 		s--
 	}
-	if e.finCnt > 0 && s != 0 {
+	if e.finSeen && s != 0 {
 		s--
 	}
 	return s
@@ -423,46 +489,41 @@ func lower(c byte) byte { return c | 0x20 }
 // updateHistory is update_history. S, H, F and R repeat when their
 // sequence number differs from the last one of the same kind; the others
 // are logged once per direction.
-func (z *Conn) updateHistory(fromOrig bool, e *endpoint, seg *Segment, relSeq uint64, n int) {
-	syn, fin, rst := seg.SYN, seg.FIN, seg.RST
-	bits := 0
-	for _, b := range [...]bool{syn, fin, rst} {
-		if b {
-			bits++
+func (z *Conn) updateHistory(fromOrig bool, r *rare, flags uint8, relSeq uint64, n int) {
+	switch ctl := flags & (SYN | FIN | RST); {
+	case ctl == 0:
+		if n > 0 {
+			z.checkHistory(fromOrig, histData, 'D')
+		} else if flags&ACK != 0 {
+			z.checkHistory(fromOrig, histACK, 'A')
 		}
-	}
-	switch {
-	case bits > 1:
-		if fin && rst {
+	case ctl&(ctl-1) != 0: // more than one
+		if ctl&(FIN|RST) == FIN|RST {
 			z.checkHistory(fromOrig, histFINRST, 'I')
 		} else {
 			z.checkHistory(fromOrig, histMulti, 'Q')
 		}
-	case syn:
+	case ctl == SYN:
 		code := byte('S')
-		if seg.ACK {
+		if flags&ACK != 0 {
 			code = 'H'
 		}
-		if z.checkHistory(fromOrig, histSYN, code) && relSeq != e.histLastSYN {
+		if z.checkHistory(fromOrig, histSYN, code) && relSeq != r.histLastSYN {
 			z.addHistoryFrom(fromOrig, code)
 		}
-		e.histLastSYN = relSeq
-	case fin:
+		r.histLastSYN = relSeq
+	case ctl == FIN:
 		// A FIN's number is at the end of its data.
 		at := relSeq + uint64(n)
-		if z.checkHistory(fromOrig, histFIN, 'F') && at != e.histLastFIN {
+		if z.checkHistory(fromOrig, histFIN, 'F') && at != r.histLastFIN {
 			z.addHistoryFrom(fromOrig, 'F')
 		}
-		e.histLastFIN = at
-	case rst:
-		if z.checkHistory(fromOrig, histRST, 'R') && relSeq != e.histLastRST {
+		r.histLastFIN = at
+	default: // RST
+		if z.checkHistory(fromOrig, histRST, 'R') && relSeq != r.histLastRST {
 			z.addHistoryFrom(fromOrig, 'R')
 		}
-		e.histLastRST = relSeq
-	case n > 0:
-		z.checkHistory(fromOrig, histData, 'D')
-	case seg.ACK:
-		z.checkHistory(fromOrig, histACK, 'A')
+		r.histLastRST = relSeq
 	}
 }
 
@@ -476,7 +537,8 @@ func (z *Conn) addHistoryFrom(fromOrig bool, code byte) {
 // updateStateMachine is UpdateStateMachine and the Update*State functions
 // it calls; it reports whether the segment closes the sender's side.
 func (z *Conn) updateStateMachine(fromOrig bool, e, p *endpoint, seg *Segment, n int) bool {
-	syn, fin, rst, ack := seg.SYN, seg.FIN, seg.RST, seg.ACK
+	f := seg.Flags
+	syn, fin, rst, ack := f&SYN != 0, f&FIN != 0, f&RST != 0, f&ACK != 0
 	doClose := false
 
 	switch e.state {
@@ -489,7 +551,7 @@ func (z *Conn) updateStateMachine(fromOrig bool, e, p *endpoint, seg *Segment, n
 					e.setState(SynSent)
 				}
 			} else {
-				if !ack && p.state == SynAckSent && seg.Seq == uint32(e.startSeq) {
+				if !ack && p.state == SynAckSent && seg.Seq == e.startSeq {
 					// Zeek flips roles here (a SYN-ACK seen before its
 					// SYN); roles are the caller's, so only the states move.
 					p.setState(Established)
@@ -576,6 +638,7 @@ func (z *Conn) dataSent(fromOrig bool, e *endpoint, seq, n uint64) {
 	if e.skip {
 		return
 	}
+	r := z.rare(fromOrig)
 	upper := seq + n
 	if acked := e.toRelative(e.ackSeq, e.ackWraps); seq < acked {
 		if upper <= acked {
@@ -590,41 +653,41 @@ func (z *Conn) dataSent(fromOrig bool, e *endpoint, seq, n uint64) {
 		seq = e.trimSeq
 	}
 	if seq > e.lastReassem {
-		e.insertBlock(seq, upper)
+		e.insertBlock(r, seq, upper)
 	} else if upper > e.lastReassem {
 		// BlockInserted: a leading hole filled, deliver what follows and
 		// stop holding data nobody acks.
 		e.lastReassem = upper
-		e.deliverBuffered()
+		e.deliverBuffered(r)
 		peer := &z.resp
 		if !fromOrig {
 			peer = &z.orig
 		}
 		if e.noDataAcked() && e.size(peer) > maxInitialWindow {
-			e.trimTo(e.lastReassem)
+			e.trimTo(r, e.lastReassem)
 		}
 	}
-	if e.noDataAcked() && e.undelivered() > maxAboveHole {
+	if e.noDataAcked() && e.undelivered(r) > maxAboveHole {
 		e.nblocks = 0
 		e.skip = true
 	}
-	if e.buffered() > excessiveData {
+	if e.buffered(r) > excessiveData {
 		e.nblocks = 0
 		e.skip = true
 	}
 }
 
 // deliverBuffered moves lastReassem over held blocks it now reaches.
-func (e *endpoint) deliverBuffered() {
+func (e *endpoint) deliverBuffered(r *rare) {
 	for {
 		moved := false
 		for i := 0; i < int(e.nblocks); i++ {
-			b := e.blocks[i]
+			b := r.blocks[i]
 			if b.seq <= e.lastReassem {
 				if b.upper > e.lastReassem {
 					e.lastReassem = b.upper
 				}
-				e.removeBlock(i)
+				e.removeBlock(r, i)
 				moved = true
 				break
 			}
@@ -635,64 +698,64 @@ func (e *endpoint) deliverBuffered() {
 	}
 }
 
-func (e *endpoint) removeBlock(i int) {
-	copy(e.blocks[i:e.nblocks], e.blocks[i+1:e.nblocks])
+func (e *endpoint) removeBlock(r *rare, i int) {
+	copy(r.blocks[i:e.nblocks], r.blocks[i+1:e.nblocks])
 	e.nblocks--
 }
 
 // insertBlock holds [seq, upper) above a hole, keeping blocks sorted and
 // disjoint; when all slots are taken the new range joins its neighbour.
-func (e *endpoint) insertBlock(seq, upper uint64) {
+func (e *endpoint) insertBlock(r *rare, seq, upper uint64) {
 	i := 0
-	for i < int(e.nblocks) && e.blocks[i].upper < seq {
+	for i < int(e.nblocks) && r.blocks[i].upper < seq {
 		i++
 	}
 	// Merge with every block that overlaps or touches [seq, upper).
 	j := i
-	for j < int(e.nblocks) && e.blocks[j].seq <= upper {
-		seq = min(seq, e.blocks[j].seq)
-		upper = max(upper, e.blocks[j].upper)
+	for j < int(e.nblocks) && r.blocks[j].seq <= upper {
+		seq = min(seq, r.blocks[j].seq)
+		upper = max(upper, r.blocks[j].upper)
 		j++
 	}
 	if j > i {
-		e.blocks[i] = block{seq, upper}
-		copy(e.blocks[i+1:], e.blocks[j:e.nblocks])
+		r.blocks[i] = block{seq, upper}
+		copy(r.blocks[i+1:], r.blocks[j:e.nblocks])
 		e.nblocks -= uint8(j - i - 1)
 		return
 	}
 	if int(e.nblocks) == maxBlocks {
 		k := min(i, maxBlocks-1)
-		e.blocks[k].seq = min(e.blocks[k].seq, seq)
-		e.blocks[k].upper = max(e.blocks[k].upper, upper)
+		r.blocks[k].seq = min(r.blocks[k].seq, seq)
+		r.blocks[k].upper = max(r.blocks[k].upper, upper)
 		return
 	}
-	copy(e.blocks[i+1:e.nblocks+1], e.blocks[i:e.nblocks])
-	e.blocks[i] = block{seq, upper}
+	copy(r.blocks[i+1:e.nblocks+1], r.blocks[i:e.nblocks])
+	r.blocks[i] = block{seq, upper}
 	e.nblocks++
 }
 
-func (e *endpoint) undelivered() uint64 {
+func (e *endpoint) undelivered(r *rare) uint64 {
 	if e.nblocks == 0 {
 		return 0
 	}
-	return e.blocks[e.nblocks-1].upper - e.lastReassem
+	return r.blocks[e.nblocks-1].upper - e.lastReassem
 }
 
-func (e *endpoint) buffered() uint64 {
+func (e *endpoint) buffered(r *rare) uint64 {
 	s := uint64(0)
 	if e.lastReassem > e.trimSeq {
 		s = e.lastReassem - e.trimSeq
 	}
-	for _, b := range e.blocks[:e.nblocks] {
+	for _, b := range r.blocks[:e.nblocks] {
 		s += b.upper - b.seq
 	}
 	return s
 }
 
 // trimTo drops what lies below seq without reporting gaps.
-func (e *endpoint) trimTo(seq uint64) {
-	for e.nblocks > 0 && e.blocks[0].upper <= seq {
-		e.removeBlock(0)
+func (e *endpoint) trimTo(r *rare, seq uint64) {
+	for e.nblocks > 0 && r.blocks[0].upper <= seq {
+		e.removeBlock(r, 0)
 	}
 	e.trimSeq = seq
 }
@@ -700,27 +763,31 @@ func (e *endpoint) trimTo(seq uint64) {
 // ackReceived is TCP_Reassembler::AckReceived and DataBlockList::Trim for
 // e's data: an ACK past what was delivered reveals a content gap.
 func (z *Conn) ackReceived(fromOrig bool, e *endpoint, seq uint64) {
-	if e.finCnt > 0 && seq >= e.finSeq {
+	if e.finSeen && seq >= e.finSeq {
 		seq = e.finSeq - 1
 	}
-	if seq <= e.trimSeq {
-		return
+	if seq > e.trimSeq {
+		z.trim(fromOrig, e, z.rare(fromOrig), seq)
 	}
+}
+
+// trim is ackReceived for an ACK above the trim point.
+func (z *Conn) trim(fromOrig bool, e *endpoint, r *rare, seq uint64) {
 	if seq > e.lastReassem {
-		z.undelivered(fromOrig, e, seq)
+		z.undelivered(fromOrig, e, r, seq)
 	}
-	for e.nblocks > 0 && e.blocks[0].upper <= seq {
-		e.removeBlock(0)
+	for e.nblocks > 0 && r.blocks[0].upper <= seq {
+		e.removeBlock(r, 0)
 	}
-	if e.nblocks > 0 && e.blocks[0].seq == e.lastReassem {
-		e.deliverBuffered()
+	if e.nblocks > 0 && r.blocks[0].seq == e.lastReassem {
+		e.deliverBuffered(r)
 	}
 	e.trimSeq = seq
 }
 
 // undelivered is TCP_Reassembler::Undelivered: each hole below upTo is a
 // gap, logged only while both sides are established or closing cleanly.
-func (z *Conn) undelivered(fromOrig bool, e *endpoint, upTo uint64) {
+func (z *Conn) undelivered(fromOrig bool, e *endpoint, r *rare, upTo uint64) {
 	if upTo <= 2 && z.isPartial {
 		// The first ACK of a partial connection.
 		return
@@ -730,23 +797,23 @@ func (z *Conn) undelivered(fromOrig bool, e *endpoint, upTo uint64) {
 		peer = &z.orig
 	}
 	if !e.skip {
-		for e.nblocks > 0 && e.blocks[0].seq < upTo {
-			z.gap(fromOrig, e, peer)
-			b := e.blocks[0]
-			e.removeBlock(0)
+		for e.nblocks > 0 && r.blocks[0].seq < upTo {
+			z.gap(fromOrig, e, r, peer)
+			b := r.blocks[0]
+			e.removeBlock(r, 0)
 			e.lastReassem = max(e.lastReassem, b.upper)
-			e.deliverBuffered()
+			e.deliverBuffered(r)
 		}
 		if upTo > e.lastReassem {
-			z.gap(fromOrig, e, peer)
+			z.gap(fromOrig, e, r, peer)
 		}
 	}
 	e.lastReassem = max(e.lastReassem, upTo)
 }
 
-func (z *Conn) gap(fromOrig bool, e, peer *endpoint) {
+func (z *Conn) gap(fromOrig bool, e *endpoint, r *rare, peer *endpoint) {
 	if isClean(e) && isClean(peer) {
-		z.scaled(fromOrig, 'G', &e.gap)
+		z.scaled(fromOrig, 'G', &r.gap)
 	}
 }
 
