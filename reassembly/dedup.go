@@ -25,13 +25,23 @@ const defaultDupWindow = 5 * time.Millisecond
 const dupSlots = 16
 
 // dupRing remembers the fingerprints of the latest segments of one
-// incarnation.
+// incarnation. Nearly every segment comes within the window of those
+// before it, so every segment is looked up: a filter with a bit for each
+// fingerprint held (by its top six bits) answers most lookups without
+// the fingerprints, and a time is read only for a fingerprint that
+// matches.
 type dupRing struct {
-	fp   [dupSlots]uint64
-	at   [dupSlots]int64
-	next uint8
-	n    uint8
+	// filter has the bit of each fingerprint held, and those of the ones
+	// overwritten since next last wrapped round, when it is made again.
+	filter uint64
+	next   uint8
+	n      uint8
+	fp     [dupSlots]uint64
+	at     [dupSlots]int64
 }
+
+// dupBit is fp's bit in dupRing.filter.
+func dupBit(fp uint64) uint64 { return 1 << (fp >> 58) }
 
 func (t *Tracker) dupWindow() int64 {
 	if t.cfg.DupWindow == 0 {
@@ -45,15 +55,22 @@ func (t *Tracker) dupWindow() int64 {
 // segment can start a new incarnation: a copy of a SYN arriving after the
 // FINs of its original's connection (a clock behind) is no new connection.
 func (t *Tracker) duplicate(c *conn, seg *Segment, fp uint64) bool {
-	win := t.dupWindow()
-	if win < 0 {
+	d := t.conns.dups(c.ref)
+	if d.filter&dupBit(fp) == 0 || !d.holds(fp, seg.Time, t.dupWindow()) {
 		return false
 	}
-	d := &c.dups
-	for i := range int(d.n) {
-		if dt := seg.Time - d.at[i]; d.fp[i] == fp && dt <= win && dt >= -win {
-			c.Duplicates++
-			t.stats.Duplicates++
+	c.Duplicates++
+	t.stats.Duplicates++
+	return true
+}
+
+// holds reports whether the ring holds fp at a time within win of at.
+func (d *dupRing) holds(fp uint64, at, win int64) bool {
+	for i, f := range d.fp[:d.n] {
+		if f != fp {
+			continue
+		}
+		if dt := at - d.at[i]; dt <= win && dt >= -win {
 			return true
 		}
 	}
@@ -65,10 +82,26 @@ func (t *Tracker) remember(c *conn, seg *Segment, fp uint64) {
 	if t.dupWindow() < 0 {
 		return
 	}
-	d := &c.dups
-	d.fp[d.next], d.at[d.next] = fp, seg.Time
-	d.next = (d.next + 1) % dupSlots
-	if d.n < dupSlots {
-		d.n++
+	d := t.conns.dups(c.ref)
+	i := d.next % dupSlots
+	d.fp[i], d.at[i] = fp, seg.Time
+	d.filter |= dupBit(fp)
+	d.next = (i + 1) % dupSlots
+	d.n = max(d.n, d.next)
+	if d.next == 0 {
+		d.refilter()
 	}
 }
+
+// refilter makes the filter again once every slot was written since it
+// was last made, dropping the bits of the fingerprints overwritten.
+func (d *dupRing) refilter() {
+	d.n, d.filter = dupSlots, 0
+	for _, f := range &d.fp {
+		d.filter |= dupBit(f)
+	}
+}
+
+// reset empties the ring for a new incarnation: its count and filter, not
+// its slots, which are read only below the count.
+func (d *dupRing) reset() { d.filter, d.next, d.n = 0, 0, 0 }

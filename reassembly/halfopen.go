@@ -107,10 +107,10 @@ func (t *Tracker) HalfOpen() int { return t.half.live }
 // when there are more than their bounds, down to three quarters of it, so
 // that the cost of sorting is spread over many segments.
 func (t *Tracker) boundMemory() {
-	if lim := intOr(t.cfg.MaxTuples, defaultMaxTuples); t.tuples.len() > lim {
+	if lim := t.maxTuples; t.tuples.len() > lim {
 		t.stats.TuplesForgotten += t.tuples.prune(lim*3/4, t.now, t.tupleNeed)
 	}
-	if lim := intOr(t.cfg.MaxClocks, defaultMaxClocks); t.clocks.len() > lim {
+	if lim := t.maxClocks; t.clocks.len() > lim {
 		m := &t.clocks
 		t.stats.ClocksForgotten += pruneOldest(m.index, lim*3/4, func(_ clockKey, i int32) int64 { return max(m.s[i].latestAt, m.s[i].recycleAt) },
 			compareClockKeys, m.forget)

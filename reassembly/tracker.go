@@ -127,6 +127,7 @@ type Tracker struct {
 	cfg                              Config
 	idle, linger, reset, tupleMemory int64
 	tupleNeed                        int64
+	maxTuples, maxClocks             int // the bounds of Config, checked every segment
 	emit                             func(*Record)
 	conns                            connTable
 	tuples                           tupleMemory // the summary of each finished four-tuple (tuplesum.go)
@@ -167,7 +168,9 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 		clockGen: 1,
 	}
 	// boundMemory prunes once one more than the bound is remembered.
-	t.tuples.slab.limit = intOr(cfg.MaxTuples, defaultMaxTuples) + 1
+	t.maxTuples = intOr(cfg.MaxTuples, defaultMaxTuples)
+	t.maxClocks = intOr(cfg.MaxClocks, defaultMaxClocks)
+	t.tuples.slab.limit = t.maxTuples + 1
 	t.tuples.slab.bits = filterBits
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
@@ -301,7 +304,6 @@ type conn struct {
 
 	fs [2]flowSide // by Side.Index: the client's, the server's
 
-	dups dupRing // recent segments, to recognise copies
 	zeek zeek.Conn
 }
 
@@ -482,6 +484,7 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 		ref := c.ref
 		*c = conn{}
 		c.ref = ref
+		t.conns.dups(ref).reset()
 	} else {
 		c = t.conns.newConn()
 	}
