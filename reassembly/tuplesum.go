@@ -1,7 +1,5 @@
 package reassembly
 
-import "slices"
-
 // tupleMemory remembers, per four-tuple, the Summary of its last
 // finished incarnation, for the next one to judge reuse by.
 type tupleMemory struct {
@@ -132,11 +130,11 @@ func (b *tupleSlab) add(s *Summary, k *flowKey, h uint64) int32 {
 	}
 	if n := len(b.s); n == cap(b.s) && n < b.limit {
 		c := min(max(2*n, 1024), b.limit)
-		b.s = slices.Grow(b.s, c-n)
-		b.keys = slices.Grow(b.keys, c-n)
-		b.hashes = slices.Grow(b.hashes, c-n)
-		b.ends = slices.Grow(b.ends, c-n)
-		b.attempts = slices.Grow(b.attempts, c-n)
+		b.s = growTo(b.s, c)
+		b.keys = growTo(b.keys, c)
+		b.hashes = growTo(b.hashes, c)
+		b.ends = growTo(b.ends, c)
+		b.attempts = growTo(b.attempts, c)
 	}
 	b.s = append(b.s, *s)
 	b.keys = append(b.keys, *k)
@@ -144,6 +142,16 @@ func (b *tupleSlab) add(s *Summary, k *flowKey, h uint64) int32 {
 	b.ends = append(b.ends, s.End)
 	b.attempts = append(b.attempts, attempt(s))
 	return int32(len(b.s) - 1)
+}
+
+// growTo returns s with room for exactly c elements. slices.Grow would
+// round up by append's growth, a quarter or more past what was asked:
+// 12,800 entries for a partition's bound of 10,241, some 5 MB over the
+// sixteen partitions on a capture that fills them.
+func growTo[E any](s []E, c int) []E {
+	g := make([]E, len(s), c)
+	copy(g, s)
+	return g
 }
 
 // attempt reports whether s is a failed connection attempt: its SYN, and
