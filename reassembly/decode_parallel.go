@@ -40,12 +40,14 @@ type packetBatch struct {
 // buffer (a single frame larger than it grows the buffer).
 const (
 	packetBatchLen   = batchSize
-	packetBatchBytes = 256 << 10
+	packetBatchBytes = 128 << 10
 )
 
 // packetBatches is how many packet batches may be on their way: read,
-// being decoded or decoded and not yet taken back.
-const packetBatches = 16
+// being decoded or decoded and not yet taken back. The reorder buffer and
+// the epochs behind them hold more: these only keep the decoders busy,
+// and each costs memory (about 320 kB).
+const packetBatches = 8
 
 // decoders is how many goroutines decode for a run of w workers (three or
 // more): decoding costs a tenth of tracking a packet, whose partitions
