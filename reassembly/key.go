@@ -6,12 +6,13 @@ import (
 )
 
 // segKey is what the tracker looks a segment up by: its four-tuple in
-// canonical order, which end sent it, the key's hash and the segment's
-// fingerprint. The decoder computes it from the raw header bytes, in Run's
-// reading goroutine, off the tracker's critical path.
+// canonical order, which end sent it, its partition, the key's hash and
+// the segment's fingerprint. The decoder computes it from the raw header
+// bytes, in Run's reading goroutine, off the tracker's critical path.
 type segKey struct {
 	key     flowKey
 	srcIsLo bool
+	part    uint8 // the sharded tracker's partition (partOf)
 	hash    uint64
 	fp      uint64 // fingerprint, to recognise a packet captured twice
 }
@@ -62,9 +63,10 @@ func (k *segKey) set4(h []byte, sport, dport uint16) {
 	k.key.loPort, k.key.hiPort = uint16(lo), uint16(hi)
 }
 
-// finish computes the key's hash and seg's fingerprint, once the key and
-// every field of seg are filled in.
+// finish computes the key's partition and hash and seg's fingerprint,
+// once the key and every field of seg are filled in.
 func (k *segKey) finish(seg *Segment) {
+	k.part = uint8(partOf(k))
 	k.hash = hashKey(&k.key, flowSeed)
 	k.fp = fingerprint(seg, k.srcIsLo)
 }

@@ -9,10 +9,12 @@ import (
 // feeds the sharded tracker's partitions in sequence (sharded.feed). Two:
 // one goroutine reads and decodes into batches of segments, the calling
 // goroutine feeds them in sequence and emits the records (whatever emit
-// does: the detectors). Three or more: the reading goroutine dispatches
-// the segments into epochs (shard.go), which the calling goroutine and
-// Workers-2 helpers run through, partition by partition, in parallel; the
-// calling goroutine emits each epoch's records while the next one runs.
+// does: the detectors). Three or more: one goroutine reads, decoders
+// decode batches of packets in parallel (decode_parallel.go), and another
+// takes the decoded batches back in order and dispatches their segments
+// into epochs (shard.go), which the calling goroutine and Workers-2
+// helpers run through, partition by partition, in parallel; the calling
+// goroutine emits each epoch's records while the next one runs.
 // The partitions see the very same segments and capture-wide events in
 // the very same order whatever the number of goroutines, so the output is
 // identical by construction; only the work is spread over the cores.
@@ -74,10 +76,10 @@ func readPipelined(src *Source, cfg Config, s *sharded) (Counts, error) {
 // partitions.
 const epochsAhead = 2
 
-// readParallel is readSegments in a goroutine of its own, dispatching the
-// segments into epochs that the calling goroutine and Config.Workers-2
-// helpers have the partitions run through (sharded.step): three or more
-// workers.
+// readParallel reads and decodes with readDecoding in a goroutine of its
+// own, dispatching the segments into epochs that the calling goroutine
+// and Config.Workers-2 helpers have the partitions run through
+// (sharded.step): three or more workers.
 func readParallel(src *Source, cfg Config, s *sharded) (Counts, error) {
 	full := make(chan *epoch, epochsAhead)
 	empty := make(chan *epoch, epochsAhead+1)
@@ -92,14 +94,17 @@ func readParallel(src *Source, cfg Config, s *sharded) (Counts, error) {
 		ep := <-empty
 		ep.reset(1)
 		s.d.ep = ep
-		n, err = readSegments(src, cfg, func(seg *Segment) {
-			if s.d.add(seg) {
-				full <- ep
-				next := <-empty
-				next.reset(ep.end)
-				ep = next
-				s.d.ep = ep
+		n, err = readDecoding(src, cfg, decoders(cfg.workers()), make([]Segment, 0, batchSize), func(b []Segment) []Segment {
+			for i := range b {
+				if s.d.add(&b[i]) {
+					full <- ep
+					next := <-empty
+					next.reset(ep.end)
+					ep = next
+					s.d.ep = ep
+				}
 			}
+			return b
 		})
 		if ep.end > ep.base {
 			full <- ep

@@ -139,7 +139,7 @@ func (d *dispatcher) add(seg *Segment) bool {
 	}
 	// Filled in place: a segment item is large, and a copy on the way
 	// costs as much as the rest of the dispatching.
-	i := partOf(&seg.key)
+	i := seg.key.part
 	ep.parts[i] = append(ep.parts[i], shardItem{})
 	it := &ep.parts[i][len(ep.parts[i])-1]
 	it.seg, it.pos, it.now = *seg, pos, g.now
@@ -783,7 +783,7 @@ func (s *sharded) feed(seg *Segment, k *segKey) {
 		}
 		s.emitAll()
 	}
-	p := &s.parts[partOf(k)]
+	p := &s.parts[k.part]
 	p.segment(seg, k, pos, g.now)
 	for i := range p.out {
 		s.emit(p.out[i].r)

@@ -325,7 +325,9 @@ func (f *fileReader) readPcap() error {
 	for {
 		frame := f.frames + 1
 		f.offset = f.pos()
-		hdr, err := f.br.Peek(16)
+		// Everything buffered, so that a record in it needs no second
+		// Peek; Peek fills the buffer only when the header is not in it.
+		hdr, err := f.br.Peek(max(16, f.br.Buffered()))
 		if err != nil {
 			return f.endErr(frame, len(hdr), err)
 		}
@@ -350,8 +352,11 @@ func (f *fileReader) readPcap() error {
 			// tcpdump and tshark read the captured bytes.
 			f.note(noteCapOverLen, frame, fmt.Errorf("%w: %d captured bytes of a %d-byte packet: read as captured", ErrBadLength, caplen, length))
 		}
-		data, err := f.record(16, int(caplen), 0)
-		if err != nil {
+		var data []byte
+		if end := 16 + int(caplen); end <= len(hdr) {
+			f.br.Discard(end)
+			data = hdr[16:end:end] // nobody appends into the buffer
+		} else if data, err = f.record(16, int(caplen), 0); err != nil {
 			return f.endErr(frame, 1, err)
 		}
 		f.frames = frame

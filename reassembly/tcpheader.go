@@ -67,6 +67,14 @@ func decodeTCP(data []byte, seg *Segment) (headerLen, captured int) {
 // before, and it takes a timestamps option only with its proper length of
 // 10.
 func parseOptions(opts []byte, seg *Segment) {
+	if len(opts) == 12 && binary.BigEndian.Uint32(opts) == 0x0101080a {
+		// NOP, NOP, timestamps: the layout RFC 7323 (appendix A) gives,
+		// which stacks send on every segment but the SYNs.
+		seg.HasTS = true
+		seg.TSval = binary.BigEndian.Uint32(opts[4:8])
+		seg.TSecr = binary.BigEndian.Uint32(opts[8:12])
+		return
+	}
 	for len(opts) > 0 {
 		switch opts[0] {
 		case 0: // end of option list
