@@ -169,6 +169,7 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	// boundMemory prunes once one more than the bound is remembered.
 	t.tuples.slab.limit = intOr(cfg.MaxTuples, defaultMaxTuples) + 1
 	t.tuples.slab.bits = filterBits
+	t.tuples.live = &t.conns.hashSlots
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
 	t.reset = durationOr(cfg.ResetLinger, defaultReset)
@@ -528,6 +529,7 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 			c.Prev.Turned = prev.lo != c.lo
 		}
 	}
+	t.tuples.opening(h)
 	t.conns.putHashed(c, h)
 	t.live.add(c, t.deadline(c), t.lingerSeg(c))
 	t.stats.Connections++

@@ -8,6 +8,9 @@ type tupleMemory struct {
 	table tupleTable
 	slab  tupleSlab
 	all   []tupleEntry // prune's, kept for the next prune
+	// live is the flow table: the four-tuples of the live incarnations
+	// are marked in the filter too (opening), so that remember need not.
+	live *hashSlots
 }
 
 // tupleSlab holds the remembered summaries in one slice, with their keys
@@ -29,9 +32,9 @@ type tupleSlab struct {
 	attempts []bool
 	holes    []int32 // free indexes of s
 	// filter has a bit set for the hash of every remembered four-tuple
-	// (and some forgotten ones, until rebuilt): most new connections are
-	// on a four-tuple never seen, and the bit says so without a lookup in
-	// the large table.
+	// and of every live one (and some forgotten ones, until rebuilt):
+	// most new connections are on a four-tuple never seen, and the bit
+	// says so without a lookup in the large table.
 	filter []uint64
 	// limit is the most entries the slab ever holds (the tracker's bound
 	// plus one): it grows by doubling up to it, not by append's quarter,
@@ -73,7 +76,8 @@ func (b *tupleSlab) filterWord(h uint64) uint64 {
 }
 
 // rebuildFilter clears the bits of forgotten four-tuples.
-func (b *tupleSlab) rebuildFilter() {
+func (m *tupleMemory) rebuildFilter() {
+	b := &m.slab
 	if b.filter == nil {
 		return
 	}
@@ -83,7 +87,22 @@ func (b *tupleSlab) rebuildFilter() {
 			b.mark(h)
 		}
 	}
+	if m.live == nil {
+		return
+	}
+	// A slot's tag is the upper half of the hash, all the filter reads
+	// (bits < 32).
+	for _, sl := range m.live.slots {
+		if sl.tag != 0 {
+			b.mark(uint64(sl.tag) << 32)
+		}
+	}
 }
+
+// opening marks the four-tuple of hash h in the filter as its incarnation
+// opens, for remember: the filter's word is in the cache now, read by
+// lookup, and would not be when the incarnation finishes.
+func (m *tupleMemory) opening(h uint64) { m.slab.mark(h) }
 
 // len is the number of four-tuples remembered.
 func (m *tupleMemory) len() int { return m.table.n }
@@ -108,12 +127,11 @@ func (m *tupleMemory) lookup(k *flowKey, h uint64) (int32, bool) {
 }
 
 // remember stores the summary of the four-tuple k, whose hash is h, as its
-// incarnation finishes.
+// incarnation finishes. Its filter bit is set already (opening).
 func (m *tupleMemory) remember(k *flowKey, h uint64, s *Summary) {
 	// The four-tuple is not remembered: open took its summary out, and
 	// only one incarnation of a four-tuple is live at a time.
 	m.table.add(h, m.slab.add(s, k, h), 3, 4, 1024)
-	m.slab.mark(h)
 }
 
 // forget forgets the summary at index i of the slab and returns it.
@@ -168,7 +186,7 @@ func (m *tupleMemory) forgetOlder(now, age int64) {
 			m.forget(int32(i))
 		}
 	}
-	b.rebuildFilter()
+	m.rebuildFilter()
 }
 
 // tupleEntry is a remembered four-tuple as prune orders them.
@@ -223,7 +241,7 @@ func (m *tupleMemory) prune(keep int, now, need int64) int {
 			early++
 		}
 	}
-	b.rebuildFilter()
+	m.rebuildFilter()
 	return early
 }
 
