@@ -904,9 +904,14 @@ type dueConn struct {
 }
 
 // finishAll finishes incarnations in the order they started, so output
-// never depends on map order.
+// never depends on map order. A partition of the sharded tracker leaves
+// them in the order it found them: what it holds after finishing them
+// does not depend on the order, and the coordinator sorts the records of
+// all partitions by ID anyway (emitAll, emitPending).
 func (t *Tracker) finishAll(cs []dueConn) {
-	slices.SortFunc(cs, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
+	if t.shard == nil {
+		slices.SortFunc(cs, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
+	}
 	// Load what finishing touches first, each conn's record and the tuple
 	// table slot its summary goes to, for all of them at once: the cache
 	// misses overlap instead of coming one after another.
