@@ -21,16 +21,10 @@ type tupleMemory struct {
 // costs no hashing of the 36-byte key, and the churn of short connections
 // leaves no tombstones behind (a Go map keeps the room of what it deleted).
 type tupleSlab struct {
-	s      []Summary
-	keys   []flowKey
-	hashes []uint64 // 0: the entry is free
-	// ends is each summary's End, and attempts whether it was a failed
-	// connection attempt (a SYN no SYN+ACK answered): what forgetOlder
-	// and prune sort by, read from 9 bytes an entry instead of the whole
-	// summary.
-	ends     []int64
-	attempts []bool
-	holes    []int32 // free indexes of s
+	s     []Summary
+	keys  []flowKey
+	meta  []tupleMeta // 0 hash: the entry is free
+	holes []int32     // free indexes of s
 	// filter has a bit set for the hash of every remembered four-tuple
 	// and of every live one (and some forgotten ones, until rebuilt):
 	// most new connections are on a four-tuple never seen, and the bit
@@ -43,6 +37,16 @@ type tupleSlab struct {
 	// bits is the filter's size, log2 (filterBits; less in a partition
 	// of the sharded tracker, which holds a share of the four-tuples).
 	bits uint8
+}
+
+// tupleMeta is what forgetOlder, prune and rebuildFilter read of a
+// remembered four-tuple: they scan 24 bytes an entry instead of the whole
+// summary, and a summary remembered or forgotten writes one line of them.
+type tupleMeta struct {
+	hash uint64 // 0: the entry is free
+	end  int64  // the summary's End
+	// attempt: a failed connection attempt (a SYN no SYN+ACK answered).
+	attempt bool
 }
 
 // tupleTable holds, by four-tuple hash, indexes into tupleSlab.
@@ -82,8 +86,8 @@ func (m *tupleMemory) rebuildFilter() {
 		return
 	}
 	clear(b.filter)
-	for _, h := range b.hashes {
-		if h != 0 {
+	for i := range b.meta {
+		if h := b.meta[i].hash; h != 0 {
 			b.mark(h)
 		}
 	}
@@ -136,7 +140,7 @@ func (m *tupleMemory) remember(k *flowKey, h uint64, s *Summary) {
 
 // forget forgets the summary at index i of the slab and returns it.
 func (m *tupleMemory) forget(i int32) Summary {
-	m.table.remove(m.slab.hashes[i], i)
+	m.table.remove(m.slab.meta[i].hash, i)
 	return m.slab.free(i)
 }
 
@@ -144,23 +148,18 @@ func (b *tupleSlab) add(s *Summary, k *flowKey, h uint64) int32 {
 	if n := len(b.holes); n > 0 {
 		i := b.holes[n-1]
 		b.holes = b.holes[:n-1]
-		b.s[i], b.keys[i], b.hashes[i] = *s, *k, h
-		b.ends[i], b.attempts[i] = s.End, attempt(s)
+		b.s[i], b.keys[i], b.meta[i] = *s, *k, tupleMeta{h, s.End, attempt(s)}
 		return i
 	}
 	if n := len(b.s); n == cap(b.s) && n < b.limit {
 		c := min(max(2*n, 1024), b.limit)
 		b.s = slices.Grow(b.s, c-n)
 		b.keys = slices.Grow(b.keys, c-n)
-		b.hashes = slices.Grow(b.hashes, c-n)
-		b.ends = slices.Grow(b.ends, c-n)
-		b.attempts = slices.Grow(b.attempts, c-n)
+		b.meta = slices.Grow(b.meta, c-n)
 	}
 	b.s = append(b.s, *s)
 	b.keys = append(b.keys, *k)
-	b.hashes = append(b.hashes, h)
-	b.ends = append(b.ends, s.End)
-	b.attempts = append(b.attempts, attempt(s))
+	b.meta = append(b.meta, tupleMeta{h, s.End, attempt(s)})
 	return int32(len(b.s) - 1)
 }
 
@@ -171,8 +170,7 @@ func attempt(s *Summary) bool { return s.SYNSeen[0] && !s.SYNSeen[1] }
 // free releases index i and returns what it held.
 func (b *tupleSlab) free(i int32) Summary {
 	s := b.s[i]
-	b.s[i], b.keys[i], b.hashes[i] = Summary{}, flowKey{}, 0
-	b.ends[i], b.attempts[i] = 0, false
+	b.s[i], b.keys[i], b.meta[i] = Summary{}, flowKey{}, tupleMeta{}
 	b.holes = append(b.holes, i)
 	return s
 }
@@ -181,8 +179,8 @@ func (b *tupleSlab) free(i int32) Summary {
 // than age before now.
 func (m *tupleMemory) forgetOlder(now, age int64) {
 	b := &m.slab
-	for i, h := range b.hashes {
-		if h != 0 && now-b.ends[i] > age {
+	for i := range b.meta {
+		if e := &b.meta[i]; e.hash != 0 && now-e.end > age {
 			m.forget(int32(i))
 		}
 	}
@@ -205,16 +203,16 @@ type tupleEntry struct {
 func (m *tupleMemory) prune(keep int, now, need int64) int {
 	b := &m.slab
 	all := m.all[:0]
-	for i, h := range b.hashes {
-		if h == 0 {
+	for i := range b.meta {
+		t := &b.meta[i]
+		if t.hash == 0 {
 			continue
 		}
-		end := b.ends[i]
-		e := tupleEntry{class: 2, at: end, i: int32(i)}
+		e := tupleEntry{class: 2, at: t.end, i: int32(i)}
 		switch {
-		case now-end > need:
+		case now-t.end > need:
 			e.class = 0
-		case b.attempts[i]:
+		case t.attempt:
 			e.class = 1
 		}
 		all = append(all, e)
