@@ -454,7 +454,35 @@ type sharded struct {
 	endNow  int64
 	free    []*Record // in sequence, the records to fill again
 	keys    []outKey  // in sequence, emitAll's
+	ahead   []*Record // in sequence, the consumer's records taken ahead
+	sink    uint64    // newRecord's loads
 }
+
+// newRecord is the consumer's next record (Config.NewRecord), for a
+// partition in sequence. It takes recordsAhead at a time and loads the
+// first line of each: a record the consumer gave back is in the cache of
+// its core, or none, and each was a miss that held up the tracker by
+// itself when open cleared the record; taken together, the misses
+// overlap.
+func (s *sharded) newRecord() *Record {
+	if len(s.ahead) == 0 {
+		sink := s.sink
+		for range recordsAhead {
+			r := s.cfg.NewRecord()
+			sink += uint64(r.ID)
+			s.ahead = append(s.ahead, r)
+		}
+		s.sink = sink
+	}
+	n := len(s.ahead) - 1
+	r := s.ahead[n]
+	s.ahead[n] = nil
+	s.ahead = s.ahead[:n]
+	return r
+}
+
+// recordsAhead is how many records newRecord takes at a time.
+const recordsAhead = 32
 
 // maxPool bounds the records a partition keeps to fill again, in
 // parallel; in sequence the partitions share one pool of up to
@@ -471,7 +499,7 @@ func newSharded(cfg Config, emit func(*Record), workers int) *sharded {
 			// One goroutine: the consumer's records, or one pool.
 			p.shared = &s.free
 			if cfg.NewRecord != nil {
-				pc.NewRecord = cfg.NewRecord
+				pc.NewRecord = s.newRecord
 			}
 		}
 		if cfg.Watermark != nil {

@@ -172,6 +172,7 @@ func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	t.maxClocks = intOr(cfg.MaxClocks, defaultMaxClocks)
 	t.tuples.slab.limit = t.maxTuples + 1
 	t.tuples.slab.bits = filterBits
+	t.tuples.live = &t.conns.hashSlots
 	t.idle = durationOr(cfg.IdleTimeout, defaultIdle)
 	t.linger = durationOr(cfg.CloseLinger, defaultLinger)
 	t.reset = durationOr(cfg.ResetLinger, defaultReset)
@@ -531,6 +532,7 @@ func (t *Tracker) open(key flowKey, h uint64, seg *Segment, srcIsLo bool) *conn 
 			c.Prev.Turned = prev.lo != c.lo
 		}
 	}
+	t.tuples.opening(h)
 	t.conns.putHashed(c, h)
 	t.live.add(c, t.deadline(c), t.lingerSeg(c))
 	t.stats.Connections++
@@ -904,9 +906,14 @@ type dueConn struct {
 }
 
 // finishAll finishes incarnations in the order they started, so output
-// never depends on map order.
+// never depends on map order. A partition of the sharded tracker leaves
+// them in the order it found them: what it holds after finishing them
+// does not depend on the order, and the coordinator sorts the records of
+// all partitions by ID anyway (emitAll, emitPending).
 func (t *Tracker) finishAll(cs []dueConn) {
-	slices.SortFunc(cs, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
+	if t.shard == nil {
+		slices.SortFunc(cs, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
+	}
 	// Load what finishing touches first, each conn's record and the tuple
 	// table slot its summary goes to, for all of them at once: the cache
 	// misses overlap instead of coming one after another.

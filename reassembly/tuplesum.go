@@ -6,6 +6,9 @@ type tupleMemory struct {
 	table tupleTable
 	slab  tupleSlab
 	all   []tupleEntry // prune's, kept for the next prune
+	// live is the flow table: the four-tuples of the live incarnations
+	// are marked in the filter too (opening), so that remember need not.
+	live *hashSlots
 }
 
 // tupleSlab holds the remembered summaries in one slice, with their keys
@@ -16,20 +19,14 @@ type tupleMemory struct {
 // costs no hashing of the 36-byte key, and the churn of short connections
 // leaves no tombstones behind (a Go map keeps the room of what it deleted).
 type tupleSlab struct {
-	s      []Summary
-	keys   []flowKey
-	hashes []uint64 // 0: the entry is free
-	// ends is each summary's End, and attempts whether it was a failed
-	// connection attempt (a SYN no SYN+ACK answered): what forgetOlder
-	// and prune sort by, read from 9 bytes an entry instead of the whole
-	// summary.
-	ends     []int64
-	attempts []bool
-	holes    []int32 // free indexes of s
+	s     []Summary
+	keys  []flowKey
+	meta  []tupleMeta // 0 hash: the entry is free
+	holes []int32     // free indexes of s
 	// filter has a bit set for the hash of every remembered four-tuple
-	// (and some forgotten ones, until rebuilt): most new connections are
-	// on a four-tuple never seen, and the bit says so without a lookup in
-	// the large table.
+	// and of every live one (and some forgotten ones, until rebuilt):
+	// most new connections are on a four-tuple never seen, and the bit
+	// says so without a lookup in the large table.
 	filter []uint64
 	// limit is the most entries the slab ever holds (the tracker's bound
 	// plus one): it grows by doubling up to it, not by append's quarter,
@@ -38,6 +35,16 @@ type tupleSlab struct {
 	// bits is the filter's size, log2 (filterBits; less in a partition
 	// of the sharded tracker, which holds a share of the four-tuples).
 	bits uint8
+}
+
+// tupleMeta is what forgetOlder, prune and rebuildFilter read of a
+// remembered four-tuple: they scan 24 bytes an entry instead of the whole
+// summary, and a summary remembered or forgotten writes one line of them.
+type tupleMeta struct {
+	hash uint64 // 0: the entry is free
+	end  int64  // the summary's End
+	// attempt: a failed connection attempt (a SYN no SYN+ACK answered).
+	attempt bool
 }
 
 // tupleTable holds, by four-tuple hash, indexes into tupleSlab.
@@ -71,17 +78,33 @@ func (b *tupleSlab) filterWord(h uint64) uint64 {
 }
 
 // rebuildFilter clears the bits of forgotten four-tuples.
-func (b *tupleSlab) rebuildFilter() {
+func (m *tupleMemory) rebuildFilter() {
+	b := &m.slab
 	if b.filter == nil {
 		return
 	}
 	clear(b.filter)
-	for _, h := range b.hashes {
-		if h != 0 {
+	for i := range b.meta {
+		if h := b.meta[i].hash; h != 0 {
 			b.mark(h)
 		}
 	}
+	if m.live == nil {
+		return
+	}
+	// A slot's tag is the upper half of the hash, all the filter reads
+	// (bits < 32).
+	for _, sl := range m.live.slots {
+		if sl.tag != 0 {
+			b.mark(uint64(sl.tag) << 32)
+		}
+	}
 }
+
+// opening marks the four-tuple of hash h in the filter as its incarnation
+// opens, for remember: the filter's word is in the cache now, read by
+// lookup, and would not be when the incarnation finishes.
+func (m *tupleMemory) opening(h uint64) { m.slab.mark(h) }
 
 // len is the number of four-tuples remembered.
 func (m *tupleMemory) len() int { return m.table.n }
@@ -106,17 +129,16 @@ func (m *tupleMemory) lookup(k *flowKey, h uint64) (int32, bool) {
 }
 
 // remember stores the summary of the four-tuple k, whose hash is h, as its
-// incarnation finishes.
+// incarnation finishes. Its filter bit is set already (opening).
 func (m *tupleMemory) remember(k *flowKey, h uint64, s *Summary) {
 	// The four-tuple is not remembered: open took its summary out, and
 	// only one incarnation of a four-tuple is live at a time.
 	m.table.add(h, m.slab.add(s, k, h), 3, 4, 1024)
-	m.slab.mark(h)
 }
 
 // forget forgets the summary at index i of the slab and returns it.
 func (m *tupleMemory) forget(i int32) Summary {
-	m.table.remove(m.slab.hashes[i], i)
+	m.table.remove(m.slab.meta[i].hash, i)
 	return m.slab.free(i)
 }
 
@@ -124,23 +146,18 @@ func (b *tupleSlab) add(s *Summary, k *flowKey, h uint64) int32 {
 	if n := len(b.holes); n > 0 {
 		i := b.holes[n-1]
 		b.holes = b.holes[:n-1]
-		b.s[i], b.keys[i], b.hashes[i] = *s, *k, h
-		b.ends[i], b.attempts[i] = s.End, attempt(s)
+		b.s[i], b.keys[i], b.meta[i] = *s, *k, tupleMeta{h, s.End, attempt(s)}
 		return i
 	}
 	if n := len(b.s); n == cap(b.s) && n < b.limit {
 		c := min(max(2*n, 1024), b.limit)
 		b.s = growTo(b.s, c)
 		b.keys = growTo(b.keys, c)
-		b.hashes = growTo(b.hashes, c)
-		b.ends = growTo(b.ends, c)
-		b.attempts = growTo(b.attempts, c)
+		b.meta = growTo(b.meta, c)
 	}
 	b.s = append(b.s, *s)
 	b.keys = append(b.keys, *k)
-	b.hashes = append(b.hashes, h)
-	b.ends = append(b.ends, s.End)
-	b.attempts = append(b.attempts, attempt(s))
+	b.meta = append(b.meta, tupleMeta{h, s.End, attempt(s)})
 	return int32(len(b.s) - 1)
 }
 
@@ -161,8 +178,7 @@ func attempt(s *Summary) bool { return s.SYNSeen[0] && !s.SYNSeen[1] }
 // free releases index i and returns what it held.
 func (b *tupleSlab) free(i int32) Summary {
 	s := b.s[i]
-	b.s[i], b.keys[i], b.hashes[i] = Summary{}, flowKey{}, 0
-	b.ends[i], b.attempts[i] = 0, false
+	b.s[i], b.keys[i], b.meta[i] = Summary{}, flowKey{}, tupleMeta{}
 	b.holes = append(b.holes, i)
 	return s
 }
@@ -171,12 +187,12 @@ func (b *tupleSlab) free(i int32) Summary {
 // than age before now.
 func (m *tupleMemory) forgetOlder(now, age int64) {
 	b := &m.slab
-	for i, h := range b.hashes {
-		if h != 0 && now-b.ends[i] > age {
+	for i := range b.meta {
+		if e := &b.meta[i]; e.hash != 0 && now-e.end > age {
 			m.forget(int32(i))
 		}
 	}
-	b.rebuildFilter()
+	m.rebuildFilter()
 }
 
 // tupleEntry is a remembered four-tuple as prune orders them.
@@ -195,16 +211,16 @@ type tupleEntry struct {
 func (m *tupleMemory) prune(keep int, now, need int64) int {
 	b := &m.slab
 	all := m.all[:0]
-	for i, h := range b.hashes {
-		if h == 0 {
+	for i := range b.meta {
+		t := &b.meta[i]
+		if t.hash == 0 {
 			continue
 		}
-		end := b.ends[i]
-		e := tupleEntry{class: 2, at: end, i: int32(i)}
+		e := tupleEntry{class: 2, at: t.end, i: int32(i)}
 		switch {
-		case now-end > need:
+		case now-t.end > need:
 			e.class = 0
-		case b.attempts[i]:
+		case t.attempt:
 			e.class = 1
 		}
 		all = append(all, e)
@@ -231,7 +247,7 @@ func (m *tupleMemory) prune(keep int, now, need int64) int {
 			early++
 		}
 	}
-	b.rebuildFilter()
+	m.rebuildFilter()
 	return early
 }
 
