@@ -564,15 +564,16 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 		// segment counts after all, before this one.
 		p, pf := c.pend, c.pendFrom
 		c.pend, c.pendReady = nil, false
-		t.apply(c, p, pf)
+		ps, pr := c.flows(pf)
+		t.apply(c, p, pf, ps, pr)
 		t.freePend = p
 	}
-	t.apply(c, seg, from)
+	t.apply(c, seg, from, s, r)
 }
 
-// apply applies an accepted segment to its incarnation's facts.
-func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
-	s, r := c.flows(from)
+// apply applies an accepted segment, sent by from (s its flow, r the
+// receiver's), to its incarnation's facts.
+func (t *Tracker) apply(c *conn, seg *Segment, from Side, s, r *flowSide) {
 	syn, fin, rst, ack := seg.Has(FlagSYN), seg.Has(FlagFIN), seg.Has(FlagRST), seg.Has(FlagACK)
 	if seg.OptionsKnown {
 		s.TSKnown = true
@@ -641,6 +642,7 @@ func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
 		s.AcksOfPeerFIN++
 		if !s.AckOfPeerFIN.Seen() {
 			s.AckOfPeerFIN.set(seg)
+			c.closed = c.closed || r.AckOfPeerFIN.Seen() // both FINs acknowledged
 			// The server enters TIME_WAIT when it ACKs the client's FIN
 			// after sending its own, unless its FIN acknowledged the
 			// client's: then it was the passive closer (LAST_ACK).
@@ -660,11 +662,7 @@ func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
 			s.RST.set(seg)
 			s.RSTWithAck = ack
 		}
-	}
-
-	if !c.closed {
-		c.closed = s.RST.Seen() || r.RST.Seen() ||
-			(c.C.AckOfPeerFIN.Seen() && c.S.AckOfPeerFIN.Seen())
+		c.closed = true
 	}
 
 	// Only what clients send: a SYN is judged against the TSvals its IP
@@ -675,7 +673,9 @@ func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
 		clk := t.senderClock(c, seg, from, true)
 		clk.latest, clk.latestAt, clk.latestConn = seg.TSval, seg.Time, c.ID
 	}
-	t.halfOpenCheck(c, seg, from)
+	if c.halfOpen {
+		t.halfOpenCheck(c, seg, from, r)
+	}
 }
 
 // senderClock returns the clock of seg's (source, destination) address pair, made when new
