@@ -378,7 +378,8 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 // those steps decided for the whole capture (shard.go).
 func (t *Tracker) track(seg *Segment, k *segKey) *conn {
 	key, srcIsLo, fp := &k.key, k.srcIsLo, k.fp
-	if seg.Flags&FlagSYN != 0 {
+	syn := seg.Flags&FlagSYN != 0
+	if syn {
 		// A SYN mostly opens an incarnation: load what open reads, the
 		// remembered four-tuples' filter word and the conn to reuse,
 		// before the flow table lookup, so that the cache misses overlap.
@@ -397,10 +398,10 @@ func (t *Tracker) track(seg *Segment, k *segKey) *conn {
 		case idle > t.idle && !t.continues(c, seg, c.sideOf(srcIsLo)):
 			t.finish(c, true)
 			c = nil
-		case c.closed && idle > t.lingerOf(c) && !seg.Has(FlagSYN):
+		case c.closed && idle > t.lingerOf(c) && !syn:
 			t.finish(c, false)
 			c = nil
-		case t.startsIncarnation(c, seg, c.sideOf(srcIsLo)):
+		case syn && t.startsIncarnation(c, seg, c.sideOf(srcIsLo)):
 			t.finish(c, false)
 			c = nil
 		}
@@ -436,14 +437,12 @@ func (t *Tracker) lingerOf(c *conn) int64 {
 	return t.linger
 }
 
-// startsIncarnation decides whether a segment on a known four-tuple begins
-// a new incarnation: a SYN with a new ISN, a SYN after FIN or RST, or a
-// SYN+ACK with a new ISN where the SYN is missing. A SYN sent again with the
-// same ISN is a retransmission.
+// startsIncarnation decides whether a SYN or SYN+ACK on a known four-tuple
+// begins a new incarnation: a SYN with a new ISN, a SYN after FIN or RST,
+// or a SYN+ACK with a new ISN where the SYN is missing. A SYN sent again
+// with the same ISN is a retransmission. Other segments never begin one:
+// track asks only for SYNs.
 func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
-	if !seg.Has(FlagSYN) {
-		return false
-	}
 	ended := c.C.FIN.Seen() || c.S.FIN.Seen() || c.C.RST.Seen() || c.S.RST.Seen()
 	if !seg.Has(FlagACK) {
 		if from == SideServer {
