@@ -45,14 +45,26 @@ package reassembly
 const minWindow = 1 << 16
 
 // accept applies the rules above to seg, sent by from (s its flow, r the
-// receiver's), and reports whether the receiver would take it.
+// receiver's), and reports whether the receiver would take it. The common
+// case, a segment in the window of a conn past the SYN+ACK, is decided
+// here, in a function that calls nothing on that path and so keeps its
+// arguments in registers; judge has the rules.
 func (t *Tracker) accept(c *conn, seg *Segment, s, r *flowSide, from Side) bool {
+	if c.StaleState == nil && c.S.SYN.Seen() && seg.Flags&(FlagSYN|FlagRST) == 0 && !seg.BadHeader &&
+		!s.jump && !r.jump && inWindow(seg, s, r, seg.Has(FlagACK)) {
+		return true
+	}
+	return t.judge(c, seg, s, r, from)
+}
+
+// judge is accept past its common case.
+func (t *Tracker) judge(c *conn, seg *Segment, s, r *flowSide, from Side) bool {
 	syn, rst, ack := seg.Has(FlagSYN), seg.Has(FlagRST), seg.Has(FlagACK)
 	if (c.StaleState != nil || !c.S.SYN.Seen()) && t.staleState(c, seg, s, from, syn, rst, ack) {
 		return false
 	}
 	if !seg.BadHeader && !syn && !rst && !s.jump && !r.jump && inWindow(seg, s, r, ack) {
-		return true // the common case, without the rules below
+		return true
 	}
 	reason, expected, win := SuspectNone, uint32(0), uint32(0)
 	switch {

@@ -86,14 +86,14 @@ func (t *Tracker) halfOpenLeave(c *conn) {
 	}
 }
 
-// halfOpenCheck ends the half-open state of c once seg completes the
-// handshake (the client's ACK of the SYN+ACK) or carries data while the
-// peer has sent something too: a real exchange, not a probe.
-func (t *Tracker) halfOpenCheck(c *conn, seg *Segment, from Side) {
-	if !c.halfOpen || seg.Flags&(FlagSYN|FlagRST) != 0 {
+// halfOpenCheck ends the half-open state of c, still half-open, once seg,
+// sent by from to the side r, completes the handshake (the client's ACK of
+// the SYN+ACK) or carries data while the peer has sent something too: a
+// real exchange, not a probe.
+func (t *Tracker) halfOpenCheck(c *conn, seg *Segment, from Side, r *flowSide) {
+	if seg.Flags&(FlagSYN|FlagRST) != 0 {
 		return
 	}
-	_, r := c.flows(from)
 	if from == SideClient && seg.Has(FlagACK) && c.C.SYN.Seen() && c.S.SYN.Seen() && seg.Ack == c.S.ISN+1 ||
 		seg.PayloadLen > 0 && r.Packets > 0 {
 		t.halfOpenLeave(c)

@@ -378,7 +378,8 @@ func (t *Tracker) feed(seg *Segment, k *segKey) {
 // those steps decided for the whole capture (shard.go).
 func (t *Tracker) track(seg *Segment, k *segKey) *conn {
 	key, srcIsLo, fp := &k.key, k.srcIsLo, k.fp
-	if seg.Flags&FlagSYN != 0 {
+	syn := seg.Flags&FlagSYN != 0
+	if syn {
 		// A SYN mostly opens an incarnation: load what open reads, the
 		// remembered four-tuples' filter word and the conn to reuse,
 		// before the flow table lookup, so that the cache misses overlap.
@@ -397,10 +398,10 @@ func (t *Tracker) track(seg *Segment, k *segKey) *conn {
 		case idle > t.idle && !t.continues(c, seg, c.sideOf(srcIsLo)):
 			t.finish(c, true)
 			c = nil
-		case c.closed && idle > t.lingerOf(c) && !seg.Has(FlagSYN):
+		case c.closed && idle > t.lingerOf(c) && !syn:
 			t.finish(c, false)
 			c = nil
-		case t.startsIncarnation(c, seg, c.sideOf(srcIsLo)):
+		case syn && t.startsIncarnation(c, seg, c.sideOf(srcIsLo)):
 			t.finish(c, false)
 			c = nil
 		}
@@ -436,14 +437,12 @@ func (t *Tracker) lingerOf(c *conn) int64 {
 	return t.linger
 }
 
-// startsIncarnation decides whether a segment on a known four-tuple begins
-// a new incarnation: a SYN with a new ISN, a SYN after FIN or RST, or a
-// SYN+ACK with a new ISN where the SYN is missing. A SYN sent again with the
-// same ISN is a retransmission.
+// startsIncarnation decides whether a SYN or SYN+ACK on a known four-tuple
+// begins a new incarnation: a SYN with a new ISN, a SYN after FIN or RST,
+// or a SYN+ACK with a new ISN where the SYN is missing. A SYN sent again
+// with the same ISN is a retransmission. Other segments never begin one:
+// track asks only for SYNs.
 func (t *Tracker) startsIncarnation(c *conn, seg *Segment, from Side) bool {
-	if !seg.Has(FlagSYN) {
-		return false
-	}
 	ended := c.C.FIN.Seen() || c.S.FIN.Seen() || c.C.RST.Seen() || c.S.RST.Seen()
 	if !seg.Has(FlagACK) {
 		if from == SideServer {
@@ -564,15 +563,16 @@ func (t *Tracker) update(c *conn, seg *Segment, from Side) {
 		// segment counts after all, before this one.
 		p, pf := c.pend, c.pendFrom
 		c.pend, c.pendReady = nil, false
-		t.apply(c, p, pf)
+		ps, pr := c.flows(pf)
+		t.apply(c, p, pf, ps, pr)
 		t.freePend = p
 	}
-	t.apply(c, seg, from)
+	t.apply(c, seg, from, s, r)
 }
 
-// apply applies an accepted segment to its incarnation's facts.
-func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
-	s, r := c.flows(from)
+// apply applies an accepted segment, sent by from (s its flow, r the
+// receiver's), to its incarnation's facts.
+func (t *Tracker) apply(c *conn, seg *Segment, from Side, s, r *flowSide) {
 	syn, fin, rst, ack := seg.Has(FlagSYN), seg.Has(FlagFIN), seg.Has(FlagRST), seg.Has(FlagACK)
 	if seg.OptionsKnown {
 		s.TSKnown = true
@@ -641,6 +641,7 @@ func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
 		s.AcksOfPeerFIN++
 		if !s.AckOfPeerFIN.Seen() {
 			s.AckOfPeerFIN.set(seg)
+			c.closed = c.closed || r.AckOfPeerFIN.Seen() // both FINs acknowledged
 			// The server enters TIME_WAIT when it ACKs the client's FIN
 			// after sending its own, unless its FIN acknowledged the
 			// client's: then it was the passive closer (LAST_ACK).
@@ -660,11 +661,7 @@ func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
 			s.RST.set(seg)
 			s.RSTWithAck = ack
 		}
-	}
-
-	if !c.closed {
-		c.closed = s.RST.Seen() || r.RST.Seen() ||
-			(c.C.AckOfPeerFIN.Seen() && c.S.AckOfPeerFIN.Seen())
+		c.closed = true
 	}
 
 	// Only what clients send: a SYN is judged against the TSvals its IP
@@ -675,7 +672,9 @@ func (t *Tracker) apply(c *conn, seg *Segment, from Side) {
 		clk := t.senderClock(c, seg, from, true)
 		clk.latest, clk.latestAt, clk.latestConn = seg.TSval, seg.Time, c.ID
 	}
-	t.halfOpenCheck(c, seg, from)
+	if c.halfOpen {
+		t.halfOpenCheck(c, seg, from, r)
+	}
 }
 
 // senderClock returns the clock of seg's (source, destination) address pair, made when new

@@ -122,7 +122,7 @@ func (m *tupleMemory) lookup(k *flowKey, h uint64) (int32, bool) {
 		if s.tag == 0 {
 			return 0, false
 		}
-		if s.tag == tag && m.slab.keys[s.v] == *k {
+		if s.tag == tag && m.slab.keys[s.v].equal(k) {
 			return s.v, true
 		}
 	}
