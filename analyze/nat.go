@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"math"
 	"net/netip"
 	"runtime"
@@ -218,7 +219,9 @@ type ipStamps struct {
 	skipped int   // timestamped connections past natMaxPeers or natMaxIPConns
 	lastAt  int64 // the latest record end
 	samples int   // clock samples kept, over the peers
-	listed  int   // SYNs kept in the peers' lists
+	// syns are the SYNs listed toward every peer, in the order seen: one
+	// list per address, grown in steps to natMaxSYNs (listSYN).
+	syns []natSYN
 }
 
 // pairStamps is one (source IP, peer IP) pair: its clock samples, and the
@@ -226,9 +229,8 @@ type ipStamps struct {
 type pairStamps struct {
 	peer    netip.Addr
 	conns   []stampConn
-	fitted  int32 // at the end: its fit's index in natTimestamps.fits + 1, 0 for none
-	skipped int   // timestamped sides past natMaxConns
-	syns    []natSYN
+	fitted  int32  // at the end: its fit's index in natTimestamps.fits + 1, 0 for none
+	skipped int    // timestamped sides past natMaxConns
 	listed  int    // SYNs behind or refused by the exact rule, listed or not
 	behind  int    // of them, behind the latest TSval
 	recycle int    // of them, where the exact tcp_tw_recycle rule applies
@@ -260,35 +262,78 @@ type stampConn struct {
 }
 
 // natSYN is one listed SYN: the facts its NATSYN is made of when a
-// finding lists it (72 bytes, no string or pointer to keep while
+// finding lists it (64 bytes, no string or pointer to keep while
 // tens of thousands of addresses are watched), and what locates it.
 type natSYN struct {
-	at, latestAt                  int64
-	frame                         reassembly.Frame
+	at, latestAt int64
+	// The SYN's reassembly.Frame, its file index narrowed (to fewer
+	// than 2^31 files) so that the fields below fill the word.
+	frameN                        int
+	frameFile                     int32
 	conn, latestConn, recycleConn int32
 	tsval, latest, by             uint32 // by: ticks behind, 0 unless behind
 	sentAgain                     int32
 	clientPort, serverPort        uint16 // the client is the address's own
-	hasTS, checked, behind        bool
-	recycle, answered             bool
+	peer                          uint8  // the index of its pair in ipStamps.peers
+	flags                         synFlags
+}
+
+// synFlags are a listed SYN's yes-or-no facts, one bit each.
+type synFlags uint8
+
+const (
+	synHasTS    synFlags = 1 << iota // the SYN carried a timestamp
+	synChecked                       // there was a latest TSval to judge it by
+	synBehind                        // behind that TSval by more than pawsWindow
+	synRecycle                       // refused by the exact tcp_tw_recycle rule
+	synAnswered                      // a SYN+ACK came back
+)
+
+func (s *natSYN) has(f synFlags) bool { return s.flags&f != 0 }
+
+func (s *natSYN) frame() reassembly.Frame {
+	return reassembly.Frame{File: int(s.frameFile), N: s.frameN}
 }
 
 func (s *natSYN) server(peer netip.Addr) netip.AddrPort {
 	return netip.AddrPortFrom(peer, s.serverPort)
 }
 
+// synsTo are the SYNs listed toward the address's peer k, in the order
+// seen.
+func (ip *ipStamps) synsTo(k uint8) iter.Seq[*natSYN] {
+	return func(yield func(*natSYN) bool) {
+		for i := range ip.syns {
+			if s := &ip.syns[i]; s.peer == k && !yield(s) {
+				return
+			}
+		}
+	}
+}
+
+// listSYN lists s. The list doubles up to natMaxSYNs exactly, not by
+// append's rule: an address that lists many SYNs lists natMaxSYNs, and a
+// capacity past it would be memory never used.
+func (ip *ipStamps) listSYN(s natSYN) {
+	if len(ip.syns) == cap(ip.syns) {
+		n := min(natMaxSYNs, max(1, 2*cap(ip.syns)))
+		ip.syns = append(make([]natSYN, 0, n), ip.syns...)
+	}
+	ip.syns = append(ip.syns, s)
+}
+
 // evidence is the SYN as a finding lists it, toward peer; Clock -1 and
 // BehindByS unset, for the finding to fill.
 func (s *natSYN) evidence(peer netip.Addr) NATSYN {
 	e := NATSYN{
-		Conn: int(s.conn), Frame: s.frame.N, Time: FormatTime(s.at), Server: s.server(peer).String(),
-		Behind: s.behind, BehindBy: s.by, Recycle: s.recycle, RecycleConn: int(s.recycleConn),
-		Answered: s.answered, SentAgain: int(s.sentAgain), Clock: -1,
+		Conn: int(s.conn), Frame: s.frameN, Time: FormatTime(s.at), Server: s.server(peer).String(),
+		Behind: s.has(synBehind), BehindBy: s.by, Recycle: s.has(synRecycle), RecycleConn: int(s.recycleConn),
+		Answered: s.has(synAnswered), SentAgain: int(s.sentAgain), Clock: -1,
 	}
-	if s.hasTS {
+	if s.has(synHasTS) {
 		e.TSval = ptr(s.tsval)
 	}
-	if s.checked {
+	if s.has(synChecked) {
 		e.Latest, e.LatestConn, e.LatestAgoS = ptr(s.latest), int(s.latestConn), ptr(Seconds(s.at-s.latestAt))
 	}
 	return e
@@ -435,18 +480,20 @@ func (d *natTimestamps) evict() {
 	d.last = -1
 }
 
-func (d *natTimestamps) pair(ip *ipStamps, peer netip.Addr) *pairStamps {
+// pair is ip's pair toward peer and its index in ip.peers, made when it
+// has none; nil past natMaxPeers.
+func (d *natTimestamps) pair(ip *ipStamps, peer netip.Addr) (*pairStamps, uint8) {
 	for i := range ip.peers {
 		if p := &ip.peers[i]; p.peer == peer {
-			return p
+			return p, uint8(i)
 		}
 	}
 	if len(ip.peers) >= natMaxPeers {
-		return nil
+		return nil, 0
 	}
 	ip.peers = append(ip.peers, pairStamps{peer: peer})
 	d.pairs++
-	return &ip.peers[len(ip.peers)-1]
+	return &ip.peers[len(ip.peers)-1], uint8(len(ip.peers) - 1)
 }
 
 // sampleShare is how many clock samples a pair may keep: natMaxConns
@@ -497,13 +544,13 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 	}
 	ip := &d.slab[d.last]
 	ip.lastAt = max(ip.lastAt, r.End)
-	p := d.pair(ip, r.Server.Addr())
+	p, k := d.pair(ip, r.Server.Addr())
 	if p == nil {
 		ip.skipped++
 		return
 	}
 	if f.SYN.Seen() {
-		d.syn(ip, p, r)
+		d.syn(ip, p, k, r)
 	}
 	if !f.HasTS {
 		return
@@ -530,7 +577,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 
 // syn counts a client SYN of the pair, and lists it when it is behind the
 // pair's latest TSval or refused by the exact tcp_tw_recycle rule.
-func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
+func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, k uint8, r *reassembly.Record) {
 	st := &r.SYNTS
 	tx, lost := 1+st.Unanswered, st.Unanswered
 	if st.Unanswered > 0 {
@@ -560,24 +607,32 @@ func (d *natTimestamps) syn(ip *ipStamps, p *pairStamps, r *reassembly.Record) {
 	if st.Unanswered > 0 {
 		p.unanswered++
 	}
-	if ip.listed >= natMaxSYNs {
+	if len(ip.syns) >= natMaxSYNs {
 		return
 	}
-	ip.listed++
-	s := natSYN{at: r.C.SYN.Time, frame: r.C.SYN.Frame, clientPort: r.Client.Port(), serverPort: r.Server.Port(),
-		conn: int32(r.ID), behind: behind, recycle: st.Recycle, answered: st.Answered, sentAgain: int32(st.Unanswered),
-		hasTS: r.C.SYNHasTS, tsval: r.C.TSFirst,
+	s := natSYN{at: r.C.SYN.Time, frameN: r.C.SYN.Frame.N, frameFile: int32(r.C.SYN.Frame.File),
+		clientPort: r.Client.Port(), serverPort: r.Server.Port(), peer: k,
+		conn: int32(r.ID), sentAgain: int32(st.Unanswered), tsval: r.C.TSFirst,
+	}
+	if r.C.SYNHasTS {
+		s.flags |= synHasTS
+	}
+	if st.Answered {
+		s.flags |= synAnswered
 	}
 	if st.Checked {
-		s.checked, s.latest, s.latestAt, s.latestConn = true, st.Latest, st.LatestAt, int32(st.LatestConn)
+		s.flags |= synChecked
+		s.latest, s.latestAt, s.latestConn = st.Latest, st.LatestAt, int32(st.LatestConn)
 	}
 	if behind {
+		s.flags |= synBehind
 		s.by = st.By
 	}
 	if st.Recycle {
+		s.flags |= synRecycle
 		s.recycleConn = int32(st.RecycleConn)
 	}
-	p.syns = append(p.syns, s)
+	ip.listSYN(s)
 }
 
 func (d *natTimestamps) finish(res *Result) {
@@ -631,6 +686,7 @@ func (ip *ipStamps) listedSYNs() int {
 // pairVerdict is what one pair's samples say.
 type pairVerdict struct {
 	p       *pairStamps
+	k       uint8 // p's index in ipStamps.peers
 	fit     clockFit
 	pattern bool
 	patP    float64
@@ -647,7 +703,7 @@ func (d *natTimestamps) judge(ip *ipStamps) {
 		if p.listed == 0 && p.sentAgain == 0 && len(p.conns) < natMinConns {
 			continue
 		}
-		v := pairVerdict{p: p}
+		v := pairVerdict{p: p, k: uint8(k)}
 		if p.fitted > 0 {
 			v.fit = d.fits[p.fitted-1]
 		} else {
@@ -775,8 +831,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 				clockOf[c.id] = clockBase + int(c.clock)
 			}
 		}
-		for i := range p.syns {
-			syn := &p.syns[i]
+		for syn := range ip.synsTo(v.k) {
 			if first == nil {
 				first, firstPeer = syn, p.peer
 			}
@@ -790,7 +845,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 				}
 				ev.SYNs = append(ev.SYNs, s)
 				if len(frames) < natMaxFrames {
-					frames = append(frames, syn.frame)
+					frames = append(frames, syn.frame())
 				}
 				conns[s.Conn] = true
 				if s.LatestConn > 0 {
@@ -802,7 +857,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 			}
 		}
 		if plot && len(points) < natMaxPoints {
-			points = append(points, p.points(clockBase, natMaxPoints-len(points))...)
+			points = append(points, p.points(ip.synsTo(v.k), clockBase, natMaxPoints-len(points))...)
 		}
 		clockBase += fit.lines
 	}
@@ -823,7 +878,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 	f := newFinding(KindNATTSRegression, severity, at, ids...)
 	f.addFrames(frames...)
 	if first != nil {
-		f.about(netip.AddrPortFrom(ip.addr, first.clientPort), first.server(firstPeer), first.frame)
+		f.about(netip.AddrPortFrom(ip.addr, first.clientPort), first.server(firstPeer), first.frame())
 	}
 	if len(f.Frames) == 0 {
 		f.Filter = HostFilter(ip.addr)
@@ -850,11 +905,12 @@ func roundSig(x float64) float64 {
 }
 
 // points are the pair's TSvals for the plot: each connection's first and
-// last, up to n points; the first ones always.
-func (p *pairStamps) points(base, n int) []NATPoint {
+// last, up to n points; the first ones always. syns are the pair's listed
+// SYNs.
+func (p *pairStamps) points(syns iter.Seq[*natSYN], base, n int) []NATPoint {
 	bySYN := map[int]*natSYN{}
-	for i := range p.syns {
-		bySYN[int(p.syns[i].conn)] = &p.syns[i]
+	for s := range syns {
+		bySYN[int(s.conn)] = s
 	}
 	both := 2*len(p.conns) <= n
 	pts := make([]NATPoint, 0, min(n, 2*len(p.conns)))
@@ -864,7 +920,7 @@ func (p *pairStamps) points(base, n int) []NATPoint {
 		}
 		pt := NATPoint{Conn: c.id, at: c.firstAt, TSval: c.first, Clock: base + int(c.clock), SYN: c.client && c.synTS}
 		if s, ok := bySYN[c.id]; ok && c.client && c.synTS {
-			pt.Behind, pt.Dropped = s.behind, s.recycle
+			pt.Behind, pt.Dropped = s.has(synBehind), s.has(synRecycle)
 		}
 		pts = append(pts, pt)
 		if both && c.lastAt != c.firstAt && len(pts) < n {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/twscope/twscope/reassembly"
 	"github.com/twscope/twscope/reassembly/synth"
@@ -557,5 +558,25 @@ func TestFitPair(t *testing.T) {
 				t.Errorf("offsets %s lines %d rate %g, want %s %d %g", fit.offsets, fit.lines, fit.rate, tt.offsets, tt.lines, tt.rate)
 			}
 		})
+	}
+}
+
+// A listed SYN stays narrow, and an address's list never holds room past
+// natMaxSYNs: tens of thousands of addresses keep one each.
+func TestNATSYNListBounded(t *testing.T) {
+	if n := unsafe.Sizeof(natSYN{}); n > 64 {
+		t.Errorf("natSYN is %d bytes, want at most 64", n)
+	}
+	var ip ipStamps
+	for i := range natMaxSYNs {
+		ip.listSYN(natSYN{conn: int32(i)})
+	}
+	if len(ip.syns) != natMaxSYNs || cap(ip.syns) != natMaxSYNs {
+		t.Errorf("%d SYNs listed in a capacity of %d, want %d in %d", len(ip.syns), cap(ip.syns), natMaxSYNs, natMaxSYNs)
+	}
+	for i, s := range ip.syns {
+		if s.conn != int32(i) {
+			t.Fatalf("SYN %d is conn %d: the order seen is lost", i, s.conn)
+		}
 	}
 }
