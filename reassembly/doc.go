@@ -44,8 +44,8 @@
 // bound the evictions come at epoch ends, not at the very segment, the
 // same for any worker count.
 //
-// Stage (stage.go) hands ordered batches between goroutines, for Run's
-// reader and tracker and for analyze's detectors. CollectFrames
+// Stage (stage.go) hands ordered batches between goroutines, for
+// analyze's detectors. CollectFrames
 // (collect.go) is a bounded second read for the few connections a report
 // draws packet by packet.
 package reassembly

@@ -7,10 +7,11 @@ import (
 
 // Run's pipeline. One worker: the calling goroutine reads, decodes and
 // feeds the sharded tracker's partitions in sequence (sharded.feed). Two:
-// one goroutine reads and decodes into batches of segments, the calling
-// goroutine feeds them in sequence and emits the records (whatever emit
-// does: the detectors). Three or more: one goroutine reads, decoders
-// decode batches of packets in parallel (decode_parallel.go), and another
+// one goroutine reads and decodes into batches of segments and dispatches
+// them (the capture-wide events), the calling goroutine feeds them to the
+// partitions in sequence and emits the records (whatever emit does: the
+// detectors). Three or more: one goroutine reads, decoders decode
+// batches of packets in parallel (decode_parallel.go), and another
 // takes the decoded batches back in order and dispatches their segments
 // into epochs (shard.go), which the calling goroutine and Workers-2
 // helpers run through, partition by partition, in parallel; the calling
@@ -45,11 +46,25 @@ const batchSize = 1024
 // are due, and the reader goes on meanwhile.
 const segBatches = 16
 
+// decidedBatch is a batch of segments with the capture-wide events at
+// them, which the dispatcher decided on the reading goroutine.
+type decidedBatch struct {
+	segs   []Segment
+	events []shardEvent
+}
+
 // readPipelined is readSegments in a goroutine of its own, feeding
 // batches of segments, keyed by the decoder, to the sharded tracker in
-// sequence on the calling goroutine (sharded.feed): two workers.
+// sequence on the calling goroutine: two workers. The reading goroutine
+// also takes the dispatcher's part of sharded.feed (decideBatch), as the
+// tracker's goroutine has the most to do; the tracker takes the rest
+// (feedDecided).
 func readPipelined(src *Source, cfg Config, s *sharded) (Counts, error) {
-	st := NewStage[Segment](batchSize, segBatches, nil)
+	full := make(chan *decidedBatch, segBatches)
+	empty := make(chan *decidedBatch, segBatches)
+	for range segBatches {
+		empty <- &decidedBatch{segs: make([]Segment, 0, batchSize)}
+	}
 	var (
 		n   Counts
 		err error
@@ -60,14 +75,22 @@ func readPipelined(src *Source, cfg Config, s *sharded) (Counts, error) {
 		defer wg.Done()
 		// The decoder computed each segment's key, hash and fingerprint
 		// already, and wrote the segment into the batch itself.
-		n, err = readBatches(src, cfg, st.Batch(), st.Send)
-		st.Close(nil)
+		cur := <-empty
+		n, err = readBatches(src, cfg, cur.segs, func(b []Segment) []Segment {
+			if len(b) == 0 {
+				return b
+			}
+			cur.segs, cur.events = b, s.d.decideBatch(b, cur.events[:0])
+			full <- cur
+			cur = <-empty
+			return cur.segs[:0]
+		})
+		close(full)
 	}()
-	st.Drain(func(b []Segment) {
-		for i := range b {
-			s.feed(&b[i], &b[i].key)
-		}
-	})
+	for b := range full {
+		s.feedDecided(b.segs, b.events)
+		empty <- b
+	}
 	wg.Wait()
 	return n, err
 }

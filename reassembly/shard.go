@@ -26,6 +26,9 @@ import (
 // In sequence (feed, one or two workers) each segment goes to its
 // partition as it comes, IDs are counted as incarnations open, and the
 // records come out at once; a sweep's, from all partitions, merged by ID.
+// With two workers the dispatcher runs on the reading goroutine, a batch
+// at a time (decideBatch), and the tracker's goroutine does the rest
+// (feedDecided).
 // In parallel (three or more) the dispatcher, on the reading goroutine,
 // cuts the stream into epochs of epochLen segments, each with one list of
 // segments per partition and the list of events. The partitions of an
@@ -456,6 +459,9 @@ type sharded struct {
 	keys    []outKey  // in sequence, emitAll's
 	ahead   []*Record // in sequence, the consumer's records taken ahead
 	sink    uint64    // newRecord's loads
+	// feedDecided's position and capture time, after the last segment.
+	fedPos int
+	fedNow int64
 }
 
 // newRecord is the consumer's next record (Config.NewRecord), for a
@@ -796,23 +802,74 @@ func (s *sharded) feed(seg *Segment, k *segKey) {
 	endNow := g.now
 	pos, what := s.d.decide(seg)
 	if pos > 1 && (pos-1)%epochLen == 0 {
-		s.checkBounds()
-		for i := range s.parts {
-			if p := &s.parts[i]; p.keepHalf >= 0 || p.keepTuples >= 0 || p.keepClocks >= 0 {
-				p.bound(pos, endNow)
-			}
-		}
-		s.emitAll()
+		s.bound(pos, endNow)
 	}
 	if what != 0 {
-		e := shardEvent{pos, g.now, what, g.jumpTime, g.jumpFrame}
-		for i := range s.parts {
-			s.parts[i].event(&e)
-		}
-		s.emitAll()
+		s.event(&shardEvent{pos, g.now, what, g.jumpTime, g.jumpFrame})
 	}
+	s.segment(seg, k, pos, g.now)
+}
+
+// decideBatch is the dispatcher's part of feed for the segments of b, in
+// order, on the reading goroutine (two workers): it appends the events at
+// them to evs, for feedDecided.
+func (d *dispatcher) decideBatch(b []Segment, evs []shardEvent) []shardEvent {
+	g := &d.g
+	for i := range b {
+		if pos, what := d.decide(&b[i]); what != 0 {
+			evs = append(evs, shardEvent{pos, g.now, what, g.jumpTime, g.jumpFrame})
+		}
+	}
+	return evs
+}
+
+// feedDecided is the rest of feed for the segments of b, which
+// decideBatch saw, with the events it found at them (evs): it counts the
+// positions and the capture's time (decide's, after checkTime) itself.
+func (s *sharded) feedDecided(b []Segment, evs []shardEvent) {
+	pos, now := s.fedPos, s.fedNow
+	for i := range b {
+		seg := &b[i]
+		pos++
+		if pos > 1 && (pos-1)%epochLen == 0 {
+			s.bound(pos, now)
+		}
+		now = max(now, seg.Time)
+		if len(evs) > 0 && evs[0].pos == pos {
+			s.event(&evs[0])
+			evs = evs[1:]
+		}
+		s.segment(seg, &seg.key, pos, now)
+	}
+	s.fedPos, s.fedNow = pos, now
+}
+
+// bound applies, in sequence, the bounds of the partitions together at
+// the pos-th segment, an epoch's first, with the capture's time now
+// before it, as step does at an epoch's start.
+func (s *sharded) bound(pos int, now int64) {
+	s.checkBounds()
+	for i := range s.parts {
+		if p := &s.parts[i]; p.keepHalf >= 0 || p.keepTuples >= 0 || p.keepClocks >= 0 {
+			p.bound(pos, now)
+		}
+	}
+	s.emitAll()
+}
+
+// event applies, in sequence, the capture-wide events at one position.
+func (s *sharded) event(e *shardEvent) {
+	for i := range s.parts {
+		s.parts[i].event(e)
+	}
+	s.emitAll()
+}
+
+// segment has seg's partition apply it, in sequence, and emits what that
+// finished.
+func (s *sharded) segment(seg *Segment, k *segKey, pos int, now int64) {
 	p := &s.parts[k.part]
-	p.segment(seg, k, pos, g.now)
+	p.segment(seg, k, pos, now)
 	for i := range p.out {
 		s.emit(p.out[i].r)
 		s.recycle(p.out[i].r, 0)

@@ -244,3 +244,34 @@ func benchTrackSharded(b *testing.B, data []byte) {
 		return func(seg *Segment) { s.feed(seg, &seg.key) }, s.finish
 	})
 }
+
+// BenchmarkStageTrackDecided is BenchmarkStageTrackSharded as the
+// tracker's goroutine runs it with two workers: the dispatcher decided
+// each batch on the reading goroutine (decideBatch, not timed), and the
+// tracker takes the rest (feedDecided).
+func BenchmarkStageTrackDecided(b *testing.B) { stageMixes(b, benchTrackDecided) }
+
+func benchTrackDecided(b *testing.B, data []byte) {
+	segs := stageSegments(b, data)
+	in := make([]Segment, len(segs))
+	evs := make([][]shardEvent, (len(segs)+batchSize-1)/batchSize)
+	b.ReportAllocs()
+	b.ResetTimer()
+	packets, records := 0, 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s := newSharded(Config{}, func(*Record) { records++ }, 2)
+		copy(in, segs)
+		for j := range evs {
+			evs[j] = s.d.decideBatch(in[j*batchSize:min((j+1)*batchSize, len(in))], evs[j][:0])
+		}
+		b.StartTimer()
+		for j := range evs {
+			s.feedDecided(in[j*batchSize:min((j+1)*batchSize, len(in))], evs[j])
+		}
+		s.finish()
+		packets += len(segs)
+	}
+	reportPackets(b, packets)
+	b.ReportMetric(float64(records)/float64(b.N), "records/op")
+}

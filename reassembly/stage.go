@@ -12,9 +12,9 @@ package reassembly
 // Send when full (or at once, for a watermark) and fills the batch Send
 // returns; the appending is the producer's own code, inlined in its loop,
 // as the stage is passed every packet. It ends with Close. The consumer
-// calls Drain, on another goroutine. Both pipelines use it: Run's reader
-// hands segments to the tracker, analyze's pipe hands records to the
-// detectors.
+// calls Drain, on another goroutine. analyze's pipe hands records to the
+// detectors with it; Run's two-worker pipeline hands its segments on the
+// same way, with the dispatcher's events beside them (readPipelined).
 type Stage[T any] struct {
 	full, empty chan []T
 	reuse       func([]T)
