@@ -111,9 +111,7 @@ func (t *Tracker) boundMemory() {
 		t.stats.TuplesForgotten += t.tuples.prune(lim*3/4, t.now, t.tupleNeed)
 	}
 	if lim := t.maxClocks; t.clocks.len() > lim {
-		m := &t.clocks
-		t.stats.ClocksForgotten += pruneOldest(m.index, lim*3/4, func(_ clockKey, i int32) int64 { return max(m.s[i].latestAt, m.s[i].recycleAt) },
-			compareClockKeys, m.forget)
+		t.stats.ClocksForgotten += t.clocks.pruneOldest(lim * 3 / 4)
 		t.clockGen++
 	}
 }
@@ -129,32 +127,4 @@ func compareKeys(a, b *flowKey) int {
 		return int(a.loPort) - int(b.loPort)
 	}
 	return int(a.hiPort) - int(b.hiPort)
-}
-
-// pruneOldest deletes the entries of m with the oldest times until keep
-// remain, ties broken by key so that the outcome never depends on map
-// order, through del, and returns how many it deleted.
-func pruneOldest[K comparable, V any](m map[K]V, keep int, at func(K, V) int64, cmp func(a, b K) int, del func(K, V)) int {
-	type entry struct {
-		at  int64
-		key K
-		v   V
-	}
-	all := make([]entry, 0, len(m))
-	for k, v := range m {
-		all = append(all, entry{at(k, v), k, v})
-	}
-	less := func(a, b *entry) bool {
-		if a.at != b.at {
-			return a.at < b.at
-		}
-		return cmp(a.key, b.key) < 0
-	}
-	n := len(all) - keep
-	// Only which n are oldest matters, not their order.
-	selectSmallest(all, n, less)
-	for _, e := range all[:max(n, 0)] {
-		del(e.key, e.v)
-	}
-	return n
 }

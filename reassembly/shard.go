@@ -426,9 +426,7 @@ func (p *part) bound(pos int, now int64) {
 		t.stats.TuplesForgotten += t.tuples.prune(p.keepTuples, t.now, t.tupleNeed)
 	}
 	if p.keepClocks >= 0 {
-		m := &t.clocks
-		t.stats.ClocksForgotten += pruneOldest(m.index, p.keepClocks,
-			func(_ clockKey, i int32) int64 { return max(m.s[i].latestAt, m.s[i].recycleAt) }, compareClockKeys, m.forget)
+		t.stats.ClocksForgotten += t.clocks.pruneOldest(p.keepClocks)
 		t.clockGen++
 	}
 	p.keepHalf, p.keepTuples, p.keepClocks = -1, -1, -1

@@ -161,9 +161,8 @@ type Tracker struct {
 // The Record passed to emit is valid only during the call.
 func NewTracker(cfg Config, emit func(*Record)) *Tracker {
 	t := &Tracker{
-		cfg:    cfg,
-		emit:   emit,
-		clocks: clockTable{index: make(map[clockKey]int32)},
+		cfg:  cfg,
+		emit: emit,
 		// Not 0, the generation of a conn that has cached no clock.
 		clockGen: 1,
 	}
@@ -231,45 +230,6 @@ type ipClock struct {
 	recycleConn int
 	latest      uint32 // the last TSval the address sent to the destination
 	recycle     uint32
-}
-
-// clockTable holds the clocks by value in one slice, found by index
-// through a map that holds no pointers: the collector scans neither, and
-// a new clock allocates nothing once the slice has grown. Indexes of
-// forgotten clocks are reused.
-type clockTable struct {
-	index map[clockKey]int32
-	s     []ipClock
-	free  []int32
-}
-
-func (m *clockTable) len() int { return len(m.index) }
-
-// get returns the index of k's clock, made when new if create (else -1
-// when there is none).
-func (m *clockTable) get(k clockKey, create bool) int32 {
-	if i, ok := m.index[k]; ok {
-		return i
-	}
-	if !create {
-		return -1
-	}
-	var i int32
-	if n := len(m.free); n > 0 {
-		i, m.free = m.free[n-1], m.free[:n-1]
-		m.s[i] = ipClock{}
-	} else {
-		i = int32(len(m.s))
-		m.s = append(m.s, ipClock{})
-	}
-	m.index[k] = i
-	return i
-}
-
-// forget deletes k, whose clock is at index i.
-func (m *clockTable) forget(k clockKey, i int32) {
-	delete(m.index, k)
-	m.free = append(m.free, i)
 }
 
 // conn is one live incarnation: the record being filled and the little
@@ -890,11 +850,8 @@ func (t *Tracker) sweep() {
 	}
 	t.live.lastForget = t.now
 	t.tuples.forgetOlder(t.now, t.tupleMemory)
-	for a, i := range t.clocks.index {
-		if clk := &t.clocks.s[i]; t.now-clk.latestAt > pawsMSL && t.now-clk.recycleAt > pawsMSL {
-			t.clocks.forget(a, i)
-			t.clockGen++
-		}
+	if t.clocks.forgetOlder(t.now, pawsMSL) > 0 {
+		t.clockGen++
 	}
 }
 
