@@ -2,23 +2,28 @@ package reassembly
 
 import "math"
 
-// liveSet keeps the live incarnations in dense arrays (of indexes into the
-// flow table's conns, nothing for the collector to scan), with the capture
-// time after which each is due to be finished (its last packet plus its
-// idle bound, or its linger once closed). The sweep every second of capture
-// time then reads one small array instead of walking the flow table, whose
-// entries are large and scattered.
+// liveSet keeps the live incarnations in dense arrays indexed like the
+// flow table's conns (by conn.ref, nothing for the collector to scan),
+// with the capture time after which each is due to be finished (its last
+// packet plus its idle bound, or its linger once closed). The sweep every
+// second of capture time then reads one small array instead of walking the
+// flow table, whose entries are large and scattered. Indexed by ref, an
+// entry never moves: removing one writes only its own, which the sweep
+// that found it due just read, where moving the last entry into its place
+// would write the moved conn's slot, a cache miss. A free conn's entry
+// stays, never due, until the conn is used again; the conns are reused
+// before new ones are made, so the arrays are as long as the most held
+// at once.
 type liveSet struct {
-	refs     []int32 // conn.ref of each, in Tracker.conns
-	ids      []int   // conns[i].id
-	deadline []int64 // finish when now > deadline
+	ids      []int   // conns[i].id, 0 for a conn not live (IDs start at 1)
+	deadline []int64 // finish when now > deadline (math.MaxInt64: not live)
 	// closing is the earliest time each may enter TIME_WAIT or, when it
-	// reuses a four-tuple, its start (math.MaxInt64: neither yet): the
-	// watermark.
+	// reuses a four-tuple, its start (math.MaxInt64: neither yet, or not
+	// live): the watermark.
 	closing []int64
 	// lingerSeg is, for a closed incarnation, the count of segments fed
 	// after which its linger is over whatever the clock says
-	// (math.MaxInt: not closed).
+	// (math.MaxInt: not closed, or not live).
 	lingerSeg []int
 	// nextLinger is the segment count at which sweepLinger next runs.
 	nextLinger int
@@ -47,44 +52,37 @@ const (
 
 // add puts c in the set, due at deadline or past lingerSeg segments.
 func (l *liveSet) add(c *conn, deadline int64, lingerSeg int) {
-	c.slot = int32(len(l.refs))
-	l.refs = append(l.refs, c.ref)
-	l.ids = append(l.ids, c.id)
-	l.deadline = append(l.deadline, 0)
-	l.closing = append(l.closing, math.MaxInt64)
-	l.lingerSeg = append(l.lingerSeg, math.MaxInt)
+	for int(c.ref) >= len(l.ids) {
+		l.ids = append(l.ids, 0)
+		l.deadline = append(l.deadline, math.MaxInt64)
+		l.closing = append(l.closing, math.MaxInt64)
+		l.lingerSeg = append(l.lingerSeg, math.MaxInt)
+	}
+	l.ids[c.ref] = c.id
 	l.touch(c, deadline, lingerSeg)
 }
 
-// remove takes c, a conn of tab, out of the set.
-func (l *liveSet) remove(c *conn, tab *connTable) {
-	i := int(c.slot)
-	if i < 0 || i >= len(l.refs) || l.refs[i] != c.ref {
+// has reports whether c is in the set.
+func (l *liveSet) has(c *conn) bool {
+	return int(c.ref) < len(l.ids) && l.ids[c.ref] != 0
+}
+
+// remove takes c out of the set.
+func (l *liveSet) remove(c *conn) {
+	if !l.has(c) {
 		return
 	}
-	last := len(l.refs) - 1
-	if i != last {
-		m := l.refs[last]
-		l.refs[i], l.deadline[i], l.closing[i] = m, l.deadline[last], l.closing[last]
-		l.ids[i] = l.ids[last]
-		l.lingerSeg[i] = l.lingerSeg[last]
-		tab.at(m).slot = int32(i)
-	}
-	l.refs = l.refs[:last]
-	l.ids = l.ids[:last]
-	l.deadline = l.deadline[:last]
-	l.closing = l.closing[:last]
-	l.lingerSeg = l.lingerSeg[:last]
-	c.slot = -1
+	i := c.ref
+	l.ids[i], l.deadline[i], l.closing[i], l.lingerSeg[i] = 0, math.MaxInt64, math.MaxInt64, math.MaxInt
 }
 
 // touch sets c's deadline (capture time and, once closed, segments fed),
 // and its closing time, after a segment changed it.
 func (l *liveSet) touch(c *conn, deadline int64, lingerSeg int) {
-	i := int(c.slot)
-	if i < 0 || i >= len(l.refs) || l.refs[i] != c.ref {
+	if !l.has(c) {
 		return
 	}
+	i := c.ref
 	l.deadline[i] = deadline
 	l.lingerSeg[i] = lingerSeg
 	// With both FINs the record may enter TIME_WAIT at the first ACK of
@@ -150,7 +148,7 @@ func (l *liveSet) earliestClosing(w int64) int64 {
 func (l *liveSet) due(now int64, batch []dueConn) []dueConn {
 	for i, d := range l.deadline {
 		if now > d {
-			batch = append(batch, dueConn{l.ids[i], l.refs[i]})
+			batch = append(batch, dueConn{l.ids[i], int32(i)})
 		}
 	}
 	return batch
@@ -164,7 +162,7 @@ func (t *Tracker) sweepLinger() {
 	t.batch = t.batch[:0]
 	for i, d := range t.live.lingerSeg {
 		if t.stats.Segments > d {
-			t.batch = append(t.batch, dueConn{t.live.ids[i], t.live.refs[i]})
+			t.batch = append(t.batch, dueConn{t.live.ids[i], int32(i)})
 		}
 	}
 	t.finishAll(t.batch)

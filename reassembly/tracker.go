@@ -285,8 +285,7 @@ type conn struct {
 	twoViews    bool // a second sequence view of the SYN was seen (accept.go)
 	pendFrom    Side
 	pendReady   bool
-	pendVerdict bool  // pend was counted as changing a verdict
-	slot        int32 // index in Tracker.live
+	pendVerdict bool // pend was counted as changing a verdict
 	last        int64
 	hash        uint64 // of key, in the flow table
 
@@ -934,8 +933,10 @@ func (t *Tracker) finishAll(cs []dueConn) {
 // Flush finishes every incarnation still held, at the end of the capture.
 func (t *Tracker) Flush() {
 	t.batch = t.batch[:0]
-	for i, ref := range t.live.refs {
-		t.batch = append(t.batch, dueConn{t.live.ids[i], ref})
+	for i, id := range t.live.ids {
+		if id != 0 {
+			t.batch = append(t.batch, dueConn{id, int32(i)})
+		}
 	}
 	slices.SortFunc(t.batch, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
 	for _, d := range t.batch {
@@ -972,7 +973,7 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	}
 	t.tuples.remember(&c.key, c.hash, &sum)
 	t.conns.del(c)
-	t.live.remove(c, &t.conns)
+	t.live.remove(c)
 	t.free = append(t.free, c.ref)
 }
 

@@ -1,0 +1,46 @@
+package reassembly
+
+import (
+	"math"
+	"testing"
+)
+
+// liveRefs is the refs of the incarnations t holds, in ref order.
+func (t *Tracker) liveRefs() []int32 {
+	var refs []int32
+	for i, id := range t.live.ids {
+		if id != 0 {
+			refs = append(refs, int32(i))
+		}
+	}
+	return refs
+}
+
+// TestLiveSetReuse checks that an entry removed is never due and that a
+// conn used again, or made past the end, is due at its own deadline.
+func TestLiveSetReuse(t *testing.T) {
+	var l liveSet
+	cs := []conn{{ref: 0, id: 1, Record: new(Record)}, {ref: 1, id: 2, Record: new(Record)}, {ref: 2, id: 3, Record: new(Record)}}
+	for i := range cs {
+		l.add(&cs[i], int64(10*(i+1)), math.MaxInt)
+	}
+	l.remove(&cs[1])
+	l.remove(&cs[1]) // not live: nothing
+	if l.has(&cs[1]) {
+		t.Fatal("removed conn still live")
+	}
+	l.touch(&cs[1], 0, math.MaxInt) // not live: nothing
+	if got := l.due(100, nil); len(got) != 2 || got[0] != (dueConn{1, 0}) || got[1] != (dueConn{3, 2}) {
+		t.Fatalf("due %v, want conns 1 and 3", got)
+	}
+	cs[1].id = 4
+	l.add(&cs[1], 5, math.MaxInt)
+	late := conn{ref: 5, id: 5, Record: new(Record)}
+	l.add(&late, 50, math.MaxInt)
+	if got := l.due(20, nil); len(got) != 2 || got[0] != (dueConn{1, 0}) || got[1] != (dueConn{4, 1}) {
+		t.Fatalf("due %v, want conns 1 and 4", got)
+	}
+	if got := l.due(60, nil); len(got) != 4 || got[3] != (dueConn{5, 5}) {
+		t.Fatalf("due %v, want 4 conns, conn 5 last", got)
+	}
+}
