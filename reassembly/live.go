@@ -2,7 +2,7 @@ package reassembly
 
 import "math"
 
-// liveSet keeps the live incarnations in dense arrays indexed like the
+// liveSet keeps the live incarnations in a dense array indexed like the
 // flow table's conns (by conn.ref, nothing for the collector to scan),
 // with the capture time after which each is due to be finished (its last
 // packet plus its idle bound, or its linger once closed). The sweep every
@@ -12,25 +12,34 @@ import "math"
 // that found it due just read, where moving the last entry into its place
 // would write the moved conn's slot, a cache miss. A free conn's entry
 // stays, never due, until the conn is used again; the conns are reused
-// before new ones are made, so the arrays are as long as the most held
-// at once.
+// before new ones are made, so the array is as long as the most held at
+// once.
 type liveSet struct {
-	ids      []int   // conns[i].id, 0 for a conn not live (IDs start at 1)
-	deadline []int64 // finish when now > deadline (math.MaxInt64: not live)
-	// closing is the earliest time each may enter TIME_WAIT or, when it
-	// reuses a four-tuple, its start (math.MaxInt64: neither yet, or not
-	// live): the watermark.
-	closing []int64
-	// lingerSeg is, for a closed incarnation, the count of segments fed
-	// after which its linger is over whatever the clock says
-	// (math.MaxInt: not closed, or not live).
-	lingerSeg []int
+	e []liveEntry
 	// nextLinger is the segment count at which sweepLinger next runs.
 	nextLinger int
 	// lastForget is when the remembered four-tuples and address clocks
 	// were last checked for age.
 	lastForget int64
 }
+
+// liveEntry is what the set holds of one conn, in 32 bytes: touch writes
+// one cache line a segment, and the sweep reads the array through once.
+type liveEntry struct {
+	deadline int64 // finish when now > deadline (math.MaxInt64: not live)
+	// closing is the earliest time it may enter TIME_WAIT or, when it
+	// reuses a four-tuple, its start (math.MaxInt64: neither yet, or not
+	// live): the watermark.
+	closing int64
+	// lingerSeg is, for a closed incarnation, the count of segments fed
+	// after which its linger is over whatever the clock says
+	// (math.MaxInt: not closed, or not live).
+	lingerSeg int
+	id        int // conns[i].id, 0 for a conn not live (IDs start at 1)
+}
+
+// notLive is the entry of a conn not in the set: never due, no closing.
+var notLive = liveEntry{deadline: math.MaxInt64, closing: math.MaxInt64, lingerSeg: math.MaxInt}
 
 // forgetEvery is how often (capture time) the tuple and clock tables are
 // checked for entries too old to matter. Their users check the age of an
@@ -52,28 +61,23 @@ const (
 
 // add puts c in the set, due at deadline or past lingerSeg segments.
 func (l *liveSet) add(c *conn, deadline int64, lingerSeg int) {
-	for int(c.ref) >= len(l.ids) {
-		l.ids = append(l.ids, 0)
-		l.deadline = append(l.deadline, math.MaxInt64)
-		l.closing = append(l.closing, math.MaxInt64)
-		l.lingerSeg = append(l.lingerSeg, math.MaxInt)
+	for int(c.ref) >= len(l.e) {
+		l.e = append(l.e, notLive)
 	}
-	l.ids[c.ref] = c.id
+	l.e[c.ref].id = c.id
 	l.touch(c, deadline, lingerSeg)
 }
 
 // has reports whether c is in the set.
 func (l *liveSet) has(c *conn) bool {
-	return int(c.ref) < len(l.ids) && l.ids[c.ref] != 0
+	return int(c.ref) < len(l.e) && l.e[c.ref].id != 0
 }
 
 // remove takes c out of the set.
 func (l *liveSet) remove(c *conn) {
-	if !l.has(c) {
-		return
+	if l.has(c) {
+		l.e[c.ref] = notLive
 	}
-	i := c.ref
-	l.ids[i], l.deadline[i], l.closing[i], l.lingerSeg[i] = 0, math.MaxInt64, math.MaxInt64, math.MaxInt
 }
 
 // touch sets c's deadline (capture time and, once closed, segments fed),
@@ -82,25 +86,31 @@ func (l *liveSet) touch(c *conn, deadline int64, lingerSeg int) {
 	if !l.has(c) {
 		return
 	}
-	i := c.ref
-	l.deadline[i] = deadline
-	l.lingerSeg[i] = lingerSeg
+	e := &l.e[c.ref]
+	e.deadline = deadline
+	e.lingerSeg = lingerSeg
 	// With both FINs the record may enter TIME_WAIT at the first ACK of
 	// a FIN, a RST or (neither seen) its last packet; with fewer, only at
 	// a FIN still to come.
 	b := int64(math.MaxInt64)
 	if c.C.FIN.Seen() && c.S.FIN.Seen() {
-		b = c.last
-		for _, e := range [...]*Event{&c.C.AckOfPeerFIN, &c.S.AckOfPeerFIN, &c.C.RST, &c.S.RST} {
-			if e.Seen() {
-				b = min(b, e.Time)
-			}
-		}
+		b = earliestSeen(c.last, &c.C.AckOfPeerFIN)
+		b = earliestSeen(b, &c.S.AckOfPeerFIN)
+		b = earliestSeen(b, &c.C.RST)
+		b = earliestSeen(b, &c.S.RST)
 	}
 	if c.HasPrev {
 		b = min(b, c.Start)
 	}
-	l.closing[i] = b
+	e.closing = b
+}
+
+// earliestSeen is the earlier of b and the time of e, if it was seen.
+func earliestSeen(b int64, e *Event) int64 {
+	if e.Seen() {
+		return min(b, e.Time)
+	}
+	return b
 }
 
 // deadline is when c is due to be finished: its last packet plus the
@@ -137,8 +147,8 @@ func (t *Tracker) watermark() int64 {
 
 // earliestClosing is the earliest of w and the closing times of the set.
 func (l *liveSet) earliestClosing(w int64) int64 {
-	for _, b := range l.closing {
-		w = min(w, b)
+	for i := range l.e {
+		w = min(w, l.e[i].closing)
 	}
 	return w
 }
@@ -146,9 +156,10 @@ func (l *liveSet) earliestClosing(w int64) int64 {
 // due appends the incarnations due to be finished at now: those idle past
 // the idle bound, or closed and past their linger.
 func (l *liveSet) due(now int64, batch []dueConn) []dueConn {
-	for i, d := range l.deadline {
-		if now > d {
-			batch = append(batch, dueConn{l.ids[i], int32(i)})
+	es := l.e // not reloaded past each append
+	for i := range es {
+		if e := &es[i]; now > e.deadline {
+			batch = append(batch, dueConn{e.id, int32(i)})
 		}
 	}
 	return batch
@@ -160,9 +171,10 @@ func (l *liveSet) due(now int64, batch []dueConn) []dueConn {
 func (t *Tracker) sweepLinger() {
 	t.live.nextLinger = t.stats.Segments + lingerSweepEvery
 	t.batch = t.batch[:0]
-	for i, d := range t.live.lingerSeg {
-		if t.stats.Segments > d {
-			t.batch = append(t.batch, dueConn{t.live.ids[i], int32(i)})
+	es, n := t.live.e, t.stats.Segments // not reloaded past each append
+	for i := range es {
+		if e := &es[i]; n > e.lingerSeg {
+			t.batch = append(t.batch, dueConn{e.id, int32(i)})
 		}
 	}
 	t.finishAll(t.batch)

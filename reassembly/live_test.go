@@ -8,8 +8,8 @@ import (
 // liveRefs is the refs of the incarnations t holds, in ref order.
 func (t *Tracker) liveRefs() []int32 {
 	var refs []int32
-	for i, id := range t.live.ids {
-		if id != 0 {
+	for i := range t.live.e {
+		if t.live.e[i].id != 0 {
 			refs = append(refs, int32(i))
 		}
 	}
@@ -42,5 +42,24 @@ func TestLiveSetReuse(t *testing.T) {
 	}
 	if got := l.due(60, nil); len(got) != 4 || got[3] != (dueConn{5, 5}) {
 		t.Fatalf("due %v, want 4 conns, conn 5 last", got)
+	}
+}
+
+
+// TestLiveSetClosing checks that the earliest closing time is of the
+// incarnations the set holds, or the floor.
+func TestLiveSetClosing(t *testing.T) {
+	var l liveSet
+	cs := make([]conn, 3)
+	for i, start := range []int64{3, 7, 9} {
+		cs[i] = conn{ref: int32(i), id: i + 1, Record: &Record{HasPrev: true, Start: start}}
+		l.add(&cs[i], 10, math.MaxInt)
+	}
+	l.remove(&cs[0])
+	if w := l.earliestClosing(100); w != 7 {
+		t.Errorf("earliest closing %d, want 7", w)
+	}
+	if w := l.earliestClosing(5); w != 5 {
+		t.Errorf("earliest closing %d, want the floor, 5", w)
 	}
 }

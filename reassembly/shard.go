@@ -352,7 +352,7 @@ func (p *part) patch(base int, rank []int) {
 		if same && t.isLive(c) {
 			// Its four-tuple has no summary while it lives.
 			c.id, c.ID = f, f
-			t.live.ids[c.ref] = f
+			t.live.e[c.ref].id = f
 			fix(&c.Prev.ID)
 		} else if i, ok := t.tuples.lookup(&o.key, o.h); ok && t.tuples.slab.s[i].ID == o.id {
 			t.tuples.slab.s[i].ID = f

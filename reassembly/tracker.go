@@ -933,8 +933,8 @@ func (t *Tracker) finishAll(cs []dueConn) {
 // Flush finishes every incarnation still held, at the end of the capture.
 func (t *Tracker) Flush() {
 	t.batch = t.batch[:0]
-	for i, id := range t.live.ids {
-		if id != 0 {
+	for i := range t.live.e {
+		if id := t.live.e[i].id; id != 0 {
 			t.batch = append(t.batch, dueConn{id, int32(i)})
 		}
 	}
