@@ -138,31 +138,30 @@ func (t *Tracker) lingerSeg(c *conn) int {
 // at least, for segments fed a little out of time order.
 const watermarkMargin = int64(2e9)
 
-// watermark is a time before which no record still to come enters
-// TIME_WAIT (both FINs, then the first ACK of one, a RST or the last
-// packet) or, when it reuses a four-tuple, starts.
-func (t *Tracker) watermark() int64 {
-	return t.live.earliestClosing(t.now - max(watermarkMargin, 2*int64(t.cfg.ReorderWindow)))
-}
-
-// earliestClosing is the earliest of w and the closing times of the set.
-func (l *liveSet) earliestClosing(w int64) int64 {
-	for i := range l.e {
-		w = min(w, l.e[i].closing)
-	}
-	return w
+// watermarkFloor is the latest the watermark may be, a margin behind the
+// newest packet.
+func (t *Tracker) watermarkFloor() int64 {
+	return t.now - max(watermarkMargin, 2*int64(t.cfg.ReorderWindow))
 }
 
 // due appends the incarnations due to be finished at now: those idle past
-// the idle bound, or closed and past their linger.
-func (l *liveSet) due(now int64, batch []dueConn) []dueConn {
+// the idle bound, or closed and past their linger. It returns them with
+// the watermark once they are finished, the earliest of w and the
+// closing times of the others: a time before which no record still to
+// come enters TIME_WAIT (both FINs, then the first ACK of one, a RST or
+// the last packet) or, when it reuses a four-tuple, starts. One pass
+// reads the set for both.
+func (l *liveSet) due(now, w int64, batch []dueConn) ([]dueConn, int64) {
 	es := l.e // not reloaded past each append
 	for i := range es {
-		if e := &es[i]; now > e.deadline {
+		e := &es[i]
+		if now > e.deadline {
 			batch = append(batch, dueConn{e.id, int32(i)})
+			continue
 		}
+		w = min(w, e.closing)
 	}
-	return batch
+	return batch, w
 }
 
 // sweepLinger finishes the closed incarnations that lingered past

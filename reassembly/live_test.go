@@ -30,36 +30,36 @@ func TestLiveSetReuse(t *testing.T) {
 		t.Fatal("removed conn still live")
 	}
 	l.touch(&cs[1], 0, math.MaxInt) // not live: nothing
-	if got := l.due(100, nil); len(got) != 2 || got[0] != (dueConn{1, 0}) || got[1] != (dueConn{3, 2}) {
+	if got, _ := l.due(100, 0, nil); len(got) != 2 || got[0] != (dueConn{1, 0}) || got[1] != (dueConn{3, 2}) {
 		t.Fatalf("due %v, want conns 1 and 3", got)
 	}
 	cs[1].id = 4
 	l.add(&cs[1], 5, math.MaxInt)
 	late := conn{ref: 5, id: 5, Record: new(Record)}
 	l.add(&late, 50, math.MaxInt)
-	if got := l.due(20, nil); len(got) != 2 || got[0] != (dueConn{1, 0}) || got[1] != (dueConn{4, 1}) {
+	if got, _ := l.due(20, 0, nil); len(got) != 2 || got[0] != (dueConn{1, 0}) || got[1] != (dueConn{4, 1}) {
 		t.Fatalf("due %v, want conns 1 and 4", got)
 	}
-	if got := l.due(60, nil); len(got) != 4 || got[3] != (dueConn{5, 5}) {
+	if got, _ := l.due(60, 0, nil); len(got) != 4 || got[3] != (dueConn{5, 5}) {
 		t.Fatalf("due %v, want 4 conns, conn 5 last", got)
 	}
 }
 
-
-// TestLiveSetClosing checks that the earliest closing time is of the
-// incarnations the set holds, or the floor.
-func TestLiveSetClosing(t *testing.T) {
+// TestLiveSetWatermark checks that the watermark due returns is the
+// earliest closing time of the incarnations not due, or the floor.
+func TestLiveSetWatermark(t *testing.T) {
 	var l liveSet
-	cs := make([]conn, 3)
-	for i, start := range []int64{3, 7, 9} {
+	cs := make([]conn, 4)
+	for i, start := range []int64{3, 7, 9, 1} {
 		cs[i] = conn{ref: int32(i), id: i + 1, Record: &Record{HasPrev: true, Start: start}}
-		l.add(&cs[i], 10, math.MaxInt)
+		l.add(&cs[i], 30, math.MaxInt)
 	}
-	l.remove(&cs[0])
-	if w := l.earliestClosing(100); w != 7 {
-		t.Errorf("earliest closing %d, want 7", w)
+	l.touch(&cs[0], 10, math.MaxInt) // due at 20: its start does not count
+	l.remove(&cs[3])
+	if _, w := l.due(20, 100, nil); w != 7 {
+		t.Errorf("watermark %d, want 7", w)
 	}
-	if w := l.earliestClosing(5); w != 5 {
-		t.Errorf("earliest closing %d, want the floor, 5", w)
+	if _, w := l.due(20, 5, nil); w != 5 {
+		t.Errorf("watermark %d, want the floor, 5", w)
 	}
 }

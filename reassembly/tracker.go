@@ -880,10 +880,12 @@ func serialBefore(a, b uint32) bool { return int32(a-b) < 0 }
 // forgets four-tuples and address clocks too old to matter.
 func (t *Tracker) sweep() {
 	t.lastSweep = t.now
-	t.batch = t.live.due(t.now, t.batch[:0])
+	// The watermark is of what is left once the batch is finished.
+	var w int64
+	t.batch, w = t.live.due(t.now, t.watermarkFloor(), t.batch[:0])
 	t.finishAll(t.batch)
 	if t.cfg.Watermark != nil {
-		t.cfg.Watermark(t.watermark())
+		t.cfg.Watermark(w)
 	}
 	if t.now-t.live.lastForget < forgetEvery {
 		return
