@@ -2,30 +2,44 @@ package reassembly
 
 import "math"
 
-// liveSet keeps the live incarnations in dense arrays (of indexes into the
-// flow table's conns, nothing for the collector to scan), with the capture
-// time after which each is due to be finished (its last packet plus its
-// idle bound, or its linger once closed). The sweep every second of capture
-// time then reads one small array instead of walking the flow table, whose
-// entries are large and scattered.
+// liveSet keeps the live incarnations in a dense array indexed like the
+// flow table's conns (by conn.ref, nothing for the collector to scan),
+// with the capture time after which each is due to be finished (its last
+// packet plus its idle bound, or its linger once closed). The sweep every
+// second of capture time then reads one small array instead of walking the
+// flow table, whose entries are large and scattered. Indexed by ref, an
+// entry never moves: removing one writes only its own, which the sweep
+// that found it due just read, where moving the last entry into its place
+// would write the moved conn's slot, a cache miss. A free conn's entry
+// stays, never due, until the conn is used again; the conns are reused
+// before new ones are made, so the array is as long as the most held at
+// once.
 type liveSet struct {
-	refs     []int32 // conn.ref of each, in Tracker.conns
-	ids      []int   // conns[i].id
-	deadline []int64 // finish when now > deadline
-	// closing is the earliest time each may enter TIME_WAIT or, when it
-	// reuses a four-tuple, its start (math.MaxInt64: neither yet): the
-	// watermark.
-	closing []int64
-	// lingerSeg is, for a closed incarnation, the count of segments fed
-	// after which its linger is over whatever the clock says
-	// (math.MaxInt: not closed).
-	lingerSeg []int
+	e []liveEntry
 	// nextLinger is the segment count at which sweepLinger next runs.
 	nextLinger int
 	// lastForget is when the remembered four-tuples and address clocks
 	// were last checked for age.
 	lastForget int64
 }
+
+// liveEntry is what the set holds of one conn, in 32 bytes: touch writes
+// one cache line a segment, and the sweep reads the array through once.
+type liveEntry struct {
+	deadline int64 // finish when now > deadline (math.MaxInt64: not live)
+	// closing is the earliest time it may enter TIME_WAIT or, when it
+	// reuses a four-tuple, its start (math.MaxInt64: neither yet, or not
+	// live): the watermark.
+	closing int64
+	// lingerSeg is, for a closed incarnation, the count of segments fed
+	// after which its linger is over whatever the clock says
+	// (math.MaxInt: not closed, or not live).
+	lingerSeg int
+	id        int // conns[i].id, 0 for a conn not live (IDs start at 1)
+}
+
+// notLive is the entry of a conn not in the set: never due, no closing.
+var notLive = liveEntry{deadline: math.MaxInt64, closing: math.MaxInt64, lingerSeg: math.MaxInt}
 
 // forgetEvery is how often (capture time) the tuple and clock tables are
 // checked for entries too old to matter. Their users check the age of an
@@ -47,62 +61,56 @@ const (
 
 // add puts c in the set, due at deadline or past lingerSeg segments.
 func (l *liveSet) add(c *conn, deadline int64, lingerSeg int) {
-	c.slot = int32(len(l.refs))
-	l.refs = append(l.refs, c.ref)
-	l.ids = append(l.ids, c.id)
-	l.deadline = append(l.deadline, 0)
-	l.closing = append(l.closing, math.MaxInt64)
-	l.lingerSeg = append(l.lingerSeg, math.MaxInt)
+	for int(c.ref) >= len(l.e) {
+		l.e = append(l.e, notLive)
+	}
+	l.e[c.ref].id = c.id
 	l.touch(c, deadline, lingerSeg)
 }
 
-// remove takes c, a conn of tab, out of the set.
-func (l *liveSet) remove(c *conn, tab *connTable) {
-	i := int(c.slot)
-	if i < 0 || i >= len(l.refs) || l.refs[i] != c.ref {
-		return
+// has reports whether c is in the set.
+func (l *liveSet) has(c *conn) bool {
+	return int(c.ref) < len(l.e) && l.e[c.ref].id != 0
+}
+
+// remove takes c out of the set.
+func (l *liveSet) remove(c *conn) {
+	if l.has(c) {
+		l.e[c.ref] = notLive
 	}
-	last := len(l.refs) - 1
-	if i != last {
-		m := l.refs[last]
-		l.refs[i], l.deadline[i], l.closing[i] = m, l.deadline[last], l.closing[last]
-		l.ids[i] = l.ids[last]
-		l.lingerSeg[i] = l.lingerSeg[last]
-		tab.at(m).slot = int32(i)
-	}
-	l.refs = l.refs[:last]
-	l.ids = l.ids[:last]
-	l.deadline = l.deadline[:last]
-	l.closing = l.closing[:last]
-	l.lingerSeg = l.lingerSeg[:last]
-	c.slot = -1
 }
 
 // touch sets c's deadline (capture time and, once closed, segments fed),
 // and its closing time, after a segment changed it.
 func (l *liveSet) touch(c *conn, deadline int64, lingerSeg int) {
-	i := int(c.slot)
-	if i < 0 || i >= len(l.refs) || l.refs[i] != c.ref {
+	if !l.has(c) {
 		return
 	}
-	l.deadline[i] = deadline
-	l.lingerSeg[i] = lingerSeg
+	e := &l.e[c.ref]
+	e.deadline = deadline
+	e.lingerSeg = lingerSeg
 	// With both FINs the record may enter TIME_WAIT at the first ACK of
 	// a FIN, a RST or (neither seen) its last packet; with fewer, only at
 	// a FIN still to come.
 	b := int64(math.MaxInt64)
 	if c.C.FIN.Seen() && c.S.FIN.Seen() {
-		b = c.last
-		for _, e := range [...]*Event{&c.C.AckOfPeerFIN, &c.S.AckOfPeerFIN, &c.C.RST, &c.S.RST} {
-			if e.Seen() {
-				b = min(b, e.Time)
-			}
-		}
+		b = earliestSeen(c.last, &c.C.AckOfPeerFIN)
+		b = earliestSeen(b, &c.S.AckOfPeerFIN)
+		b = earliestSeen(b, &c.C.RST)
+		b = earliestSeen(b, &c.S.RST)
 	}
 	if c.HasPrev {
 		b = min(b, c.Start)
 	}
-	l.closing[i] = b
+	e.closing = b
+}
+
+// earliestSeen is the earlier of b and the time of e, if it was seen.
+func earliestSeen(b int64, e *Event) int64 {
+	if e.Seen() {
+		return min(b, e.Time)
+	}
+	return b
 }
 
 // deadline is when c is due to be finished: its last packet plus the
@@ -130,30 +138,30 @@ func (t *Tracker) lingerSeg(c *conn) int {
 // at least, for segments fed a little out of time order.
 const watermarkMargin = int64(2e9)
 
-// watermark is a time before which no record still to come enters
-// TIME_WAIT (both FINs, then the first ACK of one, a RST or the last
-// packet) or, when it reuses a four-tuple, starts.
-func (t *Tracker) watermark() int64 {
-	return t.live.earliestClosing(t.now - max(watermarkMargin, 2*int64(t.cfg.ReorderWindow)))
-}
-
-// earliestClosing is the earliest of w and the closing times of the set.
-func (l *liveSet) earliestClosing(w int64) int64 {
-	for _, b := range l.closing {
-		w = min(w, b)
-	}
-	return w
+// watermarkFloor is the latest the watermark may be, a margin behind the
+// newest packet.
+func (t *Tracker) watermarkFloor() int64 {
+	return t.now - max(watermarkMargin, 2*int64(t.cfg.ReorderWindow))
 }
 
 // due appends the incarnations due to be finished at now: those idle past
-// the idle bound, or closed and past their linger.
-func (l *liveSet) due(now int64, batch []dueConn) []dueConn {
-	for i, d := range l.deadline {
-		if now > d {
-			batch = append(batch, dueConn{l.ids[i], l.refs[i]})
+// the idle bound, or closed and past their linger. It returns them with
+// the watermark once they are finished, the earliest of w and the
+// closing times of the others: a time before which no record still to
+// come enters TIME_WAIT (both FINs, then the first ACK of one, a RST or
+// the last packet) or, when it reuses a four-tuple, starts. One pass
+// reads the set for both.
+func (l *liveSet) due(now, w int64, batch []dueConn) ([]dueConn, int64) {
+	es := l.e // not reloaded past each append
+	for i := range es {
+		e := &es[i]
+		if now > e.deadline {
+			batch = append(batch, dueConn{e.id, int32(i)})
+			continue
 		}
+		w = min(w, e.closing)
 	}
-	return batch
+	return batch, w
 }
 
 // sweepLinger finishes the closed incarnations that lingered past
@@ -162,9 +170,10 @@ func (l *liveSet) due(now int64, batch []dueConn) []dueConn {
 func (t *Tracker) sweepLinger() {
 	t.live.nextLinger = t.stats.Segments + lingerSweepEvery
 	t.batch = t.batch[:0]
-	for i, d := range t.live.lingerSeg {
-		if t.stats.Segments > d {
-			t.batch = append(t.batch, dueConn{t.live.ids[i], t.live.refs[i]})
+	es, n := t.live.e, t.stats.Segments // not reloaded past each append
+	for i := range es {
+		if e := &es[i]; n > e.lingerSeg {
+			t.batch = append(t.batch, dueConn{e.id, int32(i)})
 		}
 	}
 	t.finishAll(t.batch)

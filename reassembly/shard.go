@@ -333,7 +333,7 @@ func (p *part) event(e *shardEvent) {
 
 // isLive reports whether c is an incarnation the partition holds.
 func (t *Tracker) isLive(c *conn) bool {
-	return c.slot >= 0 && int(c.slot) < len(t.live.refs) && t.live.refs[c.slot] == c.ref
+	return t.live.has(c)
 }
 
 // patch replaces the provisional IDs of an epoch by the final ones,
@@ -355,7 +355,7 @@ func (p *part) patch(base int, rank []int) {
 		if same && t.isLive(c) {
 			// Its four-tuple has no summary while it lives.
 			c.id, c.ID = f, f
-			t.live.ids[c.slot] = f
+			t.live.e[c.ref].id = f
 			fix(&c.Prev.ID)
 		} else if i, ok := t.tuples.lookup(&o.key, o.h); ok && t.tuples.slab.s[i].ID == o.id {
 			t.tuples.slab.s[i].ID = f

@@ -245,8 +245,7 @@ type conn struct {
 	twoViews    bool // a second sequence view of the SYN was seen (accept.go)
 	pendFrom    Side
 	pendReady   bool
-	pendVerdict bool  // pend was counted as changing a verdict
-	slot        int32 // index in Tracker.live
+	pendVerdict bool // pend was counted as changing a verdict
 	last        int64
 	hash        uint64 // of key, in the flow table
 
@@ -840,10 +839,12 @@ func serialBefore(a, b uint32) bool { return int32(a-b) < 0 }
 // forgets four-tuples and address clocks too old to matter.
 func (t *Tracker) sweep() {
 	t.lastSweep = t.now
-	t.batch = t.live.due(t.now, t.batch[:0])
+	// The watermark is of what is left once the batch is finished.
+	var w int64
+	t.batch, w = t.live.due(t.now, t.watermarkFloor(), t.batch[:0])
 	t.finishAll(t.batch)
 	if t.cfg.Watermark != nil {
-		t.cfg.Watermark(t.watermark())
+		t.cfg.Watermark(w)
 	}
 	if t.now-t.live.lastForget < forgetEvery {
 		return
@@ -890,8 +891,10 @@ func (t *Tracker) finishAll(cs []dueConn) {
 // Flush finishes every incarnation still held, at the end of the capture.
 func (t *Tracker) Flush() {
 	t.batch = t.batch[:0]
-	for i, ref := range t.live.refs {
-		t.batch = append(t.batch, dueConn{t.live.ids[i], ref})
+	for i := range t.live.e {
+		if id := t.live.e[i].id; id != 0 {
+			t.batch = append(t.batch, dueConn{id, int32(i)})
+		}
 	}
 	slices.SortFunc(t.batch, func(a, b dueConn) int { return cmp.Compare(a.id, b.id) })
 	for _, d := range t.batch {
@@ -928,7 +931,7 @@ func (t *Tracker) finish(c *conn, evicted bool) {
 	}
 	t.tuples.remember(&c.key, c.hash, &sum)
 	t.conns.del(c)
-	t.live.remove(c, &t.conns)
+	t.live.remove(c)
 	t.free = append(t.free, c.ref)
 }
 

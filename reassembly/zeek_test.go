@@ -417,10 +417,11 @@ func TestZeekEndpointStates(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.TrimSuffix(tc.trace, filepath.Ext(tc.trace)), func(t *testing.T) {
 			recs, tr := zeekRecords(t, tc.trace, false)
-			if len(recs) != 0 || len(tr.live.refs) != 1 {
-				t.Fatalf("%d connections finished, %d live, want 0 and 1", len(recs), len(tr.live.refs))
+			live := tr.liveRefs()
+			if len(recs) != 0 || len(live) != 1 {
+				t.Fatalf("%d connections finished, %d live, want 0 and 1", len(recs), len(live))
 			}
-			z := &tr.conns.at(tr.live.refs[0]).zeek
+			z := &tr.conns.at(live[0]).zeek
 			os, osize := z.Endpoint(true)
 			rs, rsize := z.Endpoint(false)
 			if os != tc.origState || rs != tc.respState {
