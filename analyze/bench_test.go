@@ -85,28 +85,24 @@ func reportPackets(b *testing.B, packets int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/packet")
 }
 
+// source opens the mix's capture, for the result's file facts; it is
+// closed when the benchmark ends.
+func (m *benchMix) source(b *testing.B) *reassembly.Source {
+	src, err := reassembly.Open([]string{"-"}, bytes.NewReader(m.data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { src.Close() })
+	return src
+}
+
 // BenchmarkAnalyze runs every detector over the records of the capture
 // (packets/s counts the packets those records came from).
 func BenchmarkAnalyze(b *testing.B) { eachMix(b, benchAnalyze) }
 
 func benchAnalyze(b *testing.B, m *benchMix) {
-	recs := m.records
-	src, err := reassembly.Open([]string{"-"}, bytes.NewReader(m.data))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		a := New(Options{Profile: Profiles["linux"]})
-		for j := range recs {
-			a.Observe(&recs[j])
-		}
-		a.result(src, reassembly.Counts{}, reassembly.TrackerStats{})
-	}
-	reportPackets(b, m.packets)
-	b.ReportMetric(float64(len(recs)), "records/op")
+	benchRecords(b, m, nil, true)
+	b.ReportMetric(float64(len(m.records)), "records/op")
 }
 
 // BenchmarkDetectors is the detectors' goroutine of a run (pipe.go): every
@@ -116,31 +112,35 @@ func benchAnalyze(b *testing.B, m *benchMix) {
 // the run on the calling goroutine, is not timed.
 func BenchmarkDetectors(b *testing.B) { eachMix(b, benchDetectors) }
 
-func benchDetectors(b *testing.B, m *benchMix) {
+func benchDetectors(b *testing.B, m *benchMix) { benchRecords(b, m, m.marks, false) }
+
+// benchRecords has a new Analyzer observe the mix's records, with marks
+// (watermarks) among them, and make its result, timed or not.
+func benchRecords(b *testing.B, m *benchMix, marks []benchMark, timeResult bool) {
 	recs := m.records
-	src, err := reassembly.Open([]string{"-"}, bytes.NewReader(m.data))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
+	src := m.source(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		a := New(Options{Profile: Profiles["linux"]})
-		marks := m.marks
+		left := marks
 		for j := range recs {
-			for len(marks) > 0 && marks[0].after == j {
-				a.watermark(marks[0].t)
-				marks = marks[1:]
+			for len(left) > 0 && left[0].after == j {
+				a.watermark(left[0].t)
+				left = left[1:]
 			}
 			a.Observe(&recs[j])
 		}
-		for _, mk := range marks {
+		for _, mk := range left {
 			a.watermark(mk.t)
 		}
-		b.StopTimer()
+		if !timeResult {
+			b.StopTimer()
+		}
 		a.result(src, reassembly.Counts{}, reassembly.TrackerStats{})
-		b.StartTimer()
+		if !timeResult {
+			b.StartTimer()
+		}
 	}
 	reportPackets(b, m.packets)
 }

@@ -128,16 +128,8 @@ func readPackets(src *Source, cfg Config, free chan *packetBatch, send func(*pac
 	b := <-free
 	b.pkts, b.buf = b.pkts[:0], b.buf[:0]
 	for {
-		if err = src.Next(&p); err != nil {
+		if err = nextPacket(src, cfg, &p, &n); err != nil {
 			break
-		}
-		n.Packets++
-		if cfg.Progress != nil && n.Packets&progressEvery == 0 {
-			cfg.Progress(n.Packets, src.Position())
-		}
-		if cfg.Filter != nil && !cfg.Filter(&p) {
-			n.Filtered++
-			continue
 		}
 		if len(b.pkts) == cap(b.pkts) || len(b.pkts) > 0 && len(b.buf)+len(p.Data) > cap(b.buf) {
 			send(b)

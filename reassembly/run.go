@@ -53,6 +53,25 @@ func readSegments(src *Source, cfg Config, feed func(*Segment)) (Counts, error) 
 	})
 }
 
+// nextPacket reads into p the next packet of src that cfg.Filter keeps,
+// counting in n the packets read and those filtered out, and calls
+// cfg.Progress every progressEvery+1 packets.
+func nextPacket(src *Source, cfg Config, p *Packet, n *Counts) error {
+	for {
+		if err := src.Next(p); err != nil {
+			return err
+		}
+		n.Packets++
+		if cfg.Progress != nil && n.Packets&progressEvery == 0 {
+			cfg.Progress(n.Packets, src.Position())
+		}
+		if cfg.Filter == nil || cfg.Filter(p) {
+			return nil
+		}
+		n.Filtered++
+	}
+}
+
 // readBatches is readSegments handing the segments over in batches of up
 // to batchSize: send takes each and returns an emptied one to fill again;
 // first is the first to fill. Each segment is decoded into its place in a
@@ -66,16 +85,8 @@ func readBatches(src *Source, cfg Config, first []Segment, send func([]Segment) 
 	ro := newReorder(cfg.ReorderWindow, first, send)
 	var err error
 	for {
-		if err = src.Next(&p); err != nil {
+		if err = nextPacket(src, cfg, &p, &n); err != nil {
 			break
-		}
-		n.Packets++
-		if cfg.Progress != nil && n.Packets&progressEvery == 0 {
-			cfg.Progress(n.Packets, src.Position())
-		}
-		if cfg.Filter != nil && !cfg.Filter(&p) {
-			n.Filtered++
-			continue
 		}
 		// Decoded in place into the reorder buffer, whose batches go to
 		// the tracker as they are.
