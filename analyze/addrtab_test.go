@@ -108,7 +108,7 @@ func TestFitAllSameFits(t *testing.T) {
 			}
 			ts := off + uint32(at/1e6)
 			p.conns = append(p.conns, stampConn{id: c + 1, firstAt: at, lastAt: at + 1e8, first: ts, last: ts + 100,
-				port: uint16(40000 + c), peerPort: 443, client: true})
+				port: uint16(40000 + c), peerPort: 443})
 		}
 		cs := slices.Clone(p.conns)
 		wantFits = append(wantFits, fitPair(cs))

@@ -149,8 +149,8 @@ const (
 	natMaxPeers   = 32
 	natMaxConns   = 128
 	natMaxIPConns = 256 // samples per address, over its servers
-	// natMaxSamples bounds the clock samples held over all pairs (about
-	// 70 bytes each): past it a pair keeps its share, natMaxSamples over
+	// natMaxSamples bounds the clock samples held over all pairs (72
+	// bytes each): past it a pair keeps its share, natMaxSamples over
 	// the pairs held (at least natMinShare), its newest samples beyond
 	// the share are dropped and counted, and when even the least shares
 	// overflow it the addresses idle longest are judged early.
@@ -255,7 +255,6 @@ type stampConn struct {
 	isn, next       uint32
 	peerPort        uint16
 	port            uint16 // the IP's own port
-	client          bool   // the IP is the client (sent the SYN)
 	synTS           bool   // the first TSval is the SYN's (or SYN+ACK's)
 	isnKnown        bool
 	clock           int32 // index of the clock it lies on, within the pair
@@ -565,7 +564,7 @@ func (d *natTimestamps) observe(r *reassembly.Record) {
 	ip.samples++
 	d.samples++
 	p.conns = append(p.conns, stampConn{
-		id: r.ID, peerPort: r.Server.Port(), port: r.Client.Port(), client: true,
+		id: r.ID, peerPort: r.Server.Port(), port: r.Client.Port(),
 		first: f.TSFirst, last: f.TSLast, firstAt: f.TSFirstTime, lastAt: f.TSLastTime,
 		start: r.Start, end: r.End, isn: f.ISN, next: f.NextSeq, isnKnown: f.SYN.Seen(),
 		synTS: f.SYNHasTS && f.TSFirstTime == f.SYN.Time,
@@ -827,9 +826,7 @@ func (ip *ipStamps) finding(vs []pairVerdict, plot bool) Finding {
 		ev.ServersTotal++
 		clockOf := map[int]int{}
 		for _, c := range p.conns {
-			if c.client {
-				clockOf[c.id] = clockBase + int(c.clock)
-			}
+			clockOf[c.id] = clockBase + int(c.clock)
 		}
 		for syn := range ip.synsTo(v.k) {
 			if first == nil {
@@ -918,8 +915,8 @@ func (p *pairStamps) points(syns iter.Seq[*natSYN], base, n int) []NATPoint {
 		if len(pts) >= n {
 			break
 		}
-		pt := NATPoint{Conn: c.id, at: c.firstAt, TSval: c.first, Clock: base + int(c.clock), SYN: c.client && c.synTS}
-		if s, ok := bySYN[c.id]; ok && c.client && c.synTS {
+		pt := NATPoint{Conn: c.id, at: c.firstAt, TSval: c.first, Clock: base + int(c.clock), SYN: c.synTS}
+		if s, ok := bySYN[c.id]; ok && c.synTS {
 			pt.Behind, pt.Dropped = s.has(synBehind), s.has(synRecycle)
 		}
 		pts = append(pts, pt)
@@ -1129,7 +1126,7 @@ func preNATTuples(members []*stampConn) int {
 // (reused from TIME_WAIT). Only a client's ISNs are compared: they are
 // what the tuple's hash and clock decide.
 func sameTuple(a, b *stampConn) bool {
-	if !a.client || !b.client || !a.isnKnown || !b.isnKnown || b.start < a.end || a.peerPort != b.peerPort {
+	if !a.isnKnown || !b.isnKnown || b.start < a.end || a.peerPort != b.peerPort {
 		return false
 	}
 	if d := int64(int32(b.isn - (a.next + twReuseISN))); abs64(d) <= 1 {

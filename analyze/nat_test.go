@@ -519,7 +519,7 @@ func TestNATRecycleServer(t *testing.T) {
 func TestFitPair(t *testing.T) {
 	sec := int64(time.Second)
 	c := func(id int, port uint16, first, last uint32, firstAt, lastAt int64) stampConn {
-		return stampConn{id: id, peerPort: 80, port: port, client: true, first: first, last: last,
+		return stampConn{id: id, peerPort: 80, port: port, first: first, last: last,
 			firstAt: firstAt, lastAt: lastAt, start: firstAt, end: lastAt, isn: uint32(id) * 1e8, next: uint32(id)*1e8 + 100, isnKnown: true}
 	}
 	// linked: the ISN of a later incarnation of one pre-NAT four-tuple.
