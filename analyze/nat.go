@@ -84,6 +84,9 @@ type natTimestamps struct {
 	// (not those past natMaxConns), and early the addresses judged before
 	// the capture ended: both exact, said in a warning.
 	dropped, early int
+	// still counts the pairs whose samples all lie at one capture time
+	// (clockFit.still): judged without clocks, said in a warning.
+	still int
 	// done are the findings of addresses judged early (evicted past
 	// natMaxIPs or natMaxSamples), and summary the addresses without a
 	// finding.
@@ -672,6 +675,9 @@ func (d *natTimestamps) finish(res *Result) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("NAT timestamps: %d clock samples past the %d kept at once were not fitted (each pair's count stays exact), %d client addresses were judged before the capture ended to bound memory: nat_ts_regression may miss some cases",
 			d.dropped, natMaxSamples, d.early))
 	}
+	if d.still > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("NAT timestamps: the capture's clock stood still for %d client-server address pairs (every timestamped packet at one time): their TSvals could not be fitted to clocks, so hosts sharing an address were not counted there", d.still))
+	}
 }
 
 func (ip *ipStamps) listedSYNs() int {
@@ -711,6 +717,9 @@ func (d *natTimestamps) judge(ip *ipStamps) {
 		v.patP = binomialTail(p.txBehind, p.lostBehind, float64(p.lostOther+1)/float64(p.txOther+2))
 		v.pattern = p.lostBehind >= 2 && v.patP < natPatternP
 		v.several = v.fit.offsets == OffsetsPerAddressPair && v.fit.hosts > 1
+		if v.fit.still {
+			d.still++
+		}
 		if v.pattern || v.several {
 			finding = true
 		}
@@ -988,7 +997,11 @@ type clockFit struct {
 	sharedTuples int     // four-tuples on those lines
 	hosts        int     // most lines in use at once (within 60 s): the hosts under per-address-pair offsets
 	fresh        int     // connections whose clock started at their SYN
-	offsets      string
+	// still is true when every sample lies at one capture time while the
+	// TSvals differ: the capture's clock stood still, so no line through
+	// time can be drawn and the samples are not fitted to clocks.
+	still   bool
+	offsets string
 }
 
 // fitPair groups one pair's connections by clock ("connections whose
@@ -1030,6 +1043,12 @@ func (f *fitter) fit(cs []stampConn) clockFit {
 		}
 	}
 	f.g = g
+	if fit.still = stoodStill(g); fit.still {
+		for _, c := range g {
+			c.clock = 0
+		}
+		return fit
+	}
 	sort.SliceStable(g, func(i, j int) bool { return g[i].firstAt < g[j].firstAt })
 	// No rate needs fewer clocks than one per fresh connection and one
 	// for the rest: a rate that needs that few is not beaten.
@@ -1058,6 +1077,33 @@ func (f *fitter) fit(cs []stampConn) clockFit {
 		fit.offsets = OffsetsPerConnection
 	}
 	return fit
+}
+
+// stoodStill reports whether the connections' samples were all captured
+// at one time although their TSvals differ by more than a clock's
+// tolerance over no time: a clock is a line of TSval over capture time,
+// which a capture whose clock stood still (every packet at one time, or
+// pcapng simple packet blocks, which have none) cannot give, whereas on a
+// moving capture clock samples at one instant are one burst of one clock.
+func stoodStill(g []*stampConn) bool {
+	if len(g) < 2 {
+		return false
+	}
+	at, lo, hi := g[0].firstAt, g[0].first, g[0].first
+	for _, c := range g {
+		if c.firstAt != at || c.lastAt != at {
+			return false
+		}
+		for _, ts := range [2]uint32{c.first, c.last} {
+			if int32(ts-lo) < 0 {
+				lo = ts
+			}
+			if int32(ts-hi) > 0 {
+				hi = ts
+			}
+		}
+	}
+	return float64(hi-lo) > tsRates[0]*clockJitter+2
 }
 
 // concurrentLines is the most lines in use at once, a line being in use

@@ -1,10 +1,12 @@
 package analyze
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -577,6 +579,58 @@ func TestNATSYNListBounded(t *testing.T) {
 	for i, s := range ip.syns {
 		if s.conn != int32(i) {
 			t.Fatalf("SYN %d is conn %d: the order seen is lost", i, s.conn)
+		}
+	}
+}
+
+// TestNATClockStoodStill: the default generated mix has hosts behind NAT
+// addresses, each with its own clock per address pair, which the fit
+// finds; written with every packet at the first one's time (a capture
+// whose clock stood still, twscope-gen -frozen-clock) the same TSvals
+// cannot be put on lines over time, so there is no NAT finding, and a
+// warning says why, instead of one address of hosts for every client.
+func TestNATClockStoodStill(t *testing.T) {
+	for _, frozen := range []bool{false, true} {
+		var buf bytes.Buffer
+		cfg := synth.GenConfig{Seed: 7, Packets: 60000, Clients: 300, FrozenClock: frozen}
+		if _, err := synth.Generate(&buf, cfg); err != nil {
+			t.Fatal(err)
+		}
+		res := twRunBytes(t, Options{Profile: Profiles["linux"]}, buf.Bytes())
+		nat := len(twKind(res, KindNATTSRegression))
+		warned := slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "clock stood still") })
+		if frozen && (nat != 0 || !warned) {
+			t.Errorf("frozen clock: %d nat_ts_regression findings, warned %v; want none and the warning", nat, warned)
+		}
+		if !frozen && (nat == 0 || warned) {
+			t.Errorf("moving clock: %d nat_ts_regression findings, warned %v; want some and no warning", nat, warned)
+		}
+	}
+}
+
+func TestStoodStill(t *testing.T) {
+	at := int64(1e9)
+	conn := func(first, last uint32, firstAt, lastAt int64) stampConn {
+		return stampConn{first: first, last: last, firstAt: firstAt, lastAt: lastAt}
+	}
+	cases := []struct {
+		name  string
+		conns []stampConn
+		want  bool
+	}{
+		{"one connection", []stampConn{conn(1000, 900000, at, at)}, false},
+		{"one time, TSvals apart", []stampConn{conn(1000, 1100, at, at), conn(900000, 900100, at, at)}, true},
+		{"one time, TSvals across the wrap", []stampConn{conn(1<<32-1000, 1<<32-900, at, at), conn(900000, 900100, at, at)}, true},
+		{"one time, one burst", []stampConn{conn(1000, 1100, at, at), conn(1200, 1300, at, at)}, false},
+		{"time moves", []stampConn{conn(1000, 1100, at, at+1e8), conn(900000, 900100, at, at)}, false},
+	}
+	for _, c := range cases {
+		g := make([]*stampConn, len(c.conns))
+		for i := range c.conns {
+			g[i] = &c.conns[i]
+		}
+		if got := stoodStill(g); got != c.want {
+			t.Errorf("%s: stoodStill = %v, want %v", c.name, got, c.want)
 		}
 	}
 }
