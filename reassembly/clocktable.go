@@ -1,7 +1,5 @@
 package reassembly
 
-import "encoding/binary"
-
 // clockTable holds the address-pair clocks by value in one slice, their
 // keys in another beside it by the same index, found through an
 // open-addressing table of tag and index (hashSlots, as the flow table):
@@ -20,29 +18,14 @@ func (m *clockTable) len() int { return m.n }
 // hash is the hash of k in the table, seeded as the flow table's so that
 // a crafted capture cannot aim at its collisions; nothing depends on the
 // table's order.
-func (k *clockKey) hash() uint64 {
-	a := binary.LittleEndian.Uint64(k.src[0:8])
-	b := binary.LittleEndian.Uint64(k.src[8:16])
-	c := binary.LittleEndian.Uint64(k.dst[0:8])
-	d := binary.LittleEndian.Uint64(k.dst[8:16])
-	return mix(a^flowSeed, b^0x9e3779b97f4a7c15) ^ mix(c^0xc2b2ae3d27d4eb4f, d^flowSeed)
-}
+func (k *clockKey) hash() uint64 { return hashAddrs(&k.src, &k.dst, flowSeed) }
 
 // get returns the index of k's clock, made when new if create (else -1
 // when there is none).
 func (m *clockTable) get(k clockKey, create bool) int32 {
 	h := k.hash()
-	if m.n > 0 {
-		tag := tagOf(h)
-		mask := len(m.slots) - 1
-		for i := home(tag, mask); m.slots[i].tag != 0; i = (i + 1) & mask {
-			if s := m.slots[i]; s.tag == tag && m.keys[s.v].src == k.src && m.keys[s.v].dst == k.dst {
-				return s.v
-			}
-		}
-	}
-	if !create {
-		return -1
+	if i, ok := m.find(h, func(v int32) bool { return m.keys[v] == k }); ok || !create {
+		return i
 	}
 	var i int32
 	if n := len(m.free); n > 0 {

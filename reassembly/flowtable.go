@@ -66,6 +66,22 @@ type hashSlot struct {
 // tagOf is the tag of hash h in a slot: its upper half, never 0.
 func tagOf(h uint64) uint32 { return uint32(h>>32) | 1 }
 
+// find returns the value under hash h for which is holds, or -1. The flow
+// table's lookup (getHashed), once a segment, keeps its own loop.
+func (t *hashSlots) find(h uint64, is func(v int32) bool) (int32, bool) {
+	if t.n == 0 {
+		return -1, false
+	}
+	tag := tagOf(h)
+	mask := len(t.slots) - 1
+	for i := home(tag, mask); t.slots[i].tag != 0; i = (i + 1) & mask {
+		if s := t.slots[i]; s.tag == tag && is(s.v) {
+			return s.v, true
+		}
+	}
+	return -1, false
+}
+
 // add puts v under hash h, first growing the table (to minSize slots at
 // least) when it would be fuller than num/den.
 func (t *hashSlots) add(h uint64, v int32, num, den, minSize int) {

@@ -77,13 +77,19 @@ func (k *segKey) finish(seg *Segment) {
 var flowSeed = uint64(time.Now().UnixNano())*0x9e3779b97f4a7c15 | 1
 
 func hashKey(k *flowKey, seed uint64) uint64 {
-	a := binary.LittleEndian.Uint64(k.loAddr[0:8])
-	b := binary.LittleEndian.Uint64(k.loAddr[8:16])
-	c := binary.LittleEndian.Uint64(k.hiAddr[0:8])
-	d := binary.LittleEndian.Uint64(k.hiAddr[8:16])
 	e := uint64(k.loPort)<<16 | uint64(k.hiPort)
-	h := mix(a^seed, b^0x9e3779b97f4a7c15) ^ mix(c^0xc2b2ae3d27d4eb4f, d^seed) ^ mix(e, 0x165667b19e3779f9)
+	h := hashAddrs(&k.loAddr, &k.hiAddr, seed) ^ mix(e, 0x165667b19e3779f9)
 	return h | 1 // never 0, the empty mark
+}
+
+// hashAddrs hashes two 16-byte addresses in order: the part of a flow
+// key's hash, and the whole of an address-pair clock's.
+func hashAddrs(x, y *[16]byte, seed uint64) uint64 {
+	a := binary.LittleEndian.Uint64(x[0:8])
+	b := binary.LittleEndian.Uint64(x[8:16])
+	c := binary.LittleEndian.Uint64(y[0:8])
+	d := binary.LittleEndian.Uint64(y[8:16])
+	return mix(a^seed, b^0x9e3779b97f4a7c15) ^ mix(c^0xc2b2ae3d27d4eb4f, d^seed)
 }
 
 // fingerprint hashes the fields that a copy of seg shares and a

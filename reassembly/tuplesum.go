@@ -111,21 +111,10 @@ func (m *tupleMemory) len() int { return m.table.n }
 
 // lookup finds the summary index of a four-tuple whose hash is h.
 func (m *tupleMemory) lookup(k *flowKey, h uint64) (int32, bool) {
-	if !m.slab.marked(h) || m.table.n == 0 {
+	if !m.slab.marked(h) {
 		return 0, false
 	}
-	slots := m.table.slots
-	tag := tagOf(h)
-	mask := len(slots) - 1
-	for j := home(tag, mask); ; j = (j + 1) & mask {
-		s := &slots[j]
-		if s.tag == 0 {
-			return 0, false
-		}
-		if s.tag == tag && m.slab.keys[s.v].equal(k) {
-			return s.v, true
-		}
-	}
+	return m.table.find(h, func(v int32) bool { return m.slab.keys[v].equal(k) })
 }
 
 // remember stores the summary of the four-tuple k, whose hash is h, as its
