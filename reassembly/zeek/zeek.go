@@ -205,13 +205,7 @@ func (z *Conn) Observe(fromOrig bool, seg *Segment) {
 			relAck = 1
 			p.initPeer(seg.Ack)
 		} else {
-			var under bool
-			relAck, under = p.relativeSeq(seg.Ack, p.ackSeq, p.ackWraps)
-			if under {
-				relAck = 0
-			} else if !rst {
-				p.updateAckSeq(seg.Ack)
-			}
+			relAck = p.acked(seg.Ack, !rst)
 		}
 	}
 
@@ -255,13 +249,7 @@ func (z *Conn) ordinary(fromOrig bool, e, p *endpoint, seg *Segment) {
 	}
 	var relAck uint64
 	if ack {
-		var under bool
-		relAck, under = p.relativeSeq(seg.Ack, p.ackSeq, p.ackWraps)
-		if under {
-			relAck = 0
-		} else {
-			p.updateAckSeq(seg.Ack)
-		}
+		relAck = p.acked(seg.Ack, true)
 	}
 	// update_last_seq
 	if seqEnd := seg.Seq + uint32(n); seqDelta(seqEnd, e.lastSeq) > 0 {
@@ -362,6 +350,19 @@ func (e *endpoint) relativeSeq(cur, last, wraps uint32) (uint64, bool) {
 	}
 	d = seqDelta(cur, e.startSeq)
 	return uint64(int64(d)), d < 0
+}
+
+// acked is the ACK number ack relative to e's sequence space (0 when it
+// is behind its start), which moves e's highest ACK seen on when update.
+func (e *endpoint) acked(ack uint32, update bool) uint64 {
+	rel, under := e.relativeSeq(ack, e.ackSeq, e.ackWraps)
+	if under {
+		return 0
+	}
+	if update {
+		e.updateAckSeq(ack)
+	}
+	return rel
 }
 
 func (e *endpoint) updateAckSeq(ack uint32) {
